@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitNotRunning = 3
+)
+
+// Main is the program: its streams and environment are fields so that tests
+// run it in-process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Env            []string
+	// Dir is the working directory (relative paths in the config are
+	// resolved against it); "" means the process's.
+	Dir string
+	// ready, when set, receives the listening address once serve is up.
+	ready func(addr string)
+}
+
+// usageError is an error in the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func (m *Main) getenv(key string) string {
+	for _, kv := range m.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+const usage = `valksor-sse: a Server-Sent Events hub for live updates and browser reloads.
+
+Usage:
+  valksor-sse [serve] [flags]        run the server (the default)
+  valksor-sse publish [TYPE] [flags] publish an event to a running server
+  valksor-sse status [flags]         tell whether the server runs, and how
+  valksor-sse stop [flags]           stop the server named in the pid file
+  valksor-sse version                print the version
+
+Common flags:
+  --config FILE   config file (default: valksor.yaml, then config/packages/valksor.yaml)
+  --host HOST     server host (default localhost)
+  --port PORT     server port (default 8080)
+
+Run "valksor-sse COMMAND -h" for the flags of one command.
+`
+
+// Run runs the command line args and returns the exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = m.serve(ctx, args)
+	case "publish":
+		err = m.publish(ctx, args)
+	case "status":
+		err = m.status(ctx, args)
+	case "stop":
+		err = m.stop(ctx, args)
+	case "version":
+		fmt.Fprintln(m.Stdout, "valksor-sse", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+	default:
+		err = usageError{fmt.Sprintf("unknown command %q; run valksor-sse help", cmd)}
+	}
+	return m.exit(err)
+}
+
+// exit prints err and maps it to an exit code.
+func (m *Main) exit(err error) int {
+	var code exitCode
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintln(m.Stderr, "valksor-sse:", err)
+		return exitUsage
+	case errors.As(err, &code):
+		if code.msg != "" {
+			fmt.Fprintln(m.Stderr, "valksor-sse:", code.msg)
+		}
+		return code.code
+	}
+	fmt.Fprintln(m.Stderr, "valksor-sse:", err)
+	return exitError
+}
+
+// exitCode carries a specific exit code and message.
+type exitCode struct {
+	code int
+	msg  string
+}
+
+func (e exitCode) Error() string { return e.msg }
+
+// commonFlags are the flags every command that finds the server shares.
+type commonFlags struct {
+	config string
+	host   string
+	port   string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "config `file` (default valksor.yaml, then config/packages/valksor.yaml)")
+	fs.StringVar(&c.host, "host", "", "server `host` (overrides config and VALKSOR_SSE_HOST)")
+	fs.StringVar(&c.port, "port", "", "server `port` (overrides config and VALKSOR_SSE_PORT; 0 picks a free port)")
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func (m *Main) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: valksor-sse %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args and turns flag errors into usage errors.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitCode{code: exitUsage}
+	}
+	return nil
+}
+
+// load reads the configuration: file, then environment, then the flags.
+func (m *Main) load(c commonFlags) (config.Config, error) {
+	path := c.config
+	if path == "" {
+		path = m.getenv("VALKSOR_SSE_CONFIG")
+	}
+	dir := m.Dir
+	if dir == "" {
+		dir = "."
+	}
+	cfg, err := config.Load(dir, path, m.Env)
+	if err != nil {
+		return cfg, err
+	}
+	if c.host != "" {
+		cfg.Host = c.host
+	}
+	if c.port != "" {
+		p, err := strconv.Atoi(c.port)
+		if err != nil || p < 0 || p > 65535 {
+			return cfg, usageError{fmt.Sprintf("--port %q: want a number between 0 and 65535", c.port)}
+		}
+		cfg.Port = p
+	}
+	return cfg, cfg.Validate()
+}
+
+// path resolves a config path against the working directory.
+func (m *Main) path(p string) string {
+	if m.Dir == "" || p == "" || strings.HasPrefix(p, "/") {
+		return p
+	}
+	return m.Dir + string(os.PathSeparator) + p
+}
+
+// clientHost is the host a client on this machine dials to reach a server
+// bound to host.
+func clientHost(host string) string {
+	switch host {
+	case "", "0.0.0.0", "::", "[::]":
+		return "localhost"
+	}
+	return host
+}
+
+// baseURL is the server's URL under the base path, as a local client sees it.
+func baseURL(cfg config.Config) string {
+	return "http://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Host, "[]")), strconv.Itoa(cfg.Port)) + cfg.BasePath
+}

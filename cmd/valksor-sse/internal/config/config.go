@@ -1,0 +1,157 @@
+// Package config loads the valksor-sse configuration from defaults, a YAML
+// file using the Symfony bundle's schema (valksor: sse: ...) and VALKSOR_SSE_*
+// environment variables, in increasing order of precedence. Command-line
+// flags, applied by the command afterwards, take precedence over all three.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrDisabled is wrapped by the error Load and Validate return when
+// valksor.sse.enabled is false: the configuration switches the server off.
+var ErrDisabled = errors.New("the SSE server is disabled")
+
+// Config is the complete server configuration. The zero value is not
+// useful; start from Default or Load.
+type Config struct {
+	// Enabled runs the server; false makes Load and Validate fail with
+	// ErrDisabled (key enabled, default true).
+	Enabled bool
+	// Host is the interface to listen on (key host, default "localhost").
+	Host string
+	// Port is the TCP port, 0 picks a free one (key port, default 8080).
+	Port int
+	// PingInterval is the heartbeat interval, 0 = no heartbeat (key
+	// ping_interval, default 30s).
+	PingInterval time.Duration
+	// MaxConnections bounds concurrent streams, 0 = no limit (key
+	// max_connections, default 100).
+	MaxConnections int
+	// Timeout is the maximum lifetime of one stream, 0 = no limit (key
+	// timeout, default 300s).
+	Timeout time.Duration
+	// Debug enables verbose logging (key debug, default false).
+	Debug bool
+
+	// BasePath is the URL prefix of the endpoints, starting with "/" and not
+	// ending with "/" (key base_path, default "/sse").
+	BasePath string
+	// HistorySize is the number of events kept for replay, >= 0 (key
+	// history_size, default 1000).
+	HistorySize int
+	// QueueSize is the per-subscriber buffer, >= 1 (key queue_size, default 256).
+	QueueSize int
+	// Retry is the reconnect delay sent to clients (key retry, default 2s;
+	// a bare integer is milliseconds).
+	Retry time.Duration
+	// WriteTimeout drops a stream whose write blocks longer, > 0 (key
+	// write_timeout, default 10s).
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds a graceful shutdown (key shutdown_timeout,
+	// default 10s).
+	ShutdownTimeout time.Duration
+	// PublishToken is the bearer token for publishing; "" means generate
+	// one on first start (key publish_token, default "").
+	PublishToken string
+	// TokenFile stores the generated token (key token_file, default
+	// "var/run/valksor-sse.token").
+	TokenFile string
+	// AllowAnonymousPublish accepts publishing without a token (key
+	// allow_anonymous_publish, default false).
+	AllowAnonymousPublish bool
+	// CORSOrigins lists the allowed browser origins (key cors_origins,
+	// default the http and https localhost and 127.0.0.1 origins on any port).
+	CORSOrigins []string
+	// Topics is the topic allowlist, empty = any topic; an entry ending in
+	// "*" is a prefix wildcard (key topics, default empty).
+	Topics []string
+	// MaxBodyBytes bounds a publish request body, >= 1 (key
+	// max_body_bytes, default 1048576).
+	MaxBodyBytes int64
+	// PIDFile is the pid file path (key pid_file, default
+	// "var/run/valksor-sse.pid").
+	PIDFile string
+	// SignalFile is the reload signal file path (key signal_file, default
+	// "var/run/valksor-reload.signal").
+	SignalFile string
+
+	// Source is the config file Load read, "" when none; it is not a key.
+	Source string
+}
+
+// Default returns the built-in configuration: the seed's defaults plus ours.
+// Every call returns fresh slices.
+func Default() Config {
+	return Config{
+		Enabled:        true,
+		Host:           "localhost",
+		Port:           8080,
+		PingInterval:   30 * time.Second,
+		MaxConnections: 100,
+		Timeout:        300 * time.Second,
+		Debug:          false,
+
+		BasePath:              "/sse",
+		HistorySize:           1000,
+		QueueSize:             256,
+		Retry:                 2 * time.Second,
+		WriteTimeout:          10 * time.Second,
+		ShutdownTimeout:       10 * time.Second,
+		PublishToken:          "",
+		TokenFile:             "var/run/valksor-sse.token",
+		AllowAnonymousPublish: false,
+		CORSOrigins:           []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
+		Topics:                []string{},
+		MaxBodyBytes:          1 << 20,
+		PIDFile:               "var/run/valksor-sse.pid",
+		SignalFile:            "var/run/valksor-reload.signal",
+	}
+}
+
+// problem is a validation or parse finding about one key.
+type problem struct {
+	key string // key name under valksor.sse
+	msg string
+}
+
+// validate returns the problems of c, in key table order, ignoring Enabled.
+func (c Config) validate() []problem {
+	var out []problem
+	for i := range keys {
+		if msg := keys[i].validateKey(c); msg != "" {
+			out = append(out, problem{key: keys[i].name, msg: msg})
+		}
+	}
+	return out
+}
+
+// Validate checks every key's range and format and the rules between keys
+// (such as distinct file paths). It returns nil for a usable configuration,
+// an error wrapping ErrDisabled when Enabled is false, and otherwise one
+// error listing every problem, one per line, each naming its full key
+// ("valksor.sse.port: ...").
+func (c Config) Validate() error {
+	if !c.Enabled {
+		return &disabledError{msg: "valksor.sse.enabled is false: the SSE server is disabled; set it to true to run it"}
+	}
+	var errs []error
+	for _, p := range c.validate() {
+		errs = append(errs, fmt.Errorf("%s%s: %s", keyPrefix, p.key, p.msg))
+	}
+	return errors.Join(errs...)
+}
+
+// keyPrefix is the path of the keys in the config file.
+const keyPrefix = "valksor.sse."
+
+// disabledError is the error for enabled: false; it wraps ErrDisabled.
+type disabledError struct{ msg string }
+
+// Error returns the full message.
+func (e *disabledError) Error() string { return e.msg }
+
+// Unwrap returns ErrDisabled.
+func (e *disabledError) Unwrap() error { return ErrDisabled }

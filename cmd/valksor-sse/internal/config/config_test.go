@@ -1,0 +1,210 @@
+package config_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// golden compares got with testdata/name, rewriting the file with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestDefault(t *testing.T) {
+	c := config.Default()
+	want := config.Config{
+		Enabled:         true,
+		Host:            "localhost",
+		Port:            8080,
+		PingInterval:    30 * time.Second,
+		MaxConnections:  100,
+		Timeout:         300 * time.Second,
+		BasePath:        "/sse",
+		HistorySize:     1000,
+		QueueSize:       256,
+		Retry:           2 * time.Second,
+		WriteTimeout:    10 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+		TokenFile:       "var/run/valksor-sse.token",
+		CORSOrigins:     []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
+		Topics:          []string{},
+		MaxBodyBytes:    1048576,
+		PIDFile:         "var/run/valksor-sse.pid",
+		SignalFile:      "var/run/valksor-reload.signal",
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Default().Validate() = %v", err)
+	}
+	// Fresh slices every call: changing one result must not leak.
+	c.CORSOrigins[0] = "changed"
+	if config.Default().CORSOrigins[0] == "changed" {
+		t.Error("Default() shares its CORSOrigins slice between calls")
+	}
+}
+
+func TestKeys(t *testing.T) {
+	ks := config.Keys()
+	// Every field of Config except Source is a key.
+	if n := reflect.TypeFor[config.Config]().NumField() - 1; len(ks) != n {
+		t.Errorf("Keys() has %d keys, Config has %d key fields", len(ks), n)
+	}
+	seed := []string{"enabled", "host", "port", "ping_interval", "max_connections", "timeout", "debug"}
+	for i, name := range seed {
+		if ks[i].Name != name {
+			t.Errorf("Keys()[%d].Name = %q, want the seed key %q", i, ks[i].Name, name)
+		}
+	}
+	var env []string
+	for _, k := range ks {
+		t.Run(k.Name, func(t *testing.T) {
+			if want := "VALKSOR_SSE_" + strings.ToUpper(k.Name); k.Env != want {
+				t.Errorf("Env = %q, want %q", k.Env, want)
+			}
+			if k.Doc == "" || !strings.HasSuffix(k.Doc, ".") {
+				t.Errorf("Doc = %q, want a sentence", k.Doc)
+			}
+			switch k.Type {
+			case "bool", "string", "integer", "duration", "list":
+			default:
+				t.Errorf("Type = %q", k.Type)
+			}
+		})
+		v := k.Default
+		if v == `""` {
+			v = ""
+		}
+		env = append(env, k.Env+"="+v)
+	}
+	// The documented defaults, fed back through the environment, must
+	// reproduce Default() exactly.
+	c, err := config.Load(t.TempDir(), "", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := config.Default(); !reflect.DeepEqual(c, want) {
+		t.Errorf("documented defaults load as\n%+v\nwant\n%+v", c, want)
+	}
+
+	var b strings.Builder
+	b.WriteString("| Key | Environment | Type | Default | Description |\n|---|---|---|---|---|\n")
+	for _, k := range ks {
+		b.WriteString("| `" + k.Name + "` | `" + k.Env + "` | " + k.Type + " | `" + k.Default + "` | " + k.Doc + " |\n")
+	}
+	golden(t, "keys.golden", b.String())
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(c *config.Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"defaults", func(c *config.Config) {}, ""},
+		{"all interfaces v4", func(c *config.Config) { c.Host = "0.0.0.0" }, ""},
+		{"all interfaces v6", func(c *config.Config) { c.Host = "::" }, ""},
+		{"ipv6 host", func(c *config.Config) { c.Host = "::1" }, ""},
+		{"empty host", func(c *config.Config) { c.Host = "" }, "valksor.sse.host: must not be empty"},
+		{"host with port", func(c *config.Config) { c.Host = "localhost:8080" }, "valksor.sse.host: want a host name or IP address without a port"},
+		{"host url", func(c *config.Config) { c.Host = "http://localhost" }, "not a URL"},
+		{"bracketed v6", func(c *config.Config) { c.Host = "[::1]" }, "without brackets"},
+		{"port 0", func(c *config.Config) { c.Port = 0 }, ""},
+		{"port too big", func(c *config.Config) { c.Port = 65536 }, "valksor.sse.port: want an integer between 0 and 65535, got 65536"},
+		{"negative port", func(c *config.Config) { c.Port = -1 }, "valksor.sse.port: want an integer between 0 and 65535, got -1"},
+		{"negative ping", func(c *config.Config) { c.PingInterval = -time.Second }, "valksor.sse.ping_interval: want a non-negative duration"},
+		{"no limits", func(c *config.Config) {
+			c.PingInterval, c.Timeout, c.MaxConnections, c.HistorySize, c.ShutdownTimeout = 0, 0, 0, 0, 0
+		}, ""},
+		{"negative max connections", func(c *config.Config) { c.MaxConnections = -1 }, "valksor.sse.max_connections: want a non-negative integer, got -1"},
+		{"zero queue", func(c *config.Config) { c.QueueSize = 0 }, "valksor.sse.queue_size: want an integer >= 1, got 0"},
+		{"zero write timeout", func(c *config.Config) { c.WriteTimeout = 0 }, "valksor.sse.write_timeout: want a positive duration"},
+		{"zero body", func(c *config.Config) { c.MaxBodyBytes = 0 }, "valksor.sse.max_body_bytes: want an integer >= 1, got 0"},
+		{"base path root", func(c *config.Config) { c.BasePath = "/" }, `valksor.sse.base_path: must not end with "/"`},
+		{"base path relative", func(c *config.Config) { c.BasePath = "sse" }, `valksor.sse.base_path: must start with "/", got "sse"`},
+		{"base path nested", func(c *config.Config) { c.BasePath = "/api/sse" }, ""},
+		{"base path double slash", func(c *config.Config) { c.BasePath = "/a//b" }, "segments"},
+		{"base path query", func(c *config.Config) { c.BasePath = "/sse?x" }, "plain URL path"},
+		{"token with space", func(c *config.Config) { c.PublishToken = "a b" }, "valksor.sse.publish_token: must not contain spaces"},
+		{"empty pid file", func(c *config.Config) { c.PIDFile = "" }, "valksor.sse.pid_file: must not be empty"},
+		{"same files", func(c *config.Config) { c.SignalFile = "./var/run/valksor-sse.pid" }, `valksor.sse.signal_file: must differ from pid_file (both are "./var/run/valksor-sse.pid")`},
+		{"origin any", func(c *config.Config) { c.CORSOrigins = []string{"*"} }, ""},
+		{"origins none", func(c *config.Config) { c.CORSOrigins = nil }, ""},
+		{"origin ports", func(c *config.Config) {
+			c.CORSOrigins = []string{"https://example.com", "http://example.com:8080", "http://[::1]:*", "http://[::1]"}
+		}, ""},
+		{"origin path", func(c *config.Config) { c.CORSOrigins = []string{"https://example.com/"} }, `valksor.sse.cors_origins: want "*" or an origin`},
+		{"origin no scheme", func(c *config.Config) { c.CORSOrigins = []string{"example.com"} }, "cors_origins"},
+		{"origin bad port", func(c *config.Config) { c.CORSOrigins = []string{"http://example.com:0"} }, "cors_origins"},
+		{"origin wildcard host", func(c *config.Config) { c.CORSOrigins = []string{"https://*.example.com"} }, "cors_origins"},
+		{"topics", func(c *config.Config) { c.Topics = []string{"news", "chat/*", "*"} }, ""},
+		{"topic inner star", func(c *config.Config) { c.Topics = []string{"a*b"} }, `valksor.sse.topics: "*" is only allowed at the end`},
+		{"empty topic", func(c *config.Config) { c.Topics = []string{""} }, "valksor.sse.topics: must not contain empty topics"},
+		{"two problems", func(c *config.Config) { c.Port, c.QueueSize = -1, 0 }, "valksor.sse.port: want an integer between 0 and 65535, got -1\nvalksor.sse.queue_size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.modify(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("disabled", func(t *testing.T) {
+		c := config.Default()
+		c.Enabled = false
+		if err := c.Validate(); !errors.Is(err, config.ErrDisabled) {
+			t.Errorf("Validate() = %v, want ErrDisabled", err)
+		}
+	})
+}
+
+func TestIsReserved(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"VALKSOR_SSE_CONFIG", true},
+		{config.EnvConfig, true},
+		{"VALKSOR_SSE_PORT", false},
+		{"VALKSOR_SSE_CONFIGS", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := config.IsReserved(tt.name); got != tt.want {
+				t.Errorf("IsReserved(%q) = %v, want %v", tt.name, got, tt.want)
+			}
+		})
+	}
+}

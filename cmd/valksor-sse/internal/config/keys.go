@@ -1,0 +1,448 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// EnvPrefix starts the name of every environment variable Load reads.
+const EnvPrefix = "VALKSOR_SSE_"
+
+// EnvConfig names the environment variable holding the config file path. It
+// is read by the command, not by Load, which ignores it.
+const EnvConfig = EnvPrefix + "CONFIG"
+
+// ReservedEnv lists VALKSOR_SSE_* variables that are not config keys and
+// that Load therefore neither applies nor reports as unknown. The command may
+// append its own names during initialisation, before any call to Load; the
+// slice must not be modified concurrently with Load.
+var ReservedEnv = []string{EnvConfig}
+
+// IsReserved reports whether name is in ReservedEnv.
+func IsReserved(name string) bool {
+	for _, r := range ReservedEnv {
+		if r == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Key documents one configuration key, for generating the README table and
+// the command's help from a single source.
+type Key struct {
+	// Name is the key under valksor.sse in the config file, e.g. "ping_interval".
+	Name string
+	// Env is the environment variable overriding the key, e.g. "VALKSOR_SSE_PING_INTERVAL".
+	Env string
+	// Type is the value type: "bool", "string", "integer", "duration" or "list".
+	Type string
+	// Default is the default value as it would be written in the environment.
+	Default string
+	// Doc is a one or two sentence description of the key.
+	Doc string
+}
+
+// kind is the value type of a key; it selects parsing and range checking.
+type kind int
+
+const (
+	kindBool    kind = iota // bool
+	kindString              // string
+	kindInt                 // int or int64
+	kindSeconds             // time.Duration; a bare integer is seconds
+	kindMillis              // time.Duration; a bare integer is milliseconds
+	kindList                // []string
+)
+
+// typeName is the Key.Type of a kind.
+func (k kind) typeName() string {
+	switch k {
+	case kindBool:
+		return "bool"
+	case kindString:
+		return "string"
+	case kindInt:
+		return "integer"
+	case kindSeconds, kindMillis:
+		return "duration"
+	default:
+		return "list"
+	}
+}
+
+// keyDef describes one key; the keys table drives parsing, environment
+// overrides, validation and documentation, so adding a key is one entry.
+type keyDef struct {
+	name string
+	kind kind
+	// min and max bound integers and durations (in nanoseconds); hasMax
+	// says whether max applies.
+	min, max int64
+	hasMax   bool
+	doc      string
+	// field returns a pointer to the key's field in c: *bool, *string,
+	// *int, *int64, *time.Duration or *[]string, matching kind.
+	field func(c *Config) any
+	// check, when set, validates the value beyond its kind and range; it
+	// sees the whole Config for cross-field rules and returns "" when fine.
+	check func(c Config) string
+}
+
+// env returns the key's environment variable name.
+func (d *keyDef) env() string { return EnvPrefix + strings.ToUpper(d.name) }
+
+// keys is the table of configuration keys: the seed's first, then ours.
+var keys = []keyDef{
+	{name: "enabled", kind: kindBool, field: func(c *Config) any { return &c.Enabled },
+		doc: "Run the SSE server. false makes the binary refuse to start (the Symfony bundle's on/off switch)."},
+	{name: "host", kind: kindString, field: func(c *Config) any { return &c.Host }, check: checkHost,
+		doc: "Interface to listen on: a host name or IP address, without port; 0.0.0.0 or :: listens on all interfaces."},
+	{name: "port", kind: kindInt, max: 65535, hasMax: true, field: func(c *Config) any { return &c.Port },
+		doc: "TCP port to listen on; 0 picks a free port."},
+	{name: "ping_interval", kind: kindSeconds, field: func(c *Config) any { return &c.PingInterval },
+		doc: "Interval between heartbeat comments sent on every stream; 0 disables heartbeats. An integer is seconds."},
+	{name: "max_connections", kind: kindInt, field: func(c *Config) any { return &c.MaxConnections },
+		doc: "Maximum number of concurrent streams; 0 means no limit."},
+	{name: "timeout", kind: kindSeconds, field: func(c *Config) any { return &c.Timeout },
+		doc: "Maximum lifetime of one stream, after which the server closes it and the client reconnects; 0 means no limit. An integer is seconds."},
+	{name: "debug", kind: kindBool, field: func(c *Config) any { return &c.Debug },
+		doc: "Log verbosely."},
+
+	{name: "base_path", kind: kindString, field: func(c *Config) any { return &c.BasePath }, check: checkBasePath,
+		doc: `URL path prefix of the endpoints; starts with "/" and does not end with "/".`},
+	{name: "history_size", kind: kindInt, field: func(c *Config) any { return &c.HistorySize },
+		doc: "Number of recent events kept for replay to clients reconnecting with Last-Event-ID; 0 disables replay."},
+	{name: "queue_size", kind: kindInt, min: 1, field: func(c *Config) any { return &c.QueueSize },
+		doc: "Events buffered per subscriber; a subscriber that falls further behind is dropped. At least 1."},
+	{name: "retry", kind: kindMillis, field: func(c *Config) any { return &c.Retry },
+		doc: "Reconnect delay advertised to clients in the retry field. An integer is milliseconds."},
+	{name: "write_timeout", kind: kindSeconds, min: 1, field: func(c *Config) any { return &c.WriteTimeout },
+		doc: "A stream whose write blocks longer than this is dropped; must be positive. An integer is seconds."},
+	{name: "shutdown_timeout", kind: kindSeconds, field: func(c *Config) any { return &c.ShutdownTimeout },
+		doc: "How long a graceful shutdown waits for open requests to finish; 0 closes them at once. An integer is seconds."},
+	{name: "publish_token", kind: kindString, field: func(c *Config) any { return &c.PublishToken }, check: checkToken,
+		doc: "Bearer token required to publish. Empty: a random token is generated on first start and stored in token_file."},
+	{name: "token_file", kind: kindString, field: func(c *Config) any { return &c.TokenFile }, check: checkFiles("token_file"),
+		doc: "File storing the generated publish token."},
+	{name: "allow_anonymous_publish", kind: kindBool, field: func(c *Config) any { return &c.AllowAnonymousPublish },
+		doc: "Accept publish requests without a token. Only for trusted networks."},
+	{name: "cors_origins", kind: kindList, field: func(c *Config) any { return &c.CORSOrigins }, check: checkOrigins,
+		doc: `Origins allowed to connect from browsers: "*", or scheme://host[:port] where the port may be "*". Comma-separated in the environment.`},
+	{name: "topics", kind: kindList, field: func(c *Config) any { return &c.Topics }, check: checkTopics,
+		doc: `Topics clients may use; empty allows any. An entry ending in "*" matches every topic with that prefix. Comma-separated in the environment.`},
+	{name: "max_body_bytes", kind: kindInt, min: 1, field: func(c *Config) any { return &c.MaxBodyBytes },
+		doc: "Maximum size in bytes of a publish request body."},
+	{name: "pid_file", kind: kindString, field: func(c *Config) any { return &c.PIDFile }, check: checkFiles("pid_file"),
+		doc: "File recording the pid of the running server."},
+	{name: "signal_file", kind: kindString, field: func(c *Config) any { return &c.SignalFile }, check: checkFiles("signal_file"),
+		doc: "Reload signal file shared with the PHP component."},
+}
+
+// keyByName and keyByEnv index keys.
+var (
+	keyByName = make(map[string]*keyDef, len(keys))
+	keyByEnv  = make(map[string]*keyDef, len(keys))
+)
+
+func init() {
+	for i := range keys {
+		d := &keys[i]
+		keyByName[d.name] = d
+		keyByEnv[d.env()] = d
+	}
+}
+
+// Keys returns the documented configuration keys in table order (the
+// seed's keys first). Default is rendered from Default(), so the two cannot
+// drift apart. The result is a fresh slice the caller may modify.
+func Keys() []Key {
+	def := Default()
+	out := make([]Key, 0, len(keys))
+	for i := range keys {
+		d := &keys[i]
+		out = append(out, Key{
+			Name:    d.name,
+			Env:     d.env(),
+			Type:    d.kind.typeName(),
+			Default: formatValue(d.field(&def)),
+			Doc:     d.doc,
+		})
+	}
+	return out
+}
+
+// keyNames returns the key names in table order.
+func keyNames() []string {
+	out := make([]string, len(keys))
+	for i := range keys {
+		out[i] = keys[i].name
+	}
+	return out
+}
+
+// formatValue renders a field value the way it would be written in the
+// environment; empty strings and lists render as `""`.
+func formatValue(p any) string {
+	switch v := p.(type) {
+	case *bool:
+		return strconv.FormatBool(*v)
+	case *string:
+		if *v == "" {
+			return `""`
+		}
+		return *v
+	case *int:
+		return strconv.Itoa(*v)
+	case *int64:
+		return strconv.FormatInt(*v, 10)
+	case *time.Duration:
+		return formatDuration(*v)
+	case *[]string:
+		if len(*v) == 0 {
+			return `""`
+		}
+		return strings.Join(*v, ",")
+	}
+	return fmt.Sprint(p)
+}
+
+// formatDuration renders whole seconds as "30s" and whole milliseconds as
+// "500ms" (both valid Go durations), anything else with Duration.String.
+func formatDuration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d%time.Millisecond == 0:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	}
+	return d.String()
+}
+
+// numeric returns the value of an integer or duration field as an int64
+// (durations in nanoseconds).
+func numeric(p any) (int64, bool) {
+	switch v := p.(type) {
+	case *int:
+		return int64(*v), true
+	case *int64:
+		return *v, true
+	case *time.Duration:
+		return int64(*v), true
+	}
+	return 0, false
+}
+
+// inRange reports whether n (nanoseconds for durations) is within the
+// key's bounds.
+func (d *keyDef) inRange(n int64) bool {
+	return n >= d.min && (!d.hasMax || n <= d.max)
+}
+
+// want describes the accepted values of the key, for error messages.
+func (d *keyDef) want() string {
+	switch d.kind {
+	case kindBool:
+		return "want a boolean (true or false)"
+	case kindString:
+		return "want a string"
+	case kindList:
+		return "want a list of strings (or one comma-separated string)"
+	case kindInt:
+		switch {
+		case d.hasMax:
+			return fmt.Sprintf("want an integer between %d and %d", d.min, d.max)
+		case d.min == 0:
+			return "want a non-negative integer"
+		default:
+			return fmt.Sprintf("want an integer >= %d", d.min)
+		}
+	}
+	sign := "non-negative"
+	if d.min > 0 {
+		sign = "positive"
+	}
+	if d.kind == kindMillis {
+		return "want a " + sign + ` duration: a whole number of milliseconds (2000) or a Go duration ("2s", "500ms")`
+	}
+	return "want a " + sign + ` duration: a whole number of seconds (30) or a Go duration ("1m30s", "500ms")`
+}
+
+// validateKey checks the current value of key d in c and returns "" or a
+// problem description (without the key name).
+func (d *keyDef) validateKey(c Config) string {
+	p := d.field(&c)
+	if n, ok := numeric(p); ok && !d.inRange(n) {
+		got := formatValue(p)
+		if d.kind == kindInt {
+			got = strconv.FormatInt(n, 10)
+		}
+		return fmt.Sprintf("%s, got %s", d.want(), got)
+	}
+	if d.check != nil {
+		return d.check(c)
+	}
+	return ""
+}
+
+// hasSpaceOrControl reports whether s contains whitespace or control characters.
+func hasSpaceOrControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0
+}
+
+func checkHost(c Config) string {
+	h := c.Host
+	switch {
+	case h == "":
+		return `must not be empty; use 0.0.0.0 or :: to listen on all interfaces`
+	case hasSpaceOrControl(h):
+		return fmt.Sprintf("must not contain spaces or control characters, got %q", h)
+	case strings.Contains(h, "://") || strings.Contains(h, "/"):
+		return fmt.Sprintf("want a host name or IP address, not a URL or path, got %q", h)
+	case strings.HasPrefix(h, "["):
+		return fmt.Sprintf("write IPv6 addresses without brackets, got %q", h)
+	case strings.Contains(h, ":"):
+		if _, err := netip.ParseAddr(h); err != nil {
+			return fmt.Sprintf("want a host name or IP address without a port (set the port with the port key), got %q", h)
+		}
+	}
+	return ""
+}
+
+func checkBasePath(c Config) string {
+	p := c.BasePath
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Sprintf(`must start with "/", got %q`, p)
+	case strings.HasSuffix(p, "/"):
+		return fmt.Sprintf(`must not end with "/", got %q`, p)
+	case hasSpaceOrControl(p) || strings.ContainsAny(p, "?#"):
+		return fmt.Sprintf(`must be a plain URL path without spaces, "?" or "#", got %q`, p)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Sprintf(`must not contain empty, "." or ".." segments, got %q`, p)
+		}
+	}
+	return ""
+}
+
+func checkToken(c Config) string {
+	if hasSpaceOrControl(c.PublishToken) {
+		return "must not contain spaces or control characters"
+	}
+	return ""
+}
+
+// checkFiles returns a check that the file key is set and differs from the
+// other file keys listed before it in the table.
+func checkFiles(name string) func(Config) string {
+	return func(c Config) string {
+		files := []struct{ name, path string }{
+			{"token_file", c.TokenFile}, {"pid_file", c.PIDFile}, {"signal_file", c.SignalFile},
+		}
+		var mine string
+		for _, f := range files {
+			if f.name == name {
+				mine = f.path
+				break
+			}
+		}
+		if mine == "" {
+			return "must not be empty"
+		}
+		for _, f := range files {
+			if f.name == name {
+				return ""
+			}
+			if f.path != "" && filepath.Clean(f.path) == filepath.Clean(mine) {
+				return fmt.Sprintf("must differ from %s (both are %q)", f.name, mine)
+			}
+		}
+		return ""
+	}
+}
+
+func checkOrigins(c Config) string {
+	for _, o := range c.CORSOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// checkOrigin validates one cors_origins entry.
+func checkOrigin(o string) string {
+	bad := fmt.Sprintf(`want "*" or an origin such as "https://example.com" or "http://localhost:*" (no path, no trailing slash), got %q`, o)
+	if o == "*" {
+		return ""
+	}
+	scheme, rest, ok := strings.Cut(o, "://")
+	if !ok || (scheme != "http" && scheme != "https") || rest == "" || hasSpaceOrControl(rest) || strings.ContainsAny(rest, "/?#@") {
+		return bad
+	}
+	host, port := rest, ""
+	if strings.HasPrefix(rest, "[") { // IPv6 literal
+		end := strings.Index(rest, "]")
+		if end < 0 {
+			return bad
+		}
+		host, port = rest[:end+1], rest[end+1:]
+		if _, err := netip.ParseAddr(host[1:end]); err != nil {
+			return bad
+		}
+		switch {
+		case port == "":
+			port = "-" // no port given
+		case strings.HasPrefix(port, ":"):
+			port = port[1:]
+		default:
+			return bad
+		}
+	} else if i := strings.LastIndex(rest, ":"); i >= 0 {
+		host, port = rest[:i], rest[i+1:]
+	} else {
+		port = "-" // no port given
+	}
+	if host == "" || host == "[]" || strings.Contains(host, "*") || strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
+		return bad
+	}
+	switch port {
+	case "-", "*":
+		return ""
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] == '+' {
+		return bad
+	}
+	return ""
+}
+
+func checkTopics(c Config) string {
+	for _, t := range c.Topics {
+		switch {
+		case t == "":
+			return "must not contain empty topics"
+		case hasSpaceOrControl(t):
+			return fmt.Sprintf("topics must not contain spaces or control characters, got %q", t)
+		case strings.Contains(strings.TrimSuffix(t, "*"), "*"):
+			return fmt.Sprintf(`"*" is only allowed at the end of a topic (prefix wildcard), got %q`, t)
+		}
+	}
+	return ""
+}
+
+// maxSeconds and maxMillis bound bare integers for durations so that the
+// conversion to time.Duration cannot overflow.
+const (
+	maxSeconds = math.MaxInt64 / int64(time.Second)
+	maxMillis  = math.MaxInt64 / int64(time.Millisecond)
+)

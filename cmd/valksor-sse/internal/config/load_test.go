@@ -1,0 +1,489 @@
+package config_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+)
+
+// writeFile writes content to dir/name, creating parent directories.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// sseFile returns a config file whose valksor.sse mapping holds lines (each
+// indented by the caller-independent 8 spaces); the first line is line 3.
+func sseFile(lines ...string) string {
+	var b strings.Builder
+	b.WriteString("valksor:\n    sse:\n")
+	for _, l := range lines {
+		b.WriteString("        " + l + "\n")
+	}
+	return b.String()
+}
+
+// loadYAML writes content as valksor.yaml in a fresh directory and loads it
+// with env. Error messages are returned with the directory stripped, so they
+// start with "valksor.yaml:".
+func loadYAML(t *testing.T, content string, env ...string) (config.Config, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	writeFile(t, dir, "valksor.yaml", content)
+	c, err := config.Load(dir, "", env)
+	msg := ""
+	if err != nil {
+		msg = strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
+	}
+	return c, msg, err
+}
+
+func TestLoadSeedFile(t *testing.T) {
+	c, err := config.Load("testdata", "seed.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default()
+	want.Source = filepath.Join("testdata", "seed.yaml")
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("seed file loads as\n%+v\nwant the defaults\n%+v", c, want)
+	}
+}
+
+func TestLoadSymfonyFile(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("testdata", "symfony.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := writeFile(t, dir, "config/packages/valksor.yaml", string(b))
+	c, err := config.Load(dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Default()
+	want.Source = p
+	want.Host = "0.0.0.0"
+	want.Port = 3001
+	want.PingInterval = 15 * time.Second
+	want.MaxConnections = 0
+	want.Timeout = 0
+	want.Debug = true
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Symfony file loads as\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func TestLoadFileValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string
+		check func(c config.Config) bool
+	}{
+		{"strings", []string{"host: 127.0.0.1", "base_path: /events", `publish_token: "s3cret"`, "token_file: run/token"},
+			func(c config.Config) bool {
+				return c.Host == "127.0.0.1" && c.BasePath == "/events" && c.PublishToken == "s3cret" && c.TokenFile == "run/token"
+			}},
+		{"numeric token stays text", []string{"publish_token: 12345"}, func(c config.Config) bool { return c.PublishToken == "12345" }},
+		{"integers", []string{"port: 0", "max_connections: 5", "history_size: 0", "queue_size: 1", "max_body_bytes: 0x10"},
+			func(c config.Config) bool {
+				return c.Port == 0 && c.MaxConnections == 5 && c.HistorySize == 0 && c.QueueSize == 1 && c.MaxBodyBytes == 16
+			}},
+		{"quoted integer", []string{`port: "9000"`}, func(c config.Config) bool { return c.Port == 9000 }},
+		{"booleans", []string{"debug: yes", "allow_anonymous_publish: on"}, func(c config.Config) bool { return c.Debug && c.AllowAnonymousPublish }},
+		{"flow list", []string{`cors_origins: ["*"]`, "topics: [news, chat/*]"},
+			func(c config.Config) bool {
+				return slices.Equal(c.CORSOrigins, []string{"*"}) && slices.Equal(c.Topics, []string{"news", "chat/*"})
+			}},
+		{"block list", []string{"topics:", "    - a", "    - b"}, func(c config.Config) bool { return slices.Equal(c.Topics, []string{"a", "b"}) }},
+		{"comma string list", []string{"topics: a, b,,c"}, func(c config.Config) bool { return slices.Equal(c.Topics, []string{"a", "b", "c"}) }},
+		{"empty list", []string{"cors_origins: []"}, func(c config.Config) bool { return c.CORSOrigins != nil && len(c.CORSOrigins) == 0 }},
+		{"null keeps default", []string{"port: ~", "host:", "cors_origins: null"},
+			func(c config.Config) bool {
+				d := config.Default()
+				return c.Port == d.Port && c.Host == d.Host && slices.Equal(c.CORSOrigins, d.CORSOrigins)
+			}},
+		{"enabled omitted", []string{"debug: false"}, func(c config.Config) bool { return c.Enabled }},
+		{"anchors and merge keys", []string{"<<: {port: 9000, debug: true}", "port: 9001", "host: &h 127.0.0.1", "topics: [*h]"},
+			func(c config.Config) bool {
+				return c.Port == 9001 && c.Debug && c.Host == "127.0.0.1" && slices.Equal(c.Topics, []string{"127.0.0.1"})
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := loadYAML(t, sseFile(tt.lines...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config for %q:\n%+v", tt.lines, c)
+			}
+		})
+	}
+}
+
+func TestLoadDurations(t *testing.T) {
+	tests := []struct {
+		name  string
+		line  string // in the file; "" = none
+		env   string // VAR=value; "" = none
+		field func(c config.Config) time.Duration
+		want  time.Duration
+	}{
+		{"ping seconds", "ping_interval: 45", "", func(c config.Config) time.Duration { return c.PingInterval }, 45 * time.Second},
+		{"ping string", `ping_interval: "1m30s"`, "", func(c config.Config) time.Duration { return c.PingInterval }, 90 * time.Second},
+		{"ping zero", "ping_interval: 0", "", func(c config.Config) time.Duration { return c.PingInterval }, 0},
+		{"timeout ms string", "timeout: 500ms", "", func(c config.Config) time.Duration { return c.Timeout }, 500 * time.Millisecond},
+		{"timeout quoted seconds", `timeout: "600"`, "", func(c config.Config) time.Duration { return c.Timeout }, 600 * time.Second},
+		{"write seconds", "write_timeout: 3", "", func(c config.Config) time.Duration { return c.WriteTimeout }, 3 * time.Second},
+		{"shutdown string", "shutdown_timeout: 1h", "", func(c config.Config) time.Duration { return c.ShutdownTimeout }, time.Hour},
+		{"retry milliseconds", "retry: 1500", "", func(c config.Config) time.Duration { return c.Retry }, 1500 * time.Millisecond},
+		{"retry string", "retry: 3s", "", func(c config.Config) time.Duration { return c.Retry }, 3 * time.Second},
+		{"env seconds", "", "VALKSOR_SSE_TIMEOUT=20", func(c config.Config) time.Duration { return c.Timeout }, 20 * time.Second},
+		{"env string", "", "VALKSOR_SSE_PING_INTERVAL=2m", func(c config.Config) time.Duration { return c.PingInterval }, 2 * time.Minute},
+		{"env retry milliseconds", "", "VALKSOR_SSE_RETRY=250", func(c config.Config) time.Duration { return c.Retry }, 250 * time.Millisecond},
+		{"env retry string", "", "VALKSOR_SSE_RETRY=1s", func(c config.Config) time.Duration { return c.Retry }, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var env []string
+			if tt.env != "" {
+				env = []string{tt.env}
+			}
+			content := ""
+			if tt.line != "" {
+				content = sseFile(tt.line)
+			}
+			c, _, err := loadYAML(t, content, env...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tt.field(c); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const durWant = `want a non-negative duration: a whole number of seconds (30) or a Go duration ("1m30s", "500ms")`
+	tests := []struct {
+		name    string
+		content string
+		want    string // the complete error message, or a substring when prefixed with "~"
+	}{
+		{"unknown key with suggestion", sseFile("port: 8080", "ping_interval: 30", "max_connections: 10", "timeout: 5", "pingg: 3"),
+			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file"},
+		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); known keys: enabled,"},
+		{"unknown key dashes", sseFile("ping-interval: 1"), "~(did you mean ping_interval?)"},
+		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; known keys: enabled,"},
+		{"port letters", sseFile("enabled: true", "host: localhost", "port: abc"), `valksor.yaml:5: valksor.sse.port: want an integer between 0 and 65535, got "abc"`},
+		{"port range", sseFile("port: 70000"), `valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got "70000"`},
+		{"port negative", sseFile("port: -1"), `valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got "-1"`},
+		{"port float", sseFile("port: 80.5"), `valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got "80.5"`},
+		{"port list", sseFile("port: [1]"), `valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got a list`},
+		{"port huge", sseFile("port: 99999999999999999999"), `~valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535`},
+		{"max connections bool", sseFile("max_connections: true"), `valksor.yaml:3: valksor.sse.max_connections: want a non-negative integer, got "true"`},
+		{"queue size zero", sseFile("queue_size: 0"), `valksor.yaml:3: valksor.sse.queue_size: want an integer >= 1, got "0"`},
+		{"enabled word", sseFile("enabled: maybe"), `valksor.yaml:3: valksor.sse.enabled: want a boolean (true or false), got "maybe"`},
+		{"debug mapping", sseFile("debug: {a: 1}"), `valksor.yaml:3: valksor.sse.debug: want a boolean (true or false), got a mapping`},
+		{"debug float", sseFile("debug: 1.0"), `valksor.yaml:3: valksor.sse.debug: want a boolean (true or false), got "1.0"`},
+		{"host list", sseFile("host: [a, b]"), `valksor.yaml:3: valksor.sse.host: want a string, got a list`},
+		{"ping letters", sseFile("ping_interval: soon"), `valksor.yaml:3: valksor.sse.ping_interval: ` + durWant + `, got "soon"`},
+		{"ping negative", sseFile("ping_interval: -1"), `valksor.yaml:3: valksor.sse.ping_interval: ` + durWant + `, got "-1"`},
+		{"timeout negative string", sseFile("timeout: -5s"), `valksor.yaml:3: valksor.sse.timeout: ` + durWant + `, got "-5s"`},
+		{"timeout float", sseFile("timeout: 1.5"), `valksor.yaml:3: valksor.sse.timeout: ` + durWant + `, got "1.5"`},
+		{"timeout overflow", sseFile("timeout: 9999999999999"), `~valksor.yaml:3: valksor.sse.timeout: want a non-negative duration`},
+		{"write timeout zero", sseFile("write_timeout: 0"), `~valksor.yaml:3: valksor.sse.write_timeout: want a positive duration: a whole number of seconds`},
+		{"retry negative", sseFile("retry: -5ms"), `valksor.yaml:3: valksor.sse.retry: want a non-negative duration: a whole number of milliseconds (2000) or a Go duration ("2s", "500ms"), got "-5ms"`},
+		{"origins mapping", sseFile("cors_origins: {a: b}"), `valksor.yaml:3: valksor.sse.cors_origins: want a list of strings (or one comma-separated string), got a mapping`},
+		{"topics nested", sseFile("topics:", "    - a", "    - [b]"), `valksor.yaml:5: valksor.sse.topics: item 2: want a string, got a list`},
+		{"topics null item", sseFile("topics: [a, ~]"), `valksor.yaml:3: valksor.sse.topics: item 2: want a string, got null`},
+		{"duplicate key", sseFile("port: 1", "debug: true", "port: 2"), `valksor.yaml:5: duplicate key valksor.sse.port (first set on line 3); remove one of them`},
+		{"several problems", sseFile("port: x", "nope: 1"), "~valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got \"x\"\nvalksor.yaml:4: unknown key valksor.sse.nope;"},
+		{"validation with line", sseFile("debug: true", "base_path: sse"), `valksor.yaml:4: valksor.sse.base_path: must start with "/", got "sse"`},
+		{"cross-field with line", sseFile("pid_file: a.pid", "signal_file: a.pid"), `valksor.yaml:4: valksor.sse.signal_file: must differ from pid_file (both are "a.pid")`},
+		{"sse not a mapping", "valksor:\n    sse: [1]\n", "valksor.yaml:2: valksor.sse: want a mapping, got a list"},
+		{"valksor not a mapping", "valksor: 5\n", `valksor.yaml:1: valksor: want a mapping, got "5"`},
+		{"top level list", "- valksor\n", "valksor.yaml:1: want a mapping at the top level (valksor: sse: ...), got a list"},
+		{"duplicate sse", "valksor:\n    sse: {}\n    sse: {}\n", "valksor.yaml:3: duplicate key valksor.sse (first set on line 2); remove one of them"},
+		{"malformed", "valksor:\n  sse:\n    port: [1\n", "~valksor.yaml:"},
+		{"malformed tab", "valksor:\n\tsse: {}\n", "~valksor.yaml:2: invalid YAML: "},
+		{"second document", "valksor: {}\n---\nvalksor: {sse: {port: 1}}\n", "valksor.yaml:2: a second YAML document starts here; put all settings in one document"},
+		{"bad merge", sseFile("<<: 5"), `valksor.yaml:3: a merge key (<<) wants a mapping or a list of mappings, got "5"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, msg, err := loadYAML(t, tt.content)
+			if err == nil {
+				t.Fatalf("Load succeeded, want an error")
+			}
+			if sub, ok := strings.CutPrefix(tt.want, "~"); ok {
+				if !strings.Contains(msg, sub) {
+					t.Errorf("error:\n%s\nwant it to contain:\n%s", msg, sub)
+				}
+			} else if msg != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", msg, tt.want)
+			}
+			if errors.Is(err, config.ErrDisabled) {
+				t.Error("error wraps ErrDisabled")
+			}
+		})
+	}
+}
+
+func TestLoadErrorsGolden(t *testing.T) {
+	_, err := config.Load("testdata", "bad.yaml", []string{"VALKSOR_SSE_PORT=http", "VALKSOR_SSE_PINGINTERVAL=5"})
+	if err == nil {
+		t.Fatal("Load succeeded, want an error")
+	}
+	golden(t, "bad.golden", err.Error()+"\n")
+}
+
+func TestLoadEmptyFiles(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+	}{
+		{"empty", ""},
+		{"comments only", "# nothing here\n"},
+		{"null document", "~\n"},
+		{"other components only", "framework: {secret: x}\nvalksor:\n    build: {enabled: true}\n"},
+		{"null valksor", "valksor:\n"},
+		{"null sse", "valksor:\n    sse: ~\n"},
+		{"empty sse", "valksor:\n    sse: {}\n"},
+		{"trailing document marker", "valksor: {}\n---\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := writeFile(t, dir, "valksor.yaml", tt.content)
+			c, err := config.Load(dir, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := config.Default()
+			want.Source = p
+			if !reflect.DeepEqual(c, want) {
+				t.Errorf("got\n%+v\nwant the defaults", c)
+			}
+		})
+	}
+}
+
+func TestLoadDisabled(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string // "" = no file
+		env     []string
+		want    string // "" = no error
+	}{
+		{"file", sseFile("port: 8080", "enabled: false"),
+			nil, "valksor.yaml:4: valksor.sse.enabled is false: the SSE server is disabled in this config; set it to true (or remove the key) to run it"},
+		{"env", "", []string{"VALKSOR_SSE_ENABLED=no"},
+			"environment variable VALKSOR_SSE_ENABLED: valksor.sse.enabled is false: the SSE server is disabled by the environment; set it to true (or unset the variable) to run it"},
+		{"env re-enables", sseFile("enabled: false"), []string{"VALKSOR_SSE_ENABLED=1"}, ""},
+		{"enabled true", sseFile("enabled: true"), nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, msg, err := loadYAML(t, tt.content, tt.env...)
+			if tt.want == "" {
+				if err != nil || !c.Enabled {
+					t.Fatalf("Load = %+v, %v; want enabled", c, err)
+				}
+				return
+			}
+			if !errors.Is(err, config.ErrDisabled) {
+				t.Fatalf("Load error = %v, want ErrDisabled", err)
+			}
+			if msg != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadEnv(t *testing.T) {
+	file := sseFile("host: 0.0.0.0", "port: 3001", "debug: true", "topics: [a]")
+	tests := []struct {
+		name  string
+		env   []string
+		check func(c config.Config) bool
+	}{
+		{"file only", nil, func(c config.Config) bool { return c.Port == 3001 && c.Host == "0.0.0.0" && c.Debug }},
+		{"env overrides file", []string{"VALKSOR_SSE_PORT=4000", "VALKSOR_SSE_DEBUG=false"},
+			func(c config.Config) bool { return c.Port == 4000 && !c.Debug && c.Host == "0.0.0.0" }},
+		{"env overrides defaults", []string{"VALKSOR_SSE_QUEUE_SIZE=8", "VALKSOR_SSE_MAX_BODY_BYTES=2048", "VALKSOR_SSE_PUBLISH_TOKEN=tok"},
+			func(c config.Config) bool {
+				return c.QueueSize == 8 && c.MaxBodyBytes == 2048 && c.PublishToken == "tok"
+			}},
+		{"lists", []string{"VALKSOR_SSE_CORS_ORIGINS=https://a.example, https://b.example:8443", "VALKSOR_SSE_TOPICS=x,y/*"},
+			func(c config.Config) bool {
+				return slices.Equal(c.CORSOrigins, []string{"https://a.example", "https://b.example:8443"}) && slices.Equal(c.Topics, []string{"x", "y/*"})
+			}},
+		{"empty list", []string{"VALKSOR_SSE_TOPICS="}, func(c config.Config) bool { return c.Topics != nil && len(c.Topics) == 0 }},
+		{"empty scalar is unset", []string{"VALKSOR_SSE_PORT=", "VALKSOR_SSE_HOST="}, func(c config.Config) bool { return c.Port == 3001 && c.Host == "0.0.0.0" }},
+		{"booleans", []string{"VALKSOR_SSE_DEBUG=0", "VALKSOR_SSE_ALLOW_ANONYMOUS_PUBLISH=YES"}, func(c config.Config) bool { return !c.Debug && c.AllowAnonymousPublish }},
+		{"last wins", []string{"VALKSOR_SSE_PORT=1", "VALKSOR_SSE_PORT=2"}, func(c config.Config) bool { return c.Port == 2 }},
+		{"reserved and foreign ignored", []string{"VALKSOR_SSE_CONFIG=/etc/x.yaml", "VALKSOR_OTHER=1", "PATH=/bin", "NOEQUALS"},
+			func(c config.Config) bool { return c.Port == 3001 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := loadYAML(t, file, tt.env...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config for %q:\n%+v", tt.env, c)
+			}
+		})
+	}
+}
+
+func TestLoadEnvErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		want string // the complete message, or a substring when prefixed with "~"
+	}{
+		{"bad int", "VALKSOR_SSE_PORT=abc", `environment variable VALKSOR_SSE_PORT: want an integer between 0 and 65535, got "abc"`},
+		{"bad bool", "VALKSOR_SSE_DEBUG=maybe", `environment variable VALKSOR_SSE_DEBUG: want a boolean (true or false), got "maybe"`},
+		{"bad duration", "VALKSOR_SSE_TIMEOUT=-1s", `~environment variable VALKSOR_SSE_TIMEOUT: want a non-negative duration`},
+		{"bad retry", "VALKSOR_SSE_RETRY=fast", `~environment variable VALKSOR_SSE_RETRY: want a non-negative duration: a whole number of milliseconds`},
+		{"validation names the variable", "VALKSOR_SSE_BASE_PATH=sse/", `environment variable VALKSOR_SSE_BASE_PATH: valksor.sse.base_path: must start with "/", got "sse/"`},
+		{"unknown with suggestion", "VALKSOR_SSE_PROT=1", "~unknown environment variable VALKSOR_SSE_PROT (did you mean VALKSOR_SSE_PORT?); known variables: VALKSOR_SSE_ENABLED, VALKSOR_SSE_HOST,"},
+		{"unknown long", "VALKSOR_SSE_PINGINTERVAL=1", "~unknown environment variable VALKSOR_SSE_PINGINTERVAL (did you mean VALKSOR_SSE_PING_INTERVAL?)"},
+		{"unknown without suggestion", "VALKSOR_SSE_FOO=1", "~unknown environment variable VALKSOR_SSE_FOO; known variables:"},
+		{"unknown empty", "VALKSOR_SSE_BOGUS=", "~unknown environment variable VALKSOR_SSE_BOGUS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Load(t.TempDir(), "", []string{tt.env})
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if sub, ok := strings.CutPrefix(tt.want, "~"); ok {
+				if !strings.Contains(err.Error(), sub) {
+					t.Errorf("error:\n%s\nwant it to contain:\n%s", err, sub)
+				}
+			} else if err.Error() != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadReservedEnvExtension(t *testing.T) {
+	saved := slices.Clone(config.ReservedEnv)
+	t.Cleanup(func() { config.ReservedEnv = saved })
+	env := []string{"VALKSOR_SSE_LOG_FORMAT=json"}
+	if _, err := config.Load(t.TempDir(), "", env); err == nil {
+		t.Fatal("unknown variable accepted before it was reserved")
+	}
+	config.ReservedEnv = append(config.ReservedEnv, "VALKSOR_SSE_LOG_FORMAT")
+	if !config.IsReserved("VALKSOR_SSE_LOG_FORMAT") {
+		t.Error("IsReserved does not see the appended name")
+	}
+	if _, err := config.Load(t.TempDir(), "", env); err != nil {
+		t.Errorf("reserved variable rejected: %v", err)
+	}
+}
+
+func TestLoadLookup(t *testing.T) {
+	tests := []struct {
+		name       string
+		files      map[string]string // relative path -> content
+		path       string            // explicit path argument
+		wantSource string            // relative to dir; "" = none
+		wantPort   int
+		wantErr    string
+	}{
+		{"no file", nil, "", "", 8080, ""},
+		{"root file", map[string]string{"valksor.yaml": sseFile("port: 1")}, "", "valksor.yaml", 1, ""},
+		{"symfony file", map[string]string{"config/packages/valksor.yaml": sseFile("port: 2")}, "", "config/packages/valksor.yaml", 2, ""},
+		{"root file wins", map[string]string{"valksor.yaml": sseFile("port: 1"), "config/packages/valksor.yaml": sseFile("port: 2")}, "", "valksor.yaml", 1, ""},
+		{"explicit relative to dir", map[string]string{"valksor.yaml": sseFile("port: 1"), "etc/sse.yaml": sseFile("port: 3")}, "etc/sse.yaml", "etc/sse.yaml", 3, ""},
+		{"explicit missing", map[string]string{"valksor.yaml": sseFile("port: 1")}, "missing.yaml", "", 0, "missing.yaml does not exist"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range tt.files {
+				writeFile(t, dir, name, content)
+			}
+			c, err := config.Load(dir, tt.path, nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Load error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("error %v does not wrap fs.ErrNotExist", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSource := ""
+			if tt.wantSource != "" {
+				wantSource = filepath.Join(dir, filepath.FromSlash(tt.wantSource))
+			}
+			if c.Source != wantSource || c.Port != tt.wantPort {
+				t.Errorf("Source, Port = %q, %d; want %q, %d", c.Source, c.Port, wantSource, tt.wantPort)
+			}
+		})
+	}
+
+	t.Run("explicit absolute", func(t *testing.T) {
+		p := writeFile(t, t.TempDir(), "x.yaml", sseFile("port: 4"))
+		c, err := config.Load(t.TempDir(), p, nil)
+		if err != nil || c.Port != 4 || c.Source != p {
+			t.Errorf("Load = %+v, %v", c, err)
+		}
+	})
+}
+
+func TestLoadUnreadable(t *testing.T) {
+	t.Run("directory in place of the file", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.Mkdir(filepath.Join(dir, "valksor.yaml"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, "config/packages/valksor.yaml", sseFile("port: 2"))
+		_, err := config.Load(dir, "", nil)
+		if err == nil || !strings.Contains(err.Error(), "valksor.yaml") {
+			t.Errorf("Load error = %v, want one naming the unreadable file", err)
+		}
+	})
+	t.Run("no permission", func(t *testing.T) {
+		if os.Geteuid() == 0 {
+			t.Skip("root can read any file")
+		}
+		dir := t.TempDir()
+		p := writeFile(t, dir, "valksor.yaml", sseFile("port: 1"))
+		if err := os.Chmod(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.Load(dir, "", nil)
+		if !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("Load error = %v, want a permission error", err)
+		}
+	})
+}

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+	"github.com/valksor/go-sse/internal/process"
+)
+
+// signalFilePoll is how often the reload signal file is looked for.
+const signalFilePoll = 100 * time.Millisecond
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("serve", "serve [flags]")
+	var c commonFlags
+	c.register(fs)
+	killExisting := fs.Bool("kill-existing", false, "stop a valksor-sse that holds the port or the pid file, then start")
+	debug := fs.Bool("debug", false, "log every connect, disconnect and event")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	cfg, err := m.load(c)
+	if err != nil {
+		return err
+	}
+	if *debug {
+		cfg.Debug = true
+	}
+	level := slog.LevelInfo
+	if cfg.Debug {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+
+	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
+	if err := m.takeOver(ctx, pidFile, *killExisting, logger); err != nil {
+		return err
+	}
+	ln, err := m.listen(ctx, cfg, *killExisting, logger)
+	if err != nil {
+		return err
+	}
+	token, err := m.publishToken(cfg, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	hub, err := sse.New(hubOptions(cfg, token, logger)...)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	hub.Register(mux)
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "valksor-sse %s\n\nstream:  GET %[2]s\nhealth:  GET %[2]s/healthz\npublish: POST %[2]s/publish\n", version, cfg.BasePath)
+	})
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+
+	if err := pidFile.Write(os.Getpid()); err != nil {
+		ln.Close()
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	defer removeOwnPIDFile(pidFile, logger)
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	addr := ln.Addr().String()
+	logger.Info("valksor-sse listening", "url", "http://"+addr+cfg.BasePath, "pid", os.Getpid(), "config", orNone(cfg.Source), "history", cfg.HistorySize, "max_connections", cfg.MaxConnections)
+	if m.ready != nil {
+		m.ready(addr)
+	}
+
+	signalFile := m.path(cfg.SignalFile)
+	poll := time.NewTicker(signalFilePoll)
+	defer poll.Stop()
+	for {
+		select {
+		case err := <-serveErr:
+			_ = hub.Shutdown(context.Background())
+			return fmt.Errorf("server stopped: %w", err)
+		case <-ctx.Done():
+			return m.shutdown(hub, srv, cfg, logger, nil)
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				logger.Info("SIGHUP: reloading every browser")
+				if err := hub.Broadcast(ctx, sse.Reload()); err != nil {
+					logger.Error("reload broadcast failed", "err", err)
+				}
+				continue
+			}
+			logger.Info("shutting down", "signal", sig.String())
+			return m.shutdown(hub, srv, cfg, logger, sigs)
+		case <-poll.C:
+			readSignalFile(ctx, signalFile, hub, logger)
+		}
+	}
+}
+
+// shutdown stops the hub (streams get a reconnect hint) and the HTTP server
+// within the shutdown timeout. A second signal on sigs exits at once.
+func (m *Main) shutdown(hub *sse.Hub, srv *http.Server, cfg config.Config, logger *slog.Logger, sigs <-chan os.Signal) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if sigs != nil {
+		go func() {
+			select {
+			case sig := <-sigs:
+				if sig != syscall.SIGHUP {
+					logger.Warn("second signal: exiting now", "signal", sig.String())
+					_ = os.Remove(m.path(cfg.PIDFile))
+					os.Exit(exitError)
+				}
+			case <-ctx.Done():
+			}
+		}()
+	}
+	errHub := hub.Shutdown(ctx)
+	errSrv := srv.Shutdown(ctx)
+	if err := errors.Join(errHub, errSrv); err != nil {
+		_ = srv.Close()
+		logger.Warn("shutdown timed out; closed the remaining connections", "err", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func hubOptions(cfg config.Config, token string, logger *slog.Logger) []sse.Option {
+	opts := []sse.Option{
+		sse.WithBasePath(cfg.BasePath),
+		sse.WithPingInterval(cfg.PingInterval),
+		sse.WithMaxConnections(cfg.MaxConnections),
+		sse.WithStreamTimeout(cfg.Timeout),
+		sse.WithHistorySize(cfg.HistorySize),
+		sse.WithQueueSize(cfg.QueueSize),
+		sse.WithRetry(cfg.Retry),
+		sse.WithWriteTimeout(cfg.WriteTimeout),
+		sse.WithMaxBodyBytes(cfg.MaxBodyBytes),
+		sse.WithLogger(logger),
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		opts = append(opts, sse.WithAllowedOrigins(cfg.CORSOrigins...))
+	}
+	if len(cfg.Topics) > 0 {
+		opts = append(opts, sse.WithTopics(cfg.Topics...))
+	}
+	if token != "" {
+		opts = append(opts, sse.WithPublishToken(token))
+	}
+	if cfg.AllowAnonymousPublish {
+		opts = append(opts, sse.WithAnonymousPublish())
+	}
+	return opts
+}
+
+// takeOver deals with an existing pid file: a stale one is removed, a live
+// valksor-sse is an error unless killExisting, which stops it.
+func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting bool, logger *slog.Logger) error {
+	res, err := f.Check()
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", f.Path, err)
+	}
+	if res.Stale != "" {
+		logger.Info("removed stale pid file", "path", f.Path, "why", res.Stale)
+	}
+	if !res.Running || res.PID == os.Getpid() {
+		return nil
+	}
+	if !killExisting {
+		return fmt.Errorf("valksor-sse is already running as pid %d (pid file %s); stop it with `valksor-sse stop`, or start with --kill-existing to replace it", res.PID, f.Path)
+	}
+	logger.Info("stopping the running valksor-sse", "pid", res.PID)
+	if err := process.Terminate(ctx, res.PID, 5*time.Second); err != nil {
+		return fmt.Errorf("--kill-existing: %w", err)
+	}
+	return nil
+}
+
+// listen binds the configured address. When the port is taken it names the
+// process holding it, and with killExisting replaces it if it is a
+// valksor-sse.
+func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool, logger *slog.Logger) (net.Listener, error) {
+	addr := net.JoinHostPort(strings.Trim(cfg.Host, "[]"), strconv.Itoa(cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err == nil || !process.IsAddrInUse(err) {
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w; check host and port in the config", addr, err)
+		}
+		return ln, nil
+	}
+	owner, oerr := process.PortOwner(cfg.Host, cfg.Port)
+	if oerr != nil || owner.PID == 0 {
+		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Port, cfg.Host)
+	}
+	isOurs := process.IsValksorSSE(owner.PID)
+	switch {
+	case !isOurs:
+		return nil, fmt.Errorf("port %d is held by %s, which is not valksor-sse; --kill-existing only replaces valksor-sse servers: stop it or choose another port with --port", cfg.Port, owner)
+	case !killExisting:
+		return nil, fmt.Errorf("port %d is held by %s; run with --kill-existing to replace it", cfg.Port, owner)
+	}
+	logger.Info("stopping the valksor-sse that holds the port", "port", cfg.Port, "pid", owner.PID)
+	if err := process.Terminate(ctx, owner.PID, 5*time.Second); err != nil {
+		return nil, fmt.Errorf("--kill-existing: %w", err)
+	}
+	// The old listener closes with its process; the kernel may need a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ln, err = net.Listen("tcp", addr)
+		if err == nil || !process.IsAddrInUse(err) || time.Now().After(deadline) {
+			if err != nil {
+				return nil, fmt.Errorf("listen on %s after stopping pid %d: %w", addr, owner.PID, err)
+			}
+			return ln, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// publishToken returns the token publishers must send: from the config, or
+// from the token file, which is created with a fresh random token (mode
+// 0600) on first start.
+func (m *Main) publishToken(cfg config.Config, logger *slog.Logger) (string, error) {
+	if cfg.PublishToken != "" || cfg.AllowAnonymousPublish {
+		return cfg.PublishToken, nil
+	}
+	path := m.path(cfg.TokenFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if tok := strings.TrimSpace(string(b)); tok != "" {
+			return tok, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read the publish token file: %w", err)
+	}
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	tok := hex.EncodeToString(raw[:])
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("create the directory of the token file: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the publish token file: %w", err)
+	}
+	logger.Info("generated a publish token", "file", path)
+	return tok, nil
+}
+
+// readToken reads the publish token a client should send.
+func (m *Main) readToken(cfg config.Config) string {
+	if cfg.PublishToken != "" {
+		return cfg.PublishToken
+	}
+	b, err := os.ReadFile(m.path(cfg.TokenFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// signalFile is the JSON the PHP component's watcher writes to ask for a
+// reload.
+type signalFile struct {
+	Files     []string `json:"files"`
+	Timestamp float64  `json:"timestamp"`
+}
+
+// readSignalFile broadcasts a reload when the signal file exists, then
+// removes it.
+func readSignalFile(ctx context.Context, path string, hub *sse.Hub, logger *slog.Logger) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			logger.Warn("cannot read the reload signal file", "path", path, "err", err)
+		}
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		logger.Warn("cannot remove the reload signal file; it would reload browsers again", "path", path, "err", err)
+	}
+	var sf signalFile
+	if len(strings.TrimSpace(string(b))) > 0 {
+		if err := json.Unmarshal(b, &sf); err != nil {
+			logger.Warn("the reload signal file is not JSON {files, timestamp}; reloading anyway", "path", path, "err", err)
+		}
+	}
+	logger.Info("reload signal file: reloading every browser", "files", sf.Files)
+	if err := hub.Broadcast(ctx, sse.Reload(sf.Files...)); err != nil {
+		logger.Error("reload broadcast failed", "err", err)
+	}
+}
+
+// removeOwnPIDFile removes the pid file unless another process has replaced it.
+func removeOwnPIDFile(f process.PIDFile, logger *slog.Logger) {
+	if pid, err := f.Read(); err == nil && pid != os.Getpid() {
+		return
+	}
+	if err := f.Remove(); err != nil {
+		logger.Warn("cannot remove the pid file", "path", f.Path, "err", err)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none (defaults)"
+	}
+	return s
+}

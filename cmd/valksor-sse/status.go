@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/process"
+)
+
+func (m *Main) status(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("status", "status [flags]\n\nExit code 0 when the server runs and answers, 3 when it does not.")
+	var c commonFlags
+	c.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := m.load(c)
+	if err != nil {
+		return err
+	}
+	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
+	res, err := pidFile.Check()
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
+	}
+	url := baseURL(cfg)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	health, herr := fetchHealth(ctx, url+"/healthz")
+	switch {
+	case herr == nil:
+		pid := "pid unknown (no pid file here)"
+		if res.Running {
+			pid = fmt.Sprintf("pid %d", res.PID)
+		}
+		fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s, %d connection(s) (max %s), %d event(s) published, up %s, transport %s\n",
+			pid, url, health.Status, health.Connections, limit(health.MaxConnections), health.Published,
+			(time.Duration(health.UptimeSeconds) * time.Second).String(), health.Transport)
+		return nil
+	case res.Running:
+		return exitCode{exitNotRunning, fmt.Sprintf("valksor-sse pid %d is alive but does not answer at %s: %v", res.PID, url, herr)}
+	}
+	return exitCode{exitNotRunning, fmt.Sprintf("valksor-sse is not running (nothing answers at %s, no live pid in %s)", url, pidFile.Path)}
+}
+
+func limit(n int) string {
+	if n == 0 {
+		return "none"
+	}
+	return fmt.Sprint(n)
+}
+
+func fetchHealth(ctx context.Context, url string) (sse.Health, error) {
+	var h sse.Health
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return h, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return h, err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return h, fmt.Errorf("%s answered %d without a valksor-sse health report", url, resp.StatusCode)
+	}
+	return h, nil
+}
+
+func (m *Main) stop(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("stop", "stop [flags]\n\nStops the valksor-sse named in the pid file (SIGTERM, then SIGKILL after the grace period).")
+	var c commonFlags
+	c.register(fs)
+	grace := fs.Duration("grace", 0, "how long to wait for a graceful exit before SIGKILL (default: shutdown_timeout + 2s)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := m.load(c)
+	if err != nil {
+		return err
+	}
+	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
+	res, err := pidFile.Check()
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
+	}
+	if !res.Running {
+		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s)\n", pidFile.Path)
+		return nil
+	}
+	if *grace <= 0 {
+		*grace = cfg.ShutdownTimeout + 2*time.Second
+	}
+	if err := process.Terminate(ctx, res.PID, *grace); err != nil {
+		return err
+	}
+	_ = pidFile.Remove()
+	fmt.Fprintf(m.Stdout, "stopped valksor-sse (pid %d)\n", res.PID)
+	return nil
+}

@@ -1,0 +1,427 @@
+package sse
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valksor/go-sse/internal/wire"
+)
+
+// Broadcaster publishes events. The Hub implements it in-process; the
+// client package's Publisher implements it over HTTP, so application code
+// need not care where the hub runs.
+type Broadcaster interface {
+	// Broadcast publishes e. When it returns nil the event is in the history
+	// and on its way to every matching subscriber.
+	Broadcast(ctx context.Context, e Event) error
+}
+
+var _ Broadcaster = (*Hub)(nil)
+
+// Hub holds the open streams and fans events out to them. Create it with New;
+// it is safe for concurrent use. After Shutdown it refuses new streams and
+// publishes.
+type Hub struct {
+	opts          options
+	log           *slog.Logger
+	transport     Transport
+	ownsTransport bool
+	stopListen    func()
+
+	mu      sync.RWMutex
+	byTopic map[string]map[*subscriber]struct{}
+	byID    map[string]*subscriber
+
+	gen     uint64 // fan-out generation; used only by the delivering goroutine
+	conns   atomic.Int64
+	started time.Time
+
+	published atomic.Uint64
+	delivered atomic.Uint64
+	slow      atomic.Uint64
+
+	done      chan struct{}
+	closeOnce sync.Once
+	streams   sync.WaitGroup
+	workers   sync.WaitGroup
+}
+
+// subscriber is one open stream.
+type subscriber struct {
+	id      string
+	topics  []string
+	queue   chan *frame
+	kicked  chan struct{}
+	kick    sync.Once
+	gen     uint64 // last fan-out generation queued; delivering goroutine only
+	remote  string
+	started time.Time
+}
+
+// frame is an encoded event shared by every subscriber that receives it.
+// cursor is zero for frames outside the history (ping, pong, connected).
+type frame struct {
+	cursor Cursor
+	b      []byte
+}
+
+// send queues f without blocking; a full queue disconnects the subscriber.
+func (s *subscriber) send(f *frame) bool {
+	select {
+	case s.queue <- f:
+		return true
+	default:
+		s.kick.Do(func() { close(s.kicked) })
+		return false
+	}
+}
+
+// New creates a hub. It starts the heartbeat; call Shutdown to stop it.
+func New(opts ...Option) (*Hub, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	h := &Hub{
+		opts:      o,
+		log:       o.logger,
+		transport: o.transport,
+		byTopic:   make(map[string]map[*subscriber]struct{}),
+		byID:      make(map[string]*subscriber),
+		started:   time.Now(),
+		done:      make(chan struct{}),
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.transport == nil {
+		h.transport = NewMemoryTransport(o.historySize)
+		h.ownsTransport = true
+	}
+	stop, err := h.transport.Listen(h.deliver)
+	if err != nil {
+		return nil, fmt.Errorf("sse: listen on transport: %w", err)
+	}
+	h.stopListen = stop
+	if o.pingInterval > 0 {
+		h.workers.Add(1)
+		go h.heartbeat(o.pingInterval)
+	}
+	return h, nil
+}
+
+// Broadcast publishes e to the streams subscribed to its topics.
+func (h *Hub) Broadcast(ctx context.Context, e Event) error {
+	_, err := h.Publish(ctx, e)
+	return err
+}
+
+// Publish is Broadcast that also returns the event's id.
+func (h *Hub) Publish(ctx context.Context, e Event) (string, error) {
+	if h.closed() {
+		return "", ErrHubClosed
+	}
+	m, err := h.message(e)
+	if err != nil {
+		return "", err
+	}
+	if err := h.transport.Publish(ctx, m); err != nil {
+		return "", fmt.Errorf("sse: publish %q: %w", m.Type, err)
+	}
+	h.published.Add(1)
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.Debug("event published", "id", m.ID, "type", m.Type, "topics", m.Topics, "bytes", len(m.Data))
+	}
+	return m.ID, nil
+}
+
+// deliver is the transport listener: it encodes m once and queues the same
+// bytes on every matching stream.
+func (h *Hub) deliver(m *Message) {
+	b, err := wire.AppendEvent(nil, wire.Event{ID: m.ID, Type: m.Type, Data: m.Data, Retry: m.Retry})
+	if err != nil {
+		h.log.Error("dropping message that cannot be encoded", "id", m.ID, "err", err)
+		return
+	}
+	f := &frame{cursor: m.Cursor, b: b}
+	h.mu.RLock()
+	h.gen++
+	gen := h.gen
+	var n uint64
+	for _, t := range m.Topics {
+		for s := range h.byTopic[t] {
+			if s.gen == gen {
+				continue
+			}
+			s.gen = gen
+			if s.send(f) {
+				n++
+			}
+		}
+	}
+	h.mu.RUnlock()
+	h.delivered.Add(n)
+}
+
+// heartbeat queues a ping on every stream each interval until Shutdown.
+func (h *Hub) heartbeat(every time.Duration) {
+	defer h.workers.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.done:
+			return
+		case now := <-t.C:
+			var data any = map[string]int64{"timestamp": now.UnixMilli()}
+			if h.opts.pingData != nil {
+				data = h.opts.pingData()
+			}
+			f, err := h.localFrame(TypePing, data)
+			if err != nil {
+				h.log.Error("ping payload cannot be encoded", "err", err)
+				continue
+			}
+			h.mu.RLock()
+			for _, s := range h.byID {
+				s.send(f)
+			}
+			h.mu.RUnlock()
+		}
+	}
+}
+
+// localFrame encodes an event that is not part of the history.
+func (h *Hub) localFrame(typ string, data any) (*frame, error) {
+	d, err := encodeData(data)
+	if err != nil {
+		return nil, err
+	}
+	b, err := wire.AppendEvent(nil, wire.Event{Type: typ, Data: d})
+	if err != nil {
+		return nil, err
+	}
+	return &frame{b: b}, nil
+}
+
+// Pong queues a pong event on the stream with the given connection id. It
+// returns an error wrapping ErrUnknownConnection when no such stream is open.
+func (h *Hub) Pong(connID, nonce string) error {
+	h.mu.RLock()
+	s := h.byID[connID]
+	h.mu.RUnlock()
+	if s == nil {
+		return fmt.Errorf("%w: no open stream has id %q; it may have reconnected with a new id", ErrUnknownConnection, connID)
+	}
+	data := map[string]any{"timestamp": time.Now().UnixMilli()}
+	if nonce != "" {
+		data["nonce"] = nonce
+	}
+	f, err := h.localFrame(TypePong, data)
+	if err != nil {
+		return err
+	}
+	s.send(f)
+	return nil
+}
+
+// add registers s; after Shutdown began it refuses with ErrHubClosed. The
+// registration is counted so that Shutdown can wait for the stream.
+func (h *Hub) add(s *subscriber) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed() {
+		return ErrHubClosed
+	}
+	h.streams.Add(1)
+	h.byID[s.id] = s
+	for _, t := range s.topics {
+		set := h.byTopic[t]
+		if set == nil {
+			set = make(map[*subscriber]struct{})
+			h.byTopic[t] = set
+		}
+		set[s] = struct{}{}
+	}
+	return nil
+}
+
+func (h *Hub) remove(s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	defer h.streams.Done()
+	delete(h.byID, s.id)
+	for _, t := range s.topics {
+		set := h.byTopic[t]
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.byTopic, t)
+		}
+	}
+}
+
+// acquire reserves a connection slot.
+func (h *Hub) acquire() bool {
+	n := h.conns.Add(1)
+	if max := h.opts.maxConnections; max > 0 && n > int64(max) {
+		h.conns.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (h *Hub) release() { h.conns.Add(-1) }
+
+func (h *Hub) closed() bool {
+	select {
+	case <-h.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// checkTopic validates t and applies the topic allowlist.
+func (h *Hub) checkTopic(t string) error {
+	if err := validTopic(t); err != nil {
+		return err
+	}
+	if len(h.opts.topics) == 0 || t == DefaultTopic {
+		return nil
+	}
+	for _, p := range h.opts.topics {
+		if p == t || (strings.HasSuffix(p, "*") && strings.HasPrefix(t, p[:len(p)-1])) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: topic %q is not in the configured topics; add it to the topics list", ErrInvalidTopic, t)
+}
+
+// Stats is a snapshot of the hub's counters.
+type Stats struct {
+	// Connections is the number of open streams.
+	Connections int
+	// MaxConnections is the configured cap (0 = none).
+	MaxConnections int
+	// Published counts events accepted by Broadcast and the publish endpoint.
+	Published uint64
+	// Delivered counts events queued to streams (one per stream per event).
+	Delivered uint64
+	// SlowDisconnects counts streams dropped because they could not keep up.
+	SlowDisconnects uint64
+	// Uptime is the time since New.
+	Uptime time.Duration
+}
+
+// Stats returns a snapshot of the hub's counters.
+func (h *Hub) Stats() Stats {
+	return Stats{
+		Connections:     int(h.conns.Load()),
+		MaxConnections:  h.opts.maxConnections,
+		Published:       h.published.Load(),
+		Delivered:       h.delivered.Load(),
+		SlowDisconnects: h.slow.Load(),
+		Uptime:          time.Since(h.started),
+	}
+}
+
+// BasePath returns the path under which Handler serves the endpoints.
+func (h *Hub) BasePath() string {
+	if h.opts.basePath == "" {
+		return "/"
+	}
+	return h.opts.basePath
+}
+
+// Shutdown stops the hub: new streams and publishes are refused, every open
+// stream is told to reconnect soon and closed, and the heartbeat stops.
+// Shutdown waits for the streams to finish or ctx to end. It may be called
+// more than once; later calls wait the same way.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.closeOnce.Do(func() {
+		h.mu.Lock()
+		close(h.done)
+		h.mu.Unlock()
+		h.stopListen()
+	})
+	finished := make(chan struct{})
+	go func() {
+		h.streams.Wait()
+		h.workers.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		return fmt.Errorf("sse: shutdown: %w (%d streams still open)", ctx.Err(), h.conns.Load())
+	}
+	if h.ownsTransport {
+		if err := h.transport.Close(); err != nil && !errors.Is(err, ErrTransportClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+func newConnID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Handler returns the HTTP surface of the hub under its base path:
+//
+//	GET|HEAD base          the event stream
+//	GET      base/healthz  health as JSON
+//	POST     base/publish  publish an event (bearer token)
+//	POST     base/ping     queue a pong on a stream
+//
+// with CORS for the allowed origins. Other paths get 404.
+func (h *Hub) Handler() http.Handler {
+	return http.HandlerFunc(h.route)
+}
+
+// Register mounts Handler on mux at the base path and below it.
+func (h *Hub) Register(mux *http.ServeMux) {
+	handler := h.Handler()
+	if h.opts.basePath == "" {
+		mux.Handle("/", handler)
+		return
+	}
+	mux.Handle(h.opts.basePath, handler)
+	mux.Handle(h.opts.basePath+"/", handler)
+}
+
+func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
+	if !h.cors(w, r) {
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, h.opts.basePath)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	switch rest {
+	case "", "/":
+		h.ServeHTTP(w, r)
+	case "/healthz":
+		h.serveHealth(w, r)
+	case "/publish":
+		h.servePublish(w, r)
+	case "/ping":
+		h.servePing(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}

@@ -1,0 +1,108 @@
+package process_test
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/valksor/go-sse/internal/process"
+)
+
+func TestAlive(t *testing.T) {
+	live := startHolder(t, binOther)
+	zombie := startHolder(t, binOther)
+	if err := zombie.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Not reaped yet: the process stays a zombie until wait.
+	eventually(t, 5*time.Second, "the killed helper to become a zombie", func() bool { return !process.Alive(zombie.pid()) })
+
+	tests := []struct {
+		name string
+		pid  int
+		want bool
+	}{
+		{"self", os.Getpid(), true},
+		{"live child", live.pid(), true},
+		{"zombie child", zombie.pid(), false},
+		{"reaped child", deadPID(t), false},
+		{"zero", 0, false},
+		{"negative", -1, false},
+		{"beyond pid_max", 1 << 30, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := process.Alive(tt.pid); got != tt.want {
+				t.Errorf("Alive(%d) = %v, want %v", tt.pid, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCmdline(t *testing.T) {
+	h := startHolder(t, binSSE, "serve", "--port", "8080", "with space", "")
+	tests := []struct {
+		name    string
+		pid     int
+		want    []string
+		wantErr error
+	}{
+		{"helper", h.pid(), []string{binSSE, "serve", "--port", "8080", "with space", ""}, nil},
+		{"self", os.Getpid(), os.Args, nil},
+		{"dead", deadPID(t), nil, fs.ErrNotExist},
+		{"invalid", 0, nil, fs.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := process.Cmdline(tt.pid)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Cmdline(%d) error = %v, want %v", tt.pid, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Cmdline(%d) = %q, want %q", tt.pid, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIsValksorSSE(t *testing.T) {
+	sse := startHolder(t, binSSE, "serve")
+	dev := startHolder(t, binDev)
+	other := startHolder(t, binOther, "valksor-sse") // the name only in an argument does not count
+	zombie := startHolder(t, binSSE)
+	if err := zombie.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the killed helper to exit", func() bool { return !process.Alive(zombie.pid()) })
+
+	tests := []struct {
+		name string
+		pid  int
+		want bool
+	}{
+		{"valksor-sse", sse.pid(), true},
+		{"valksor-sse-dev", dev.pid(), true},
+		{"other-server", other.pid(), false},
+		{"zombie valksor-sse", zombie.pid(), false},
+		{"test binary", os.Getpid(), false},
+		{"dead", deadPID(t), false},
+		{"zero", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := process.IsValksorSSE(tt.pid); got != tt.want {
+				t.Errorf("IsValksorSSE(%d) = %v, want %v", tt.pid, got, tt.want)
+			}
+		})
+	}
+}

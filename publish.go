@@ -1,0 +1,365 @@
+package sse
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// servePublish handles POST base/publish: authenticate, decode, publish,
+// answer {"id": "..."}.
+func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		http.Error(w, "publish with POST", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := h.authorizePublish(r); err != nil {
+		writeError(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.maxBodyBytes)
+	e, err := decodePublish(r)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			err = fmt.Errorf("%w: the body is over the limit of %d bytes; send a smaller event or raise max_body_bytes", errTooLarge, tooBig.Limit)
+		}
+		writeError(w, err)
+		return
+	}
+	id, err := h.Publish(r.Context(), e)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"id": id})
+}
+
+// authorizePublish checks the bearer token of a publish request.
+func (h *Hub) authorizePublish(r *http.Request) error {
+	if h.opts.anonPublish {
+		return nil
+	}
+	if len(h.opts.publishTokens) == 0 {
+		return fmt.Errorf("%w: publishing over HTTP is disabled because no publish token is configured", ErrForbidden)
+	}
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return fmt.Errorf("%w: missing Authorization header; send \"Authorization: Bearer <publish token>\"", ErrUnauthorized)
+	}
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return fmt.Errorf("%w: the Authorization header must be \"Bearer <publish token>\"", ErrUnauthorized)
+	}
+	token = strings.TrimSpace(token)
+	for _, want := range h.opts.publishTokens {
+		if subtle.ConstantTimeCompare([]byte(token), []byte(want)) == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the publish token is wrong; use the token from the server's config or token file", ErrUnauthorized)
+}
+
+// publishRequest is the JSON form of a publish body.
+type publishRequest struct {
+	ID     string          `json:"id"`
+	Type   string          `json:"type"`
+	Data   json.RawMessage `json:"data"`
+	Topic  topicList       `json:"topic"`
+	Topics []string        `json:"topics"`
+	Retry  *int64          `json:"retry"`
+}
+
+// topicList accepts a string or an array of strings.
+type topicList []string
+
+func (t *topicList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*t = topicList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("topic must be a string or an array of strings")
+	}
+	*t = many
+	return nil
+}
+
+// decodePublish reads a publish body: JSON, or a URL-encoded or multipart
+// form with the fields type, data, id, topic (repeatable) and retry (ms).
+func decodePublish(r *http.Request) (Event, error) {
+	ct := r.Header.Get("Content-Type")
+	media := ""
+	if ct != "" {
+		var err error
+		media, _, err = mime.ParseMediaType(ct)
+		if err != nil {
+			return Event{}, fmt.Errorf("%w: malformed Content-Type %q", errBadRequest, ct)
+		}
+	}
+	switch media {
+	case "application/json":
+		return decodePublishJSON(r.Body)
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		return decodePublishForm(r)
+	case "":
+		return Event{}, fmt.Errorf("%w: missing Content-Type; send JSON ({\"type\": \"...\", \"data\": ...}) or a form (type=...&data=...)", errUnsupportedMedia)
+	}
+	return Event{}, fmt.Errorf("%w: %q; send application/json or a form", errUnsupportedMedia, media)
+}
+
+func decodePublishJSON(body io.Reader) (Event, error) {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	var req publishRequest
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return Event{}, err
+		}
+		if errors.Is(err, io.EOF) {
+			return Event{}, fmt.Errorf("%w: empty body; send a JSON object such as {\"type\": \"reload\"}", errBadRequest)
+		}
+		return Event{}, fmt.Errorf("%w: publish body is not a valid event object: %v", errBadRequest, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Event{}, fmt.Errorf("%w: publish body has data after the JSON object; send one object per request", errBadRequest)
+	}
+	e := Event{ID: req.ID, Type: req.Type, Topics: append([]string(req.Topic), req.Topics...)}
+	if req.Retry != nil {
+		if *req.Retry < 0 {
+			return Event{}, fmt.Errorf("%w: retry must be a non-negative number of milliseconds", ErrInvalidEvent)
+		}
+		e.Retry = time.Duration(*req.Retry) * time.Millisecond
+	}
+	if len(req.Data) > 0 && !bytes.Equal(req.Data, []byte("null")) {
+		var s string
+		if req.Data[0] == '"' && json.Unmarshal(req.Data, &s) == nil {
+			e.Data = s
+		} else {
+			var compact bytes.Buffer
+			if err := json.Compact(&compact, req.Data); err != nil {
+				return Event{}, fmt.Errorf("%w: data: %v", errBadRequest, err)
+			}
+			e.Data = compact.String()
+		}
+	}
+	return e, nil
+}
+
+var formFields = map[string]bool{"id": true, "type": true, "data": true, "topic": true, "retry": true}
+
+func decodePublishForm(r *http.Request) (Event, error) {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		err = r.ParseMultipartForm(1 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return Event{}, err
+		}
+		return Event{}, fmt.Errorf("%w: malformed form body: %v", errBadRequest, err)
+	}
+	f := r.PostForm
+	for k := range f {
+		if !formFields[k] {
+			return Event{}, fmt.Errorf("%w: unknown form field %q; the fields are id, type, data, topic and retry", errBadRequest, k)
+		}
+	}
+	e := Event{ID: f.Get("id"), Type: f.Get("type"), Topics: f["topic"]}
+	if d, ok := f["data"]; ok {
+		e.Data = strings.Join(d, "\n")
+	}
+	if v := f.Get("retry"); v != "" {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 0 {
+			return Event{}, fmt.Errorf("%w: retry %q must be a non-negative number of milliseconds", ErrInvalidEvent, v)
+		}
+		e.Retry = time.Duration(ms) * time.Millisecond
+	}
+	return e, nil
+}
+
+// servePing handles POST base/ping: id=<connection id>[&nonce=...] queues a
+// pong on that stream.
+func (h *Hub) servePing(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		http.Error(w, "ping with POST", http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	var req struct {
+		ID    string `json:"id"`
+		Nonce string `json:"nonce"`
+	}
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media == "application/json" {
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			writeError(w, fmt.Errorf("%w: ping body must be {\"id\": \"<connection id>\"}: %v", errBadRequest, err))
+			return
+		}
+	} else {
+		if err := r.ParseForm(); err != nil {
+			writeError(w, fmt.Errorf("%w: malformed ping form: %v", errBadRequest, err))
+			return
+		}
+		req.ID, req.Nonce = r.Form.Get("id"), r.Form.Get("nonce")
+	}
+	if req.ID == "" {
+		writeError(w, fmt.Errorf("%w: missing id; send the connection id from the connected event", errBadRequest))
+		return
+	}
+	if len(req.Nonce) > 128 {
+		writeError(w, fmt.Errorf("%w: nonce is longer than 128 bytes", errBadRequest))
+		return
+	}
+	if err := h.Pong(req.ID, req.Nonce); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Health is the body of the health endpoint.
+type Health struct {
+	// Status is "ok", "degraded" (the transport cannot publish) or
+	// "shutting down".
+	Status         string  `json:"status"`
+	Connections    int     `json:"connections"`
+	MaxConnections int     `json:"max_connections"`
+	Published      uint64  `json:"published"`
+	UptimeSeconds  float64 `json:"uptime_seconds"`
+	Transport      string  `json:"transport"`
+	TransportError string  `json:"transport_error,omitempty"`
+}
+
+// Health reports the hub's state, checking the transport when it can fail.
+func (h *Hub) Health(r *http.Request) Health {
+	st := h.Stats()
+	out := Health{
+		Status:         "ok",
+		Connections:    st.Connections,
+		MaxConnections: st.MaxConnections,
+		Published:      st.Published,
+		UptimeSeconds:  st.Uptime.Seconds(),
+		Transport:      fmt.Sprint(h.transport),
+	}
+	if hc, ok := h.transport.(HealthChecker); ok {
+		if err := hc.Health(r.Context()); err != nil {
+			out.Status, out.TransportError = "degraded", err.Error()
+		}
+	}
+	if h.closed() {
+		out.Status = "shutting down"
+	}
+	return out
+}
+
+func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "health answers GET", http.StatusMethodNotAllowed)
+		return
+	}
+	hl := h.Health(r)
+	status := http.StatusOK
+	if hl.Status == "shutting down" {
+		status = http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, hl)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// cors applies the allowed-origins policy. It answers preflight requests
+// itself and reports whether the request should go on.
+func (h *Hub) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	if len(h.opts.origins) > 0 {
+		w.Header().Add("Vary", "Origin")
+	}
+	allowed, any := false, false
+	if origin != "" {
+		allowed, any = originAllowed(h.opts.origins, origin)
+	}
+	if allowed {
+		hd := w.Header()
+		if any {
+			// A wildcard never goes with credentials: browsers refuse it.
+			hd.Set("Access-Control-Allow-Origin", "*")
+		} else {
+			hd.Set("Access-Control-Allow-Origin", origin)
+			hd.Set("Access-Control-Allow-Credentials", "true")
+		}
+		hd.Set("Access-Control-Expose-Headers", "X-Valksor-History-Gap")
+	}
+	if r.Method != http.MethodOptions {
+		return true
+	}
+	if preflight && !allowed {
+		http.Error(w, fmt.Sprintf("origin %q is not allowed; add it to cors_origins", origin), http.StatusForbidden)
+		return false
+	}
+	hd := w.Header()
+	hd.Set("Allow", "GET, HEAD, POST, OPTIONS")
+	if preflight {
+		hd.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
+		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, Cache-Control")
+		hd.Set("Access-Control-Max-Age", "600")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return false
+}
+
+// originAllowed matches origin against the patterns of WithAllowedOrigins.
+// wildcard is true when only the "*" pattern matched.
+func originAllowed(patterns []string, origin string) (allowed, wildcard bool) {
+	for _, p := range patterns {
+		if p == "*" {
+			wildcard = true
+			continue
+		}
+		if p == origin {
+			return true, false
+		}
+		scheme, host, ok := strings.Cut(p, "://")
+		oScheme, oHost, oOK := strings.Cut(origin, "://")
+		if !ok || !oOK || scheme != oScheme {
+			continue
+		}
+		if h, ok := strings.CutSuffix(host, ":*"); ok {
+			oh := oHost
+			if i := strings.LastIndexByte(oh, ':'); i >= 0 && !strings.HasSuffix(oh, "]") {
+				oh = oh[:i]
+			}
+			if h == oh || (strings.HasPrefix(h, "*.") && strings.HasSuffix(oh, h[1:])) {
+				return true, false
+			}
+			continue
+		}
+		if strings.HasPrefix(host, "*.") && strings.HasSuffix(oHost, host[1:]) {
+			return true, false
+		}
+	}
+	return wildcard, wildcard
+}
