@@ -3,3 +3,11 @@ module github.com/valksor/go-sse
 go 1.26
 
 require go.yaml.in/yaml/v3 v3.0.6
+
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)

@@ -62,6 +62,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var hist History
 	if lastID != "" {
 		hist, err = h.transport.History(r.Context(), lastID)
+		if err != nil && r.Context().Err() != nil {
+			return // the client went away
+		}
 		if err != nil {
 			writeError(w, fmt.Errorf("sse: read history after %q: %w", lastID, err))
 			return

@@ -107,7 +107,7 @@ var keys = []keyDef{
 	{name: "port", kind: kindInt, max: 65535, hasMax: true, field: func(c *Config) any { return &c.Port },
 		doc: "TCP port to listen on; 0 picks a free port."},
 	{name: "ping_interval", kind: kindSeconds, field: func(c *Config) any { return &c.PingInterval },
-		doc: "Interval between heartbeat comments sent on every stream; 0 disables heartbeats. An integer is seconds."},
+		doc: "Interval between ping events (data {\"timestamp\": ms}) sent on every stream; 0 disables heartbeats. An integer is seconds."},
 	{name: "max_connections", kind: kindInt, field: func(c *Config) any { return &c.MaxConnections },
 		doc: "Maximum number of concurrent streams; 0 means no limit."},
 	{name: "timeout", kind: kindSeconds, field: func(c *Config) any { return &c.Timeout },
@@ -134,7 +134,7 @@ var keys = []keyDef{
 	{name: "allow_anonymous_publish", kind: kindBool, field: func(c *Config) any { return &c.AllowAnonymousPublish },
 		doc: "Accept publish requests without a token. Only for trusted networks."},
 	{name: "cors_origins", kind: kindList, field: func(c *Config) any { return &c.CORSOrigins }, check: checkOrigins,
-		doc: `Origins allowed to connect from browsers: "*", or scheme://host[:port] where the port may be "*". Comma-separated in the environment.`},
+		doc: `Origins allowed to connect from browsers: "*", or scheme://host[:port] where the port may be "*" and the host may start with "*." for every subdomain. Comma-separated in the environment.`},
 	{name: "topics", kind: kindList, field: func(c *Config) any { return &c.Topics }, check: checkTopics,
 		doc: `Topics clients may use; empty allows any. An entry ending in "*" matches every topic with that prefix. Comma-separated in the environment.`},
 	{name: "max_body_bytes", kind: kindInt, min: 1, field: func(c *Config) any { return &c.MaxBodyBytes },
@@ -412,6 +412,10 @@ func checkOrigin(o string) string {
 		host, port = rest[:i], rest[i+1:]
 	} else {
 		port = "-" // no port given
+	}
+	// A subdomain wildcard ("https://*.example.com") allows every subdomain.
+	if after, ok := strings.CutPrefix(host, "*."); ok && after != "" {
+		host = after
 	}
 	if host == "" || host == "[]" || strings.Contains(host, "*") || strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
 		return bad
