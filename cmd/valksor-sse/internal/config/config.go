@@ -78,6 +78,18 @@ type Config struct {
 	// "var/run/valksor-reload.signal").
 	SignalFile string
 
+	// Assets lists the asset directories served under /assets/ (key assets):
+	// "dir" maps the directory at the root of the logical paths,
+	// "namespace=dir" under that namespace.
+	Assets []string
+	// ImportMap lists the import map entries (key importmap) as
+	// "name=logical/path.js"; the client entry valksorsse/sse is always
+	// present.
+	ImportMap []string
+	// Preload names the import map entries rendered with modulepreload (key
+	// importmap_preload).
+	Preload []string
+
 	// Source is the config file Load read, "" when none; it is not a key.
 	Source string
 }
@@ -105,6 +117,9 @@ func Default() Config {
 		AllowAnonymousPublish: false,
 		CORSOrigins:           []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
 		Topics:                []string{},
+		Assets:                []string{},
+		ImportMap:             []string{},
+		Preload:               []string{},
 		MaxBodyBytes:          1 << 20,
 		PIDFile:               "var/run/valksor-sse.pid",
 		SignalFile:            "var/run/valksor-reload.signal",

@@ -55,6 +55,9 @@ func TestDefault(t *testing.T) {
 		MaxBodyBytes:    1048576,
 		PIDFile:         "var/run/valksor-sse.pid",
 		SignalFile:      "var/run/valksor-reload.signal",
+		Assets:          []string{},
+		ImportMap:       []string{},
+		Preload:         []string{},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -109,7 +112,7 @@ func TestKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := config.Default(); !reflect.DeepEqual(c, want) {
-		t.Errorf("documented defaults load as\n%+v\nwant\n%+v", c, want)
+		t.Errorf("documented defaults load as\n%#v\nwant\n%#v", c, want)
 	}
 
 	var b strings.Builder

@@ -143,6 +143,53 @@ var keys = []keyDef{
 		doc: "File recording the pid of the running server."},
 	{name: "signal_file", kind: kindString, field: func(c *Config) any { return &c.SignalFile }, check: checkFiles("signal_file"),
 		doc: "Reload signal file shared with the PHP component."},
+	{name: "assets", kind: kindList, field: func(c *Config) any { return &c.Assets }, check: checkAssets,
+		doc: `Asset directories served under /assets/ with content-digested names: "dir" maps the directory at the root, "namespace=dir" under namespace/. Comma-separated in the environment.`},
+	{name: "importmap", kind: kindList, field: func(c *Config) any { return &c.ImportMap }, check: checkImportMap,
+		doc: `Import map entries as "name=logical/path.js" (e.g. "app=app.js"); valksorsse/sse is always included. Comma-separated in the environment.`},
+	{name: "importmap_preload", kind: kindList, field: func(c *Config) any { return &c.Preload }, check: checkPreload,
+		doc: "Import map entries rendered with <link rel=modulepreload>. Comma-separated in the environment."},
+}
+
+// checkAssets validates the assets entries.
+func checkAssets(c Config) string {
+	for _, a := range c.Assets {
+		ns, dir, ok := strings.Cut(a, "=")
+		if !ok {
+			ns, dir = "", a
+		}
+		if strings.TrimSpace(dir) == "" || strings.ContainsAny(ns, "/\\ ") {
+			return fmt.Sprintf(`want "dir" or "namespace=dir" (a namespace without slashes or spaces), got %q`, a)
+		}
+	}
+	return ""
+}
+
+// checkImportMap validates the importmap entries.
+func checkImportMap(c Config) string {
+	for _, e := range c.ImportMap {
+		name, path, ok := strings.Cut(e, "=")
+		if !ok || strings.TrimSpace(name) == "" || strings.TrimSpace(path) == "" {
+			return fmt.Sprintf(`want "name=logical/path.js", got %q`, e)
+		}
+	}
+	return ""
+}
+
+// checkPreload validates that every preloaded entry is in the import map.
+func checkPreload(c Config) string {
+	for _, p := range c.Preload {
+		found := p == "valksorsse/sse"
+		for _, e := range c.ImportMap {
+			if name, _, _ := strings.Cut(e, "="); name == p {
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Sprintf("%q is not an importmap entry; add it to importmap first", p)
+		}
+	}
+	return ""
 }
 
 // keyByName and keyByEnv index keys.
