@@ -78,6 +78,16 @@ type Config struct {
 	// "var/run/valksor-reload.signal").
 	SignalFile string
 
+	// Transport selects where events are ordered and stored (key transport):
+	// "memory" (default) or a Redis URL (redis://host:6379/0, rediss:// for
+	// TLS) shared by several servers.
+	Transport string
+	// RedisPrefix is the prefix of the Redis keys (key redis_prefix).
+	RedisPrefix string
+	// HistoryMaxAge bounds the Redis history by age too (key history_max_age,
+	// 0 = count only).
+	HistoryMaxAge time.Duration
+
 	// Assets lists the asset directories served under /assets/ (key assets):
 	// "dir" maps the directory at the root of the logical paths,
 	// "namespace=dir" under that namespace.
@@ -117,6 +127,8 @@ func Default() Config {
 		AllowAnonymousPublish: false,
 		CORSOrigins:           []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
 		Topics:                []string{},
+		Transport:             "memory",
+		RedisPrefix:           "valksor-sse",
 		Assets:                []string{},
 		ImportMap:             []string{},
 		Preload:               []string{},

@@ -55,6 +55,8 @@ func TestDefault(t *testing.T) {
 		MaxBodyBytes:    1048576,
 		PIDFile:         "var/run/valksor-sse.pid",
 		SignalFile:      "var/run/valksor-reload.signal",
+		Transport:       "memory",
+		RedisPrefix:     "valksor-sse",
 		Assets:          []string{},
 		ImportMap:       []string{},
 		Preload:         []string{},

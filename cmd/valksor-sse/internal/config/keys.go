@@ -143,12 +143,26 @@ var keys = []keyDef{
 		doc: "File recording the pid of the running server."},
 	{name: "signal_file", kind: kindString, field: func(c *Config) any { return &c.SignalFile }, check: checkFiles("signal_file"),
 		doc: "Reload signal file shared with the PHP component."},
+	{name: "transport", kind: kindString, field: func(c *Config) any { return &c.Transport }, check: checkTransport,
+		doc: `Where events are ordered and kept: "memory" (one server), or a Redis URL such as redis://127.0.0.1:6379/0 (rediss:// for TLS, redis://:password@host:6379/0) shared by several servers behind a load balancer.`},
+	{name: "redis_prefix", kind: kindString, field: func(c *Config) any { return &c.RedisPrefix },
+		doc: "Prefix of the Redis keys; servers with the same Redis and prefix share one stream."},
+	{name: "history_max_age", kind: kindSeconds, field: func(c *Config) any { return &c.HistoryMaxAge },
+		doc: "With Redis, also drop history entries older than this; 0 bounds the history by history_size only. An integer is seconds."},
 	{name: "assets", kind: kindList, field: func(c *Config) any { return &c.Assets }, check: checkAssets,
 		doc: `Asset directories served under /assets/ with content-digested names: "dir" maps the directory at the root, "namespace=dir" under namespace/. Comma-separated in the environment.`},
 	{name: "importmap", kind: kindList, field: func(c *Config) any { return &c.ImportMap }, check: checkImportMap,
 		doc: `Import map entries as "name=logical/path.js" (e.g. "app=app.js"); valksorsse/sse is always included. Comma-separated in the environment.`},
 	{name: "importmap_preload", kind: kindList, field: func(c *Config) any { return &c.Preload }, check: checkPreload,
 		doc: "Import map entries rendered with <link rel=modulepreload>. Comma-separated in the environment."},
+}
+
+// checkTransport validates the transport.
+func checkTransport(c Config) string {
+	if c.Transport == "memory" || strings.HasPrefix(c.Transport, "redis://") || strings.HasPrefix(c.Transport, "rediss://") {
+		return ""
+	}
+	return fmt.Sprintf(`want "memory" or a Redis URL such as redis://127.0.0.1:6379/0, got %q`, c.Transport)
 }
 
 // checkAssets validates the assets entries.

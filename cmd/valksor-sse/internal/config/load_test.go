@@ -188,7 +188,7 @@ func TestLoadErrors(t *testing.T) {
 		want    string // the complete error message, or a substring when prefixed with "~"
 	}{
 		{"unknown key with suggestion", sseFile("port: 8080", "ping_interval: 30", "max_connections: 10", "timeout: 5", "pingg: 3"),
-			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, assets, importmap, importmap_preload"},
+			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, assets, importmap, importmap_preload"},
 		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); known keys: enabled,"},
 		{"unknown key dashes", sseFile("ping-interval: 1"), "~(did you mean ping_interval?)"},
 		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; known keys: enabled,"},
