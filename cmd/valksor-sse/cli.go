@@ -58,6 +58,7 @@ Usage:
   valksor-sse publish [TYPE] [flags] publish an event to a running server
   valksor-sse status [flags]         tell whether the server runs, and how
   valksor-sse stop [flags]           stop the server named in the pid file
+  valksor-sse assets list|compile    show or write the digested assets and import map
   valksor-sse version                print the version
 
 Common flags:
@@ -84,6 +85,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.status(ctx, args)
 	case "stop":
 		err = m.stop(ctx, args)
+	case "assets":
+		err = m.assets(ctx, args)
 	case "version":
 		fmt.Fprintln(m.Stdout, "valksor-sse", version)
 	case "help", "-h", "--help":

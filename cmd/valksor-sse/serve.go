@@ -21,6 +21,7 @@ import (
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/internal/process"
+	"github.com/valksor/go-sse/web"
 )
 
 // signalFilePoll is how often the reload signal file is looked for.
@@ -69,12 +70,18 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
+	mapper, _, err := m.newMapper(cfg, true)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	mux := http.NewServeMux()
 	hub.Register(mux)
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "valksor-sse %s\n\nstream:  GET %[2]s\nhealth:  GET %[2]s/healthz\npublish: POST %[2]s/publish\n", version, cfg.BasePath)
-	})
+	mux.Handle(mapper.Prefix(), mapper)
+	clientJS := web.Handler(cfg.BasePath)
+	mux.Handle(cfg.BasePath+"/client.js", clientJS)
+	mux.Handle(cfg.BasePath+"/worker.js", clientJS)
+	mux.Handle("/{$}", web.DemoHandler(cfg.BasePath))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,116 @@
+// Package web embeds and serves the browser side of valksor-sse: the ES
+// module client (sse.js, import-map name "valksorsse/sse"), the SharedWorker
+// it uses (worker.js) and a demo page. [Handler] serves the first two under
+// the hub's base path as <base>/client.js and <base>/worker.js;
+// [DemoHandler] serves the demo page, which the standalone server shows at /.
+// No build step and no npm package is involved: the files are plain modern
+// JavaScript.
+//
+// # Loading the client
+//
+//	<script type="module" src="http://localhost:8080/sse/client.js"></script>
+//
+// or through an import map entry "valksorsse/sse" (see packages assets and
+// tmpl). Importing the module creates window.sseClient, once per page (a
+// second import, even from another URL, returns the same client), and
+// connects. The module's default export is that client; the named export
+// connect(options) creates another client, for explicit use.
+//
+// # Server discovery
+//
+// The first that applies:
+//
+//  1. <meta name="valksor-sse-url" content="http://host:port/sse">;
+//  2. <meta name="valksor-sse-port"> and/or <meta name="valksor-sse-path">,
+//     as rendered by package tmpl: the page's protocol and host name, that
+//     port (empty: the page's port) and that path (default /sse);
+//  3. the URL the module was loaded from: when its path ends in /client.js
+//     its directory is the base path (so <base>/client.js needs no meta
+//     tag); otherwise the module's origin + /sse.
+//
+// Topics come from <meta name="valksor-sse-topics" content="a,b"> (comma
+// separated; none means the server's public channel).
+//
+// connect(options) takes {url, topics, reload, shared}: url is the base URL
+// (the stream URL without query, e.g. http://localhost:8080/sse), topics an
+// array, reload: false leaves reload and css-update events to the page, and
+// shared: false never uses the SharedWorker. url and topics default to what
+// discovery finds. Each client dispatches the window events below.
+//
+// # Client API
+//
+//   - addEventListener(type, fn) and removeEventListener(type, fn) for any
+//     server event type. fn is called with a plain object {type, data, id,
+//     raw}: raw is the event's data string, data is raw parsed as JSON when
+//     it parses and raw itself otherwise, and id is the stream's last event
+//     id at that event (the event's own id when it has one; "" before the
+//     first one). The seed's example reading event.data works unchanged.
+//   - isConnected(): whether the connected event of the current connection
+//     has arrived and the connection has not been lost since.
+//   - ping(timeout = 5000): a Promise of the round-trip time in ms: it POSTs
+//     base/ping with the connection id and a nonce and resolves when the
+//     matching pong event arrives. It rejects at once when not connected,
+//     when the POST fails, when the connection is lost, or after timeout.
+//   - close(): closes the connection for good.
+//   - connectionId (getter): the id from the connected event, "" while
+//     disconnected. lastEventId (getter): the id of the last event that had
+//     one, kept across reconnects.
+//   - url and stream: the base URL it talks to and its stream URL (with the
+//     topics).
+//
+// EventSource has no catch-all listener for named events, so the client
+// listens for the built-in types (message, connected, ping, pong,
+// history-gap, reload, css-update) and for every type that
+// addEventListener was called with. Events of other types are not received
+// and do not reach sse:message.
+//
+// # Window events
+//
+//   - sse:open, detail {id, url}: a connection is established (its connected
+//     event arrived); it fires again after every reconnect.
+//   - sse:close, detail {}: the connection was lost or closed.
+//   - sse:message, detail {type, data, id}: every received event.
+//   - sse:reload, detail {files}, cancelable: dispatched before a reload;
+//     preventDefault() cancels it.
+//
+// # Reload and CSS update
+//
+// A reload event reloads the page, but never into a dead server: when the
+// SSE connection is down the reload waits for the next sse:open, and before
+// reloading the page is probed with fetch(location.href, {method: "HEAD",
+// cache: "no-store"}), retried with backoff (100 ms doubling to 5 s) while
+// it fails or answers 502, 503 or 504.
+//
+// A css-update event ({files, urls}) replaces each matching
+// <link rel="stylesheet">: a copy with the new href (urls[file] when given,
+// else the old href with ?v=<timestamp>) is inserted after it, and the old
+// link is removed only after the copy fired load, so the page keeps its
+// state and never shows unstyled. A file matches the links whose path ends
+// with the file's path (or is a suffix of it, for absolute file paths),
+// else the links with the same file name; queries are ignored and an asset
+// digest is dropped (app-3f2a1b9c.css matches app.css). A file that matches
+// no link falls back to the reload path; an empty files list refreshes every
+// stylesheet.
+//
+// # Reconnection
+//
+// EventSource reconnects by itself after network errors (after the
+// server's retry hint) and then sends Last-Event-ID. After a failure it does
+// not retry (a non-200 answer such as 503), the client opens a new
+// EventSource with exponential backoff (0.5 s doubling to 30 s, with
+// jitter), resuming with ?lastEventID=<last id>. The server replays what was
+// missed, so events are delivered once across reconnects.
+//
+// # Shared connection
+//
+// When the stream URL is same-origin with the page and the browser has
+// SharedWorker, all tabs of the origin share one EventSource held by the
+// worker <base>/worker.js, which relays every event to every tab; pings are
+// sent by the worker too. A tab announces leaving on pagehide, and the
+// worker closes the EventSource when no tab is left. In this mode a type
+// passed to addEventListener becomes active after a message round trip to
+// the worker; `await sseClient.ping()` afterwards guarantees it. A
+// SharedWorker script must be same-origin with the page, so a page that
+// talks to a server on another origin (another port counts) uses one
+// EventSource per tab; so does a page whose worker script fails to load.
+package web
