@@ -8,7 +8,7 @@ import "fmt"
 func (h *Hub) AddTestSubscribers(n int, topics []string) (drain func() bool, remove func()) {
 	subs := make([]*subscriber, n)
 	for i := range subs {
-		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, queue: make(chan *frame, h.opts.queueSize), kicked: make(chan struct{})}
+		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, wake: make(chan struct{}, 1), done: make(chan struct{})}
 		if err := h.add(subs[i]); err != nil {
 			panic(err)
 		}
@@ -16,11 +16,11 @@ func (h *Hub) AddTestSubscribers(n int, topics []string) (drain func() bool, rem
 	drain = func() bool {
 		ok := true
 		for _, s := range subs {
-			select {
-			case <-s.queue:
-			default:
+			batch := s.take()
+			if len(batch) == 0 {
 				ok = false
 			}
+			s.giveBack(batch)
 		}
 		return ok
 	}

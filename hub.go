@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,22 +50,13 @@ type Hub struct {
 	delivered atomic.Uint64
 	slow      atomic.Uint64
 
-	done      chan struct{}
-	closeOnce sync.Once
-	streams   sync.WaitGroup
-	workers   sync.WaitGroup
-}
-
-// subscriber is one open stream.
-type subscriber struct {
-	id      string
-	topics  []string
-	queue   chan *frame
-	kicked  chan struct{}
-	kick    sync.Once
-	gen     uint64 // last fan-out generation queued; delivering goroutine only
-	remote  string
-	started time.Time
+	done        chan struct{}
+	closeOnce   sync.Once
+	streams     sync.WaitGroup
+	workers     sync.WaitGroup
+	work        chan *subscriber // hijacked streams with frames to write
+	stopWriters chan struct{}
+	closes      *closeWatcher // notices hijacked streams whose client left
 }
 
 // frame is an encoded event shared by every subscriber that receives it.
@@ -72,17 +64,6 @@ type subscriber struct {
 type frame struct {
 	cursor Cursor
 	b      []byte
-}
-
-// send queues f without blocking; a full queue disconnects the subscriber.
-func (s *subscriber) send(f *frame) bool {
-	select {
-	case s.queue <- f:
-		return true
-	default:
-		s.kick.Do(func() { close(s.kicked) })
-		return false
-	}
 }
 
 // New creates a hub. It starts the heartbeat; call Shutdown to stop it.
@@ -99,8 +80,10 @@ func New(opts ...Option) (*Hub, error) {
 		transport: o.transport,
 		byTopic:   make(map[string]map[*subscriber]struct{}),
 		byID:      make(map[string]*subscriber),
-		started:   time.Now(),
-		done:      make(chan struct{}),
+		started:     time.Now(),
+		done:        make(chan struct{}),
+		work:        make(chan *subscriber, 4096),
+		stopWriters: make(chan struct{}),
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -117,6 +100,22 @@ func New(opts ...Option) (*Hub, error) {
 	if o.pingInterval > 0 {
 		h.workers.Add(1)
 		go h.heartbeat(o.pingInterval)
+	}
+	if o.hijack {
+		if h.closes, err = newCloseWatcher(); err != nil {
+			h.log.Warn("cannot watch for closed connections; streams are served from their handlers", "err", err)
+			h.opts.hijack = false
+		} else {
+			h.workers.Add(1)
+			go func() {
+				defer h.workers.Done()
+				h.closes.run(func(s *subscriber) { h.end(s, nil) })
+			}()
+		}
+	}
+	for range max(2, runtime.GOMAXPROCS(0)) {
+		h.workers.Add(1)
+		go h.writer()
 	}
 	return h, nil
 }
@@ -165,7 +164,7 @@ func (h *Hub) deliver(m *Message) {
 				continue
 			}
 			s.gen = gen
-			if s.send(f) {
+			if h.enqueue(s, f) {
 				n++
 			}
 		}
@@ -195,7 +194,7 @@ func (h *Hub) heartbeat(every time.Duration) {
 			}
 			h.mu.RLock()
 			for _, s := range h.byID {
-				s.send(f)
+				h.enqueue(s, f)
 			}
 			h.mu.RUnlock()
 		}
@@ -232,7 +231,7 @@ func (h *Hub) Pong(connID, nonce string) error {
 	if err != nil {
 		return err
 	}
-	s.send(f)
+	h.enqueue(s, f)
 	return nil
 }
 
@@ -352,8 +351,29 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
 		close(h.done)
+		hijacked := make([]*subscriber, 0, len(h.byID))
+		for _, s := range h.byID {
+			hijacked = append(hijacked, s)
+		}
 		h.mu.Unlock()
 		h.stopListen()
+		// Handler-owned streams see h.done; hijacked ones are told here.
+		retry := wire.AppendRetry(nil, ShutdownRetry)
+		for _, s := range hijacked {
+			s.mu.Lock()
+			conn := s.conn != nil
+			s.mu.Unlock()
+			if conn {
+				h.closeAfterFlush(s, errShutdown, retry)
+			}
+		}
+		go func() {
+			h.streams.Wait()
+			close(h.stopWriters)
+			if h.closes != nil {
+				h.closes.stop()
+			}
+		}()
 	})
 	finished := make(chan struct{})
 	go func() {
@@ -364,6 +384,12 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	select {
 	case <-finished:
 	case <-ctx.Done():
+		// Close what is left; the writers stop once every stream is gone.
+		h.mu.RLock()
+		for _, s := range h.byID {
+			go h.end(s, errShutdown)
+		}
+		h.mu.RUnlock()
 		return fmt.Errorf("sse: shutdown: %w (%d streams still open)", ctx.Err(), h.conns.Load())
 	}
 	if h.ownsTransport {

@@ -62,6 +62,7 @@ type options struct {
 	logger         *slog.Logger
 	onConnect      func(ConnInfo)
 	onDisconnect   func(ConnInfo, error)
+	hijack         bool
 }
 
 func defaultOptions() options {
@@ -76,6 +77,7 @@ func defaultOptions() options {
 		writeTimeout:   DefaultWriteTimeout,
 		maxBodyBytes:   DefaultMaxBodyBytes,
 		headers:        http.Header{},
+		hijack:         true,
 	}
 }
 
@@ -294,6 +296,19 @@ func WithOnConnect(fn func(ConnInfo)) Option {
 func WithOnDisconnect(fn func(ConnInfo, error)) Option {
 	return func(o *options) error {
 		o.onDisconnect = fn
+		return nil
+	}
+}
+
+// WithHijack chooses whether HTTP/1.1 streams over plain TCP are taken over
+// from net/http after their opening events (default true). Taken-over
+// streams cost no goroutine while idle and are written by a small pool; the
+// others (HTTP/2, TLS, and writers that cannot be hijacked) are served from
+// their handler's goroutine. Turn it off when a middleware must see the whole
+// response.
+func WithHijack(enabled bool) Option {
+	return func(o *options) error {
+		o.hijack = enabled
 		return nil
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/valksor/go-sse/internal/wire"
 )
 
-// maxBatch is how many bytes of queued frames one write may carry.
+// maxBatch is the size above which a handler's write buffer is not kept.
 const maxBatch = 64 << 10
 
 // ServeHTTP serves the event stream (GET or HEAD).
@@ -43,21 +44,31 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %d streams; retry later or raise max_connections", ErrTooManyConnections, h.opts.maxConnections))
 		return
 	}
-	defer h.release()
-
 	s := &subscriber{
 		id:      newConnID(),
 		topics:  topics,
-		queue:   make(chan *frame, h.opts.queueSize),
-		kicked:  make(chan struct{}),
 		remote:  r.RemoteAddr,
 		started: time.Now(),
+		done:    make(chan struct{}),
+	}
+	// HTTP/1.1 streams over plain TCP are handed off from net/http after
+	// the opening events; the rest keep the handler's goroutine.
+	hijack := h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
+	if !hijack {
+		s.wake = make(chan struct{}, 1)
 	}
 	if err := h.add(s); err != nil {
+		h.release()
 		writeError(w, err)
 		return
 	}
-	defer h.remove(s)
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			h.remove(s)
+			h.release()
+		}
+	}()
 
 	var hist History
 	if lastID != "" {
@@ -75,15 +86,28 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if gap {
 		w.Header().Set("X-Valksor-History-Gap", "true")
 	}
-	w.WriteHeader(http.StatusOK)
+	opening, last := h.opening(s, lastID, hist, gap)
 
 	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
 		h.opts.onConnect(info)
 	}
-	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap)
-	reason := h.stream(w, r, s, lastID, hist, gap)
-	h.log.Debug("stream closed", "conn", s.id, "remote", r.RemoteAddr, "reason", reasonText(reason), "age", time.Since(s.started).Round(time.Millisecond))
+	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
+	if hijack {
+		if handedOff = h.handOff(w, s, opening, last, info); handedOff {
+			return
+		}
+		// The writer cannot be hijacked (a wrapping middleware): serve the
+		// stream from this goroutine after all.
+		s.mu.Lock()
+		s.wake = make(chan struct{}, 1)
+		s.mu.Unlock()
+		s.wake <- struct{}{}
+	}
+	w.WriteHeader(http.StatusOK)
+	reason := h.stream(w, r, s, opening, last)
+	h.end(s, reason)
+	h.logClosed(s, reason)
 	if h.opts.onDisconnect != nil {
 		h.opts.onDisconnect(info, reason)
 	}
@@ -103,21 +127,15 @@ func reasonText(err error) string {
 	return err.Error()
 }
 
-// stream writes the opening events, the replay and then live frames until
-// the client goes, the stream times out, falls behind, or the hub shuts down.
-func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, lastID string, hist History, gap bool) error {
-	rc := http.NewResponseController(w)
-	write := func(b []byte) error {
-		if h.opts.writeTimeout > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
+func (h *Hub) logClosed(s *subscriber, reason error) {
+	h.log.Debug("stream closed", "conn", s.id, "remote", s.remote, "reason", reasonText(reason), "age", time.Since(s.started).Round(time.Millisecond))
+}
 
-	buf := make([]byte, 0, 512)
+// opening encodes the first events of a stream: connected (with the retry
+// hint), the history gap signal, and the replay. It returns them with the
+// cursor of the last replayed message; live frames up to it are skipped.
+func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]byte, Cursor) {
+	buf := make([]byte, 0, 256)
 	buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
 	if gap {
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
@@ -137,7 +155,113 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, last
 			h.log.Error("skipping history message that cannot be encoded", "id", m.ID, "err", err)
 		}
 	}
-	if err := write(buf); err != nil {
+	return buf, last
+}
+
+// handOff hijacks the connection, writes the response head and the opening
+// events, and leaves the stream to the hub's writers. It reports false,
+// having written nothing, when the connection cannot be hijacked.
+func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo) bool {
+	head := w.Header().Clone()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return false
+	}
+	var raw syscall.RawConn
+	if sc, ok := conn.(syscall.Conn); ok {
+		raw, _ = sc.SyscallConn()
+	}
+	head.Del("Connection")
+	buf := make([]byte, 0, 256+len(opening))
+	buf = append(buf, "HTTP/1.1 200 OK\r\n"...)
+	hb := headerBuffer{buf}
+	_ = head.Write(&hb)
+	buf = append(hb.b, "Connection: close\r\n\r\n"...)
+	buf = append(buf, opening...)
+	if h.opts.writeTimeout > 0 {
+		_ = conn.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+	}
+	s.mu.Lock()
+	s.conn, s.raw, s.last = conn, raw, last
+	s.active = true // this goroutine writes until the hand-off is complete
+	if h.opts.onDisconnect != nil {
+		info.Request = nil
+		s.info = &info
+	}
+	s.mu.Unlock()
+	if _, err := conn.Write(buf); err != nil {
+		h.end(s, err)
+		return true
+	}
+	if h.opts.streamTimeout > 0 {
+		t := time.AfterFunc(h.opts.streamTimeout, func() { h.closeAfterFlush(s, errStreamTimeout, nil) })
+		s.mu.Lock()
+		s.timer = t
+		s.mu.Unlock()
+	}
+	if !h.closes.add(s, raw) {
+		// No watcher for this connection: a goroutine reads until the
+		// client hangs up.
+		go func() {
+			var b [512]byte
+			for {
+				if _, err := conn.Read(b[:]); err != nil {
+					h.end(s, nil)
+					return
+				}
+			}
+		}()
+	}
+	// Frames queued meanwhile go out now; from here on the writers own it.
+	h.flush(s, nil)
+	if h.closed() { // Shutdown began while this stream was being set up.
+		h.closeAfterFlush(s, errShutdown, wire.AppendRetry(nil, ShutdownRetry))
+	}
+	return true
+}
+
+// headerBuffer lets http.Header.Write append to a byte slice.
+type headerBuffer struct{ b []byte }
+
+func (hb *headerBuffer) Write(p []byte) (int, error) {
+	hb.b = append(hb.b, p...)
+	return len(p), nil
+}
+
+// WriteString makes headerBuffer an io.StringWriter, avoiding conversions.
+func (hb *headerBuffer) WriteString(s string) (int, error) {
+	hb.b = append(hb.b, s...)
+	return len(s), nil
+}
+
+// finish releases a hijacked stream after it ended.
+func (h *Hub) finish(s *subscriber) {
+	h.remove(s)
+	h.release()
+	h.logClosed(s, s.reason)
+	if s.info != nil {
+		h.opts.onDisconnect(*s.info, s.reason)
+	}
+}
+
+// stream writes the opening events and then live frames from the handler's
+// goroutine until the client goes, the stream times out, falls behind, or
+// the hub shuts down.
+func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, opening []byte, last Cursor) error {
+	rc := http.NewResponseController(w)
+	write := func(b []byte) error {
+		if h.opts.writeTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return rc.Flush()
+	}
+	s.mu.Lock()
+	s.last = last
+	s.mu.Unlock()
+	if err := write(opening); err != nil {
 		return err
 	}
 
@@ -148,39 +272,30 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, last
 		timeout = t.C
 	}
 	ctx := r.Context()
+	buf := make([]byte, 0, 512)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-s.kicked:
-			h.slow.Add(1)
-			return errSlowConsumer
+		case <-s.done:
+			return s.reason
 		case <-timeout:
 			return errStreamTimeout
 		case <-h.done:
 			_ = write(wire.AppendRetry(buf[:0], ShutdownRetry))
 			return errShutdown
-		case f := <-s.queue:
-			buf = buf[:0]
-			for {
-				if f.cursor.IsZero() || last.Compare(f.cursor) < 0 {
-					buf = append(buf, f.b...)
-				}
-				if len(buf) >= maxBatch {
-					break
-				}
-				select {
-				case f = <-s.queue:
-					continue
-				default:
-				}
-				break
-			}
+		case <-s.wake:
+			batch := s.take()
+			buf = s.appendFrames(buf[:0], batch)
+			s.giveBack(batch)
 			if len(buf) == 0 {
 				continue
 			}
 			if err := write(buf); err != nil {
 				return err
+			}
+			if cap(buf) > maxBatch {
+				buf = make([]byte, 0, 512)
 			}
 		}
 	}

@@ -1,0 +1,282 @@
+package sse
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// subscriber is one open stream. Frames for it wait in pending until a
+// writer takes them: for a hijacked HTTP/1.1 connection one of the hub's
+// writers (no goroutine while the stream is idle), otherwise the goroutine
+// of the HTTP handler, woken through wake.
+type subscriber struct {
+	id      string
+	topics  []string
+	remote  string
+	started time.Time
+	gen     uint64 // last fan-out generation queued; delivering goroutine only
+
+	mu      sync.Mutex
+	pending []*frame
+	spare   []*frame // the other half of a double buffer, reused
+	active  bool     // conn mode: a writer owns the stream
+	closing bool     // conn mode: write what is pending, then tail, then close
+	tail    []byte
+	reason  error
+	closed  bool
+	last    Cursor // frames at or before this were sent in the replay
+
+	done chan struct{} // closed when the stream ends
+
+	// Exactly one of conn (hijacked) and wake (handler-owned) is set.
+	conn  net.Conn
+	raw   syscall.RawConn // conn's file descriptor, for writes that never block
+	wake  chan struct{}
+	timer    *time.Timer // conn mode: the stream's maximum lifetime
+	watchKey uint64      // conn mode: key in the close watcher, 0 if none
+	info  *ConnInfo   // conn mode: kept only when a disconnect hook is set
+}
+
+// enqueue queues f for s without blocking. A full queue ends the stream as a
+// slow consumer. It reports whether f was queued.
+func (h *Hub) enqueue(s *subscriber, f *frame) bool {
+	s.mu.Lock()
+	if s.closed || s.closing {
+		s.mu.Unlock()
+		return false
+	}
+	if len(s.pending) >= h.opts.queueSize {
+		s.mu.Unlock()
+		h.end(s, errSlowConsumer)
+		return false
+	}
+	s.pending = append(s.pending, f)
+	schedule := s.conn != nil && !s.active
+	if schedule {
+		s.active = true
+	}
+	s.mu.Unlock()
+	switch {
+	case schedule:
+		h.schedule(s)
+	case s.wake != nil:
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// take removes and returns the pending frames (handler mode).
+func (s *subscriber) take() []*frame {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	batch := s.pending
+	s.pending, s.spare = s.spare[:0], nil
+	return batch
+}
+
+// giveBack returns a drained batch for reuse.
+func (s *subscriber) giveBack(batch []*frame) {
+	clear(batch)
+	s.mu.Lock()
+	if s.spare == nil {
+		s.spare = batch[:0]
+	}
+	s.mu.Unlock()
+}
+
+// appendFrames appends the frames of batch that s has not seen yet.
+func (s *subscriber) appendFrames(buf []byte, batch []*frame) []byte {
+	for _, f := range batch {
+		if f.cursor.IsZero() || s.last.Compare(f.cursor) < 0 {
+			buf = append(buf, f.b...)
+		}
+	}
+	return buf
+}
+
+// end closes s at once for reason. It is safe to call more than once and
+// from any goroutine; only the first call counts.
+func (h *Hub) end(s *subscriber, reason error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	if s.reason == nil {
+		s.reason = reason
+	}
+	conn := s.conn
+	s.mu.Unlock()
+	if errors.Is(reason, errSlowConsumer) {
+		h.slow.Add(1)
+	}
+	close(s.done)
+	if conn != nil {
+		// end may run under the hub's lock (from a fan-out); releasing the
+		// stream takes that lock, so it happens on its own goroutine.
+		go func() {
+			s.mu.Lock()
+			timer := s.timer
+			s.mu.Unlock()
+			if timer != nil {
+				timer.Stop()
+			}
+			h.closes.remove(s)
+			_ = conn.Close()
+			h.finish(s)
+		}()
+	}
+}
+
+// closeAfterFlush ends a hijacked stream after writing what is pending and
+// then tail (a retry hint), for the stream timeout and shutdown.
+func (h *Hub) closeAfterFlush(s *subscriber, reason error, tail []byte) {
+	s.mu.Lock()
+	if s.closed || s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.closing, s.reason, s.tail = true, reason, tail
+	schedule := !s.active
+	s.active = true
+	s.mu.Unlock()
+	if schedule {
+		h.schedule(s)
+	}
+}
+
+// schedule hands a hijacked stream with pending frames to a writer.
+func (h *Hub) schedule(s *subscriber) {
+	select {
+	case h.work <- s:
+	default:
+		// Every writer is busy and the queue is full: write on a goroutine
+		// of its own rather than block the publisher.
+		go h.flush(s, nil)
+	}
+}
+
+// writer takes scheduled streams and writes their pending frames until the
+// hub stops it.
+func (h *Hub) writer() {
+	defer h.workers.Done()
+	buf := make([]byte, 0, 16<<10)
+	for {
+		select {
+		case s := <-h.work:
+			buf = h.flush(s, buf)
+		case <-h.stopWriters:
+			return
+		}
+	}
+}
+
+// flush writes s's pending frames until none are left. A write that cannot
+// complete at once continues on a goroutine of its own, so a slow client
+// never holds up a writer. buf is scratch space; flush returns it for reuse.
+func (h *Hub) flush(s *subscriber, buf []byte) []byte {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.active = false
+			s.mu.Unlock()
+			return buf
+		}
+		batch := s.pending
+		if len(batch) == 0 {
+			if s.closing {
+				tail, reason := s.tail, s.reason
+				s.mu.Unlock()
+				_ = h.writeBlocking(s, tail)
+				h.end(s, reason)
+				return buf
+			}
+			s.active = false
+			s.mu.Unlock()
+			return buf
+		}
+		s.pending, s.spare = s.spare[:0], nil
+		s.mu.Unlock()
+
+		var out []byte
+		if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
+			out = batch[0].b // the shared bytes, no copy
+		} else {
+			buf = s.appendFrames(buf[:0], batch)
+			out = buf
+		}
+		n, err := h.writeNow(s, out)
+		if err == nil && n < len(out) {
+			// The socket buffer is full: finish on a goroutine that may wait.
+			rest := append([]byte(nil), out[n:]...)
+			s.giveBack(batch)
+			go func() {
+				if err := h.writeBlocking(s, rest); err != nil {
+					h.end(s, err)
+					return
+				}
+				h.flush(s, nil)
+			}()
+			return buf
+		}
+		s.giveBack(batch)
+		if err != nil {
+			h.end(s, err)
+			return buf
+		}
+	}
+}
+
+// writeNow writes as much of b as the socket takes without waiting.
+func (h *Hub) writeNow(s *subscriber, b []byte) (int, error) {
+	if s.raw == nil {
+		return len(b), h.writeBlocking(s, b)
+	}
+	written := 0
+	var werr error
+	err := s.raw.Write(func(fd uintptr) bool {
+		for written < len(b) {
+			n, err := syscall.Write(int(fd), b[written:])
+			if n > 0 {
+				written += n
+			}
+			if err == syscall.EINTR {
+				continue
+			}
+			if err == syscall.EAGAIN {
+				break
+			}
+			if err != nil {
+				werr = err
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return written, err
+}
+
+// writeBlocking writes b, waiting up to the write timeout.
+func (h *Hub) writeBlocking(s *subscriber, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if h.opts.writeTimeout > 0 {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+	}
+	_, err := s.conn.Write(b)
+	return err
+}
