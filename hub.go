@@ -75,11 +75,11 @@ func New(opts ...Option) (*Hub, error) {
 		}
 	}
 	h := &Hub{
-		opts:      o,
-		log:       o.logger,
-		transport: o.transport,
-		byTopic:   make(map[string]map[*subscriber]struct{}),
-		byID:      make(map[string]*subscriber),
+		opts:        o,
+		log:         o.logger,
+		transport:   o.transport,
+		byTopic:     make(map[string]map[*subscriber]struct{}),
+		byID:        make(map[string]*subscriber),
 		started:     time.Now(),
 		done:        make(chan struct{}),
 		work:        make(chan *subscriber, 4096),

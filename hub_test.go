@@ -42,6 +42,13 @@ func newHub(t *testing.T, opts ...sse.Option) (*sse.Hub, *httptest.Server) {
 	return hub, srv
 }
 
+// eachMode runs f against a hub that hijacks HTTP/1.1 streams and against
+// one that serves them from their handlers (the HTTP/2 path).
+func eachMode(t *testing.T, f func(t *testing.T, mode sse.Option)) {
+	t.Run("hijacked", func(t *testing.T) { f(t, sse.WithHijack(true)) })
+	t.Run("handler", func(t *testing.T) { f(t, sse.WithHijack(false)) })
+}
+
 // stream is one open event stream read with the spec parser.
 type stream struct {
 	t      *testing.T
@@ -149,138 +156,148 @@ func post(t *testing.T, srv *httptest.Server, path, contentType, body string, he
 var bearer = map[string]string{"Authorization": "Bearer " + token}
 
 func TestStreamDeliversBroadcast(t *testing.T) {
-	hub, srv := newHub(t, sse.WithRetry(1500*time.Millisecond))
-	s := open(t, srv, "/sse", nil)
-	for k, want := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
-		if got := s.resp.Header.Get(k); got != want {
-			t.Errorf("header %s = %q, want %q", k, got, want)
-		}
-	}
-	if s.p.Retry() != 1500*time.Millisecond {
-		t.Errorf("retry hint = %v, want 1.5s", s.p.Retry())
-	}
-	id, err := hub.Publish(context.Background(), sse.Event{Type: "custom-notification", Data: map[string]string{"message": "Hello from server!"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := s.next()
-	if e.Type != "custom-notification" || e.Data != `{"message":"Hello from server!"}` || e.ID != id {
-		t.Fatalf("got %+v, want custom-notification with id %s", e, id)
-	}
-	if err := hub.Broadcast(context.Background(), sse.Reload()); err != nil {
-		t.Fatal(err)
-	}
-	if e := s.next(); e.Type != "reload" || e.Data != `{"files":[]}` {
-		t.Fatalf("reload arrived as %+v", e)
-	}
-}
-
-func TestTopics(t *testing.T) {
-	hub, srv := newHub(t)
-	def := open(t, srv, "/sse", nil)
-	a := open(t, srv, "/sse?topic=a", nil)
-	ab := open(t, srv, "/sse?topic=a&topic=b", nil)
-	ctx := context.Background()
-	for _, e := range []sse.Event{
-		{Type: "to-a", Topics: []string{"a"}},
-		{Type: "to-b", Topics: []string{"b"}},
-		{Type: "to-ab", Topics: []string{"a", "b"}},
-		{Type: "to-default"},
-		{Type: "end", Topics: []string{"a", "b", sse.DefaultTopic}},
-	} {
-		if err := hub.Broadcast(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		s    *stream
-		want string
-	}{
-		{"default", def, "to-default end"},
-		{"a", a, "to-a to-ab end"},
-		{"a+b", ab, "to-a to-b to-ab end"},
-	} {
-		var got []string
-		for {
-			e := c.s.next()
-			got = append(got, e.Type)
-			if e.Type == "end" {
-				break
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode, sse.WithRetry(1500*time.Millisecond))
+		s := open(t, srv, "/sse", nil)
+		for k, want := range map[string]string{"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"} {
+			if got := s.resp.Header.Get(k); got != want {
+				t.Errorf("header %s = %q, want %q", k, got, want)
 			}
 		}
-		if strings.Join(got, " ") != c.want {
-			t.Errorf("%s received %v, want %s", c.name, got, c.want)
+		if s.p.Retry() != 1500*time.Millisecond {
+			t.Errorf("retry hint = %v, want 1.5s", s.p.Retry())
 		}
-	}
-}
-
-func TestResumeWithQueryAndHeader(t *testing.T) {
-	hub, srv := newHub(t)
-	ctx := context.Background()
-	var ids []string
-	for i := range 5 {
-		id, err := hub.Publish(ctx, sse.Event{Type: "n", Data: fmt.Sprint(i)})
+		id, err := hub.Publish(context.Background(), sse.Event{Type: "custom-notification", Data: map[string]string{"message": "Hello from server!"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
-	}
-	q := open(t, srv, "/sse?lastEventID="+url.QueryEscape(ids[1]), nil)
-	h := open(t, srv, "/sse?lastEventID="+url.QueryEscape(ids[0]), http.Header{"Last-Event-Id": {ids[3]}})
-	for _, want := range []string{"2", "3", "4"} {
-		if e := q.next(); e.Data != want {
-			t.Fatalf("query resume: got %q, want %q", e.Data, want)
+		e := s.next()
+		if e.Type != "custom-notification" || e.Data != `{"message":"Hello from server!"}` || e.ID != id {
+			t.Fatalf("got %+v, want custom-notification with id %s", e, id)
 		}
-	}
-	if e := h.next(); e.Data != "4" {
-		t.Fatalf("header resume (header wins over query): got %q, want 4", e.Data)
-	}
-	// Live events follow the replay without a gap or duplicate.
-	if _, err := hub.Publish(ctx, sse.Event{Type: "n", Data: "5"}); err != nil {
-		t.Fatal(err)
-	}
-	if e := q.next(); e.Data != "5" {
-		t.Fatalf("after replay: got %q, want 5", e.Data)
-	}
+		if err := hub.Broadcast(context.Background(), sse.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		if e := s.next(); e.Type != "reload" || e.Data != `{"files":[]}` {
+			t.Fatalf("reload arrived as %+v", e)
+		}
+	})
+}
+
+func TestTopics(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode)
+		def := open(t, srv, "/sse", nil)
+		a := open(t, srv, "/sse?topic=a", nil)
+		ab := open(t, srv, "/sse?topic=a&topic=b", nil)
+		ctx := context.Background()
+		for _, e := range []sse.Event{
+			{Type: "to-a", Topics: []string{"a"}},
+			{Type: "to-b", Topics: []string{"b"}},
+			{Type: "to-ab", Topics: []string{"a", "b"}},
+			{Type: "to-default"},
+			{Type: "end", Topics: []string{"a", "b", sse.DefaultTopic}},
+		} {
+			if err := hub.Broadcast(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			name string
+			s    *stream
+			want string
+		}{
+			{"default", def, "to-default end"},
+			{"a", a, "to-a to-ab end"},
+			{"a+b", ab, "to-a to-b to-ab end"},
+		} {
+			var got []string
+			for {
+				e := c.s.next()
+				got = append(got, e.Type)
+				if e.Type == "end" {
+					break
+				}
+			}
+			if strings.Join(got, " ") != c.want {
+				t.Errorf("%s received %v, want %s", c.name, got, c.want)
+			}
+		}
+	})
+}
+
+func TestResumeWithQueryAndHeader(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode)
+		ctx := context.Background()
+		var ids []string
+		for i := range 5 {
+			id, err := hub.Publish(ctx, sse.Event{Type: "n", Data: fmt.Sprint(i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		q := open(t, srv, "/sse?lastEventID="+url.QueryEscape(ids[1]), nil)
+		h := open(t, srv, "/sse?lastEventID="+url.QueryEscape(ids[0]), http.Header{"Last-Event-Id": {ids[3]}})
+		for _, want := range []string{"2", "3", "4"} {
+			if e := q.next(); e.Data != want {
+				t.Fatalf("query resume: got %q, want %q", e.Data, want)
+			}
+		}
+		if e := h.next(); e.Data != "4" {
+			t.Fatalf("header resume (header wins over query): got %q, want 4", e.Data)
+		}
+		// Live events follow the replay without a gap or duplicate.
+		if _, err := hub.Publish(ctx, sse.Event{Type: "n", Data: "5"}); err != nil {
+			t.Fatal(err)
+		}
+		if e := q.next(); e.Data != "5" {
+			t.Fatalf("after replay: got %q, want 5", e.Data)
+		}
+	})
 }
 
 func TestResumeCustomID(t *testing.T) {
-	hub, srv := newHub(t)
-	ctx := context.Background()
-	for _, id := range []string{"a-1", "a-2", "a-3"} {
-		if _, err := hub.Publish(ctx, sse.Event{ID: id, Data: id}); err != nil {
-			t.Fatal(err)
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode)
+		ctx := context.Background()
+		for _, id := range []string{"a-1", "a-2", "a-3"} {
+			if _, err := hub.Publish(ctx, sse.Event{ID: id, Data: id}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	s := open(t, srv, "/sse", http.Header{"Last-Event-Id": {"a-1"}})
-	if e := s.next(); e.ID != "a-2" {
-		t.Fatalf("got id %q, want a-2", e.ID)
-	}
-	if e := s.next(); e.ID != "a-3" {
-		t.Fatalf("got id %q, want a-3", e.ID)
-	}
+		s := open(t, srv, "/sse", http.Header{"Last-Event-Id": {"a-1"}})
+		if e := s.next(); e.ID != "a-2" {
+			t.Fatalf("got id %q, want a-2", e.ID)
+		}
+		if e := s.next(); e.ID != "a-3" {
+			t.Fatalf("got id %q, want a-3", e.ID)
+		}
+	})
 }
 
 func TestResumeGapIsSignalled(t *testing.T) {
-	hub, srv := newHub(t, sse.WithHistorySize(5))
-	ctx := context.Background()
-	first, _ := hub.Publish(ctx, sse.Event{Data: "0"})
-	for i := 1; i < 10; i++ {
-		if _, err := hub.Publish(ctx, sse.Event{Data: fmt.Sprint(i)}); err != nil {
-			t.Fatal(err)
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode, sse.WithHistorySize(5))
+		ctx := context.Background()
+		first, _ := hub.Publish(ctx, sse.Event{Data: "0"})
+		for i := 1; i < 10; i++ {
+			if _, err := hub.Publish(ctx, sse.Event{Data: fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	for _, id := range []string{first, "1-0", "never-sent"} {
-		s := open(t, srv, "/sse", http.Header{"Last-Event-Id": {id}})
-		if s.resp.Header.Get("X-Valksor-History-Gap") != "true" {
-			t.Errorf("%s: no X-Valksor-History-Gap header", id)
+		for _, id := range []string{first, "1-0", "never-sent"} {
+			s := open(t, srv, "/sse", http.Header{"Last-Event-Id": {id}})
+			if s.resp.Header.Get("X-Valksor-History-Gap") != "true" {
+				t.Errorf("%s: no X-Valksor-History-Gap header", id)
+			}
+			e := s.next()
+			if e.Type != sse.TypeHistoryGap || !strings.Contains(e.Data, id) {
+				t.Fatalf("%s: first event %+v, want history-gap naming the id", id, e)
+			}
 		}
-		e := s.next()
-		if e.Type != sse.TypeHistoryGap || !strings.Contains(e.Data, id) {
-			t.Fatalf("%s: first event %+v, want history-gap naming the id", id, e)
-		}
-	}
+	})
 }
 
 func TestBadStreamRequests(t *testing.T) {
@@ -325,108 +342,114 @@ func TestBadStreamRequests(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
-	_, srv := newHub(t, sse.WithMaxConnections(2))
-	open(t, srv, "/sse", nil)
-	second := open(t, srv, "/sse", nil)
-	resp, err := srv.Client().Get(srv.URL + "/sse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("third stream: %d Retry-After=%q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
-	}
-	// A freed slot can be taken again.
-	second.resp.Body.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		_, srv := newHub(t, mode, sse.WithMaxConnections(2))
+		open(t, srv, "/sse", nil)
+		second := open(t, srv, "/sse", nil)
 		resp, err := srv.Client().Get(srv.URL + "/sse")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("third stream: %d Retry-After=%q, want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("slot never freed after a stream closed")
+		// A freed slot can be taken again.
+		second.resp.Body.Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			resp, err := srv.Client().Get(srv.URL + "/sse")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatal("slot never freed after a stream closed")
+	})
 }
 
 func TestStreamTimeoutLosesNothing(t *testing.T) {
-	hub, srv := newHub(t, sse.WithStreamTimeout(300*time.Millisecond), sse.WithRetry(10*time.Millisecond))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	connects := make(chan struct{}, 100)
-	sub := &client.Subscriber{URL: srv.URL + "/sse"}
-	got := make(chan string, 1000)
-	go func() {
-		_ = sub.Run(ctx, func(e client.Event) error {
-			switch e.Type {
-			case sse.TypeConnected:
-				connects <- struct{}{}
-			case "n":
-				got <- e.Data
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode, sse.WithStreamTimeout(300*time.Millisecond), sse.WithRetry(10*time.Millisecond))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		connects := make(chan struct{}, 100)
+		sub := &client.Subscriber{URL: srv.URL + "/sse"}
+		got := make(chan string, 1000)
+		go func() {
+			_ = sub.Run(ctx, func(e client.Event) error {
+				switch e.Type {
+				case sse.TypeConnected:
+					connects <- struct{}{}
+				case "n":
+					got <- e.Data
+				}
+				return nil
+			})
+		}()
+		<-connects
+		// Publish across several stream lifetimes: every event arrives once, in order.
+		const n = 40
+		go func() {
+			for i := range n {
+				_ = hub.Broadcast(ctx, sse.Event{Type: "n", Data: fmt.Sprint(i)})
+				time.Sleep(25 * time.Millisecond)
 			}
-			return nil
-		})
-	}()
-	<-connects
-	// Publish across several stream lifetimes: every event arrives once, in order.
-	const n = 40
-	go func() {
+		}()
 		for i := range n {
-			_ = hub.Broadcast(ctx, sse.Event{Type: "n", Data: fmt.Sprint(i)})
-			time.Sleep(25 * time.Millisecond)
+			select {
+			case d := <-got:
+				if d != fmt.Sprint(i) {
+					t.Fatalf("event %d arrived as %q", i, d)
+				}
+			case <-ctx.Done():
+				t.Fatalf("only %d of %d events arrived", i, n)
+			}
 		}
-	}()
-	for i := range n {
+		if len(connects) < 1 {
+			t.Fatal("the stream was never closed by its timeout")
+		}
 		select {
 		case d := <-got:
-			if d != fmt.Sprint(i) {
-				t.Fatalf("event %d arrived as %q", i, d)
-			}
-		case <-ctx.Done():
-			t.Fatalf("only %d of %d events arrived", i, n)
+			t.Fatalf("duplicate or extra event %q", d)
+		default:
 		}
-	}
-	if len(connects) < 1 {
-		t.Fatal("the stream was never closed by its timeout")
-	}
-	select {
-	case d := <-got:
-		t.Fatalf("duplicate or extra event %q", d)
-	default:
-	}
+	})
 }
 
 func TestSlowConsumerIsDroppedOthersUnaffected(t *testing.T) {
-	hub, srv := newHub(t, sse.WithQueueSize(8), sse.WithWriteTimeout(300*time.Millisecond))
-	// A client that opens a stream and never reads it.
-	u, _ := url.Parse(srv.URL)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "GET /sse HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
-	fast := open(t, srv, "/sse", nil)
-	waitFor(t, func() bool { return hub.Stats().Connections == 2 })
-
-	// Publish in step with the fast client: it never falls behind, while
-	// the slow one fills its socket buffers, then its queue.
-	big := strings.Repeat("x", 64<<10)
-	const n = 300
-	for i := range n {
-		if err := hub.Broadcast(context.Background(), sse.Event{Type: "big", Data: fmt.Sprint(i) + big}); err != nil {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode, sse.WithQueueSize(8), sse.WithWriteTimeout(300*time.Millisecond))
+		// A client that opens a stream and never reads it.
+		u, _ := url.Parse(srv.URL)
+		conn, err := net.Dial("tcp", u.Host)
+		if err != nil {
 			t.Fatal(err)
 		}
-		e := fast.next()
-		if !strings.HasPrefix(e.Data, fmt.Sprint(i)+"x") {
-			t.Fatalf("fast client: event %d missing or out of order", i)
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET /sse HTTP/1.1\r\nHost: %s\r\n\r\n", u.Host)
+		fast := open(t, srv, "/sse", nil)
+		waitFor(t, func() bool { return hub.Stats().Connections == 2 })
+
+		// Publish in step with the fast client: it never falls behind, while
+		// the slow one fills its socket buffers, then its queue.
+		big := strings.Repeat("x", 64<<10)
+		const n = 300
+		for i := range n {
+			if err := hub.Broadcast(context.Background(), sse.Event{Type: "big", Data: fmt.Sprint(i) + big}); err != nil {
+				t.Fatal(err)
+			}
+			e := fast.next()
+			if !strings.HasPrefix(e.Data, fmt.Sprint(i)+"x") {
+				t.Fatalf("fast client: event %d missing or out of order", i)
+			}
 		}
-	}
-	waitFor(t, func() bool { return hub.Stats().Connections == 1 })
+		waitFor(t, func() bool { return hub.Stats().Connections == 1 })
+	})
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -441,41 +464,45 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestHeartbeat(t *testing.T) {
-	_, srv := newHub(t, sse.WithPingInterval(30*time.Millisecond))
-	s := open(t, srv, "/sse", nil)
-	select {
-	case e := <-s.events:
-		var p struct{ Timestamp int64 }
-		if e.Type != sse.TypePing || json.Unmarshal([]byte(e.Data), &p) != nil || time.Since(time.UnixMilli(p.Timestamp)) > time.Minute {
-			t.Fatalf("got %+v, want a ping with a current timestamp", e)
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		_, srv := newHub(t, mode, sse.WithPingInterval(30*time.Millisecond))
+		s := open(t, srv, "/sse", nil)
+		select {
+		case e := <-s.events:
+			var p struct{ Timestamp int64 }
+			if e.Type != sse.TypePing || json.Unmarshal([]byte(e.Data), &p) != nil || time.Since(time.UnixMilli(p.Timestamp)) > time.Minute {
+				t.Fatalf("got %+v, want a ping with a current timestamp", e)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no ping")
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no ping")
-	}
+	})
 }
 
 func TestPingPong(t *testing.T) {
-	_, srv := newHub(t)
-	s := open(t, srv, "/sse", nil)
-	other := open(t, srv, "/sse", nil)
-	status, _, body := post(t, srv, "/sse/ping", "application/x-www-form-urlencoded", "id="+s.connID+"&nonce=n1", nil)
-	if status != http.StatusNoContent {
-		t.Fatalf("ping: %d %s", status, body)
-	}
-	e := s.next()
-	if e.Type != sse.TypePong || !strings.Contains(e.Data, `"nonce":"n1"`) {
-		t.Fatalf("got %+v, want pong with the nonce", e)
-	}
-	status, _, body = post(t, srv, "/sse/ping", "application/json", `{"id":"`+other.connID+`"}`, nil)
-	if status != http.StatusNoContent || other.next().Type != sse.TypePong {
-		t.Fatalf("JSON ping: %d %s", status, body)
-	}
-	if status, _, body := post(t, srv, "/sse/ping", "application/x-www-form-urlencoded", "id=nope", nil); status != 404 || !strings.Contains(body, "no open stream") {
-		t.Fatalf("unknown id: %d %s", status, body)
-	}
-	if status, _, _ := post(t, srv, "/sse/ping", "application/x-www-form-urlencoded", "", nil); status != 400 {
-		t.Fatalf("missing id: %d", status)
-	}
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		_, srv := newHub(t, mode)
+		s := open(t, srv, "/sse", nil)
+		other := open(t, srv, "/sse", nil)
+		status, _, body := post(t, srv, "/sse/ping", "application/x-www-form-urlencoded", "id="+s.connID+"&nonce=n1", nil)
+		if status != http.StatusNoContent {
+			t.Fatalf("ping: %d %s", status, body)
+		}
+		e := s.next()
+		if e.Type != sse.TypePong || !strings.Contains(e.Data, `"nonce":"n1"`) {
+			t.Fatalf("got %+v, want pong with the nonce", e)
+		}
+		status, _, body = post(t, srv, "/sse/ping", "application/json", `{"id":"`+other.connID+`"}`, nil)
+		if status != http.StatusNoContent || other.next().Type != sse.TypePong {
+			t.Fatalf("JSON ping: %d %s", status, body)
+		}
+		if status, _, body := post(t, srv, "/sse/ping", "application/x-www-form-urlencoded", "id=nope", nil); status != 404 || !strings.Contains(body, "no open stream") {
+			t.Fatalf("unknown id: %d %s", status, body)
+		}
+		if status, _, _ := post(t, srv, "/sse/ping", "application/x-www-form-urlencoded", "", nil); status != 400 {
+			t.Fatalf("missing id: %d", status)
+		}
+	})
 }
 
 func TestPublishEndpoint(t *testing.T) {
@@ -616,31 +643,33 @@ func TestCORSWildcardHasNoCredentials(t *testing.T) {
 }
 
 func TestHeadAndHealth(t *testing.T) {
-	hub, srv := newHub(t)
-	resp, err := srv.Client().Head(srv.URL + "/sse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("HEAD: %d %v", resp.StatusCode, resp.Header)
-	}
-	open(t, srv, "/sse", nil)
-	if _, err := hub.Publish(context.Background(), sse.Event{}); err != nil {
-		t.Fatal(err)
-	}
-	resp, err = srv.Client().Get(srv.URL + "/sse/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var h sse.Health
-	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		t.Fatal(err)
-	}
-	if h.Status != "ok" || h.Connections != 1 || h.Published != 1 || !strings.HasPrefix(h.Transport, "memory") {
-		t.Fatalf("health: %+v", h)
-	}
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, srv := newHub(t, mode)
+		resp, err := srv.Client().Head(srv.URL + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("HEAD: %d %v", resp.StatusCode, resp.Header)
+		}
+		open(t, srv, "/sse", nil)
+		if _, err := hub.Publish(context.Background(), sse.Event{}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err = srv.Client().Get(srv.URL + "/sse/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var h sse.Health
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Status != "ok" || h.Connections != 1 || h.Published != 1 || !strings.HasPrefix(h.Transport, "memory") {
+			t.Fatalf("health: %+v", h)
+		}
+	})
 }
 
 func TestShutdown(t *testing.T) {

@@ -116,21 +116,24 @@ func (t *MemoryTransport) History(ctx context.Context, lastID string) (History, 
 	// A publisher-supplied id, or one of ours, found in the ring.
 	for i := t.n - 1; i >= 0; i-- {
 		if t.at(i).ID == lastID {
-			return History{Messages: t.after(i), Complete: true}, nil
+			return History{Messages: t.after(i), Complete: true, After: t.at(i).Cursor}, nil
 		}
 	}
 	c, ok := ParseCursor(lastID)
 	if !ok {
 		return History{Complete: false}, nil
 	}
-	if c.Compare(t.last) >= 0 {
+	if c.Compare(t.last) > 0 {
 		return History{Complete: true}, nil
+	}
+	if c == t.last {
+		return History{Complete: true, After: c}, nil
 	}
 	i := t.n - 1
 	for i >= 0 && t.at(i).Cursor.Compare(c) > 0 {
 		i--
 	}
-	return History{Messages: t.after(i), Complete: c.Compare(t.horizon) >= 0}, nil
+	return History{Messages: t.after(i), Complete: c.Compare(t.horizon) >= 0, After: c}, nil
 }
 
 // Close implements Transport.

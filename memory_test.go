@@ -13,3 +13,10 @@ func TestMemoryTransportConformance(t *testing.T) {
 		HistorySize: 100,
 	})
 }
+
+func TestMemoryTransportConformanceSmall(t *testing.T) {
+	ssetest.Run(t, ssetest.Config{
+		New:         func(*testing.T) sse.Transport { return sse.NewMemoryTransport(20) },
+		HistorySize: 20,
+	})
+}

@@ -141,7 +141,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
 		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeHistoryGap, Data: d})
 	}
-	var last Cursor
+	last := hist.After
 	for _, m := range hist.Messages {
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor

@@ -32,12 +32,12 @@ type subscriber struct {
 	done chan struct{} // closed when the stream ends
 
 	// Exactly one of conn (hijacked) and wake (handler-owned) is set.
-	conn  net.Conn
-	raw   syscall.RawConn // conn's file descriptor, for writes that never block
-	wake  chan struct{}
+	conn     net.Conn
+	raw      syscall.RawConn // conn's file descriptor, for writes that never block
+	wake     chan struct{}
 	timer    *time.Timer // conn mode: the stream's maximum lifetime
 	watchKey uint64      // conn mode: key in the close watcher, 0 if none
-	info  *ConnInfo   // conn mode: kept only when a disconnect hook is set
+	info     *ConnInfo   // conn mode: kept only when a disconnect hook is set
 }
 
 // enqueue queues f for s without blocking. A full queue ends the stream as a

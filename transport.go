@@ -16,7 +16,10 @@ type Transport interface {
 	// text when it is empty, stores m in the history and delivers it to
 	// every listener. When Publish returns nil the message is acknowledged:
 	// it is in the history and will reach every listener. When it returns an
-	// error, nothing was published.
+	// error, nothing was published; except that a networked transport whose
+	// connection fails after sending cannot know, and then returns an error
+	// wrapping ErrTransportUnavailable while the message may still be
+	// delivered, once.
 	Publish(ctx context.Context, m *Message) error
 
 	// Listen registers fn to receive every message published after Listen
@@ -44,6 +47,12 @@ type History struct {
 	// everything after the requested id: the id is older than the retained
 	// history, or unknown. The hub then tells the client about the gap.
 	Complete bool
+	// After is the position Messages follow: the cursor of the requested
+	// id when the transport knows it is a position in its order, else zero.
+	// A hub whose listener may lag behind History (a networked transport
+	// delivers asynchronously) drops live messages at or before After,
+	// which the client already has.
+	After Cursor
 }
 
 // HealthChecker is implemented by transports that can lose their backing

@@ -28,6 +28,11 @@ type Config struct {
 	// HistorySize is how many messages New's transports retain. It must be
 	// at least 20.
 	HistorySize int
+	// TrimSlack is how many messages beyond HistorySize a transport may
+	// keep before it trims (Redis's approximate trimming keeps up to one
+	// internal node more, 100 entries by default). 0 means exactly
+	// HistorySize.
+	TrimSlack int
 }
 
 // wait is the longest the suite waits for an asynchronous delivery.
@@ -48,14 +53,14 @@ func Run(t *testing.T, c Config) {
 	t.Run("MessageRoundTrip", func(t *testing.T) { testRoundTrip(t, newT(t)) })
 	t.Run("HistoryAfterID", func(t *testing.T) { testHistoryAfter(t, newT(t)) })
 	t.Run("HistoryUpToDate", func(t *testing.T) { testUpToDate(t, newT(t)) })
-	t.Run("HistoryTrimmedReportsGap", func(t *testing.T) { testTrimmed(t, newT(t), c.HistorySize) })
+	t.Run("HistoryTrimmedReportsGap", func(t *testing.T) { testTrimmed(t, newT(t), c.HistorySize, c.TrimSlack) })
 	t.Run("HistoryUnknownIDReportsGap", func(t *testing.T) { testUnknown(t, newT(t)) })
 	t.Run("HistoryEarliest", func(t *testing.T) { testEarliest(t, newT(t)) })
 	t.Run("ListenersSeeOneOrder", func(t *testing.T) { testListenOrder(t, newT(t), c.HistorySize) })
 	t.Run("StopListening", func(t *testing.T) { testStop(t, newT(t)) })
 	t.Run("CanceledContext", func(t *testing.T) { testCanceled(t, newT(t)) })
 	t.Run("Close", func(t *testing.T) { testClose(t, c.New(t)) })
-	t.Run("HubResumeExactlyOnce", func(t *testing.T) { testHubResume(t, newT(t)) })
+	t.Run("HubResumeExactlyOnce", func(t *testing.T) { testHubResume(t, newT(t), c.HistorySize) })
 	if c.Peer != nil {
 		t.Run("PeerSeesSameOrder", func(t *testing.T) {
 			a := newT(t)
@@ -187,13 +192,13 @@ func testUpToDate(t *testing.T, tr sse.Transport) {
 	}
 }
 
-func testTrimmed(t *testing.T, tr sse.Transport, size int) {
-	ms := publishN(t, tr, size+10)
+func testTrimmed(t *testing.T, tr sse.Transport, size, slack int) {
+	ms := publishN(t, tr, size+slack+10)
 	h := history(t, tr, ms[0].ID)
 	if h.Complete {
 		t.Fatal("History of a trimmed id says complete")
 	}
-	if len(h.Messages) == 0 || len(h.Messages) > size+9 {
+	if len(h.Messages) == 0 || len(h.Messages) > size+slack+9 {
 		t.Fatalf("History of a trimmed id returned %d messages", len(h.Messages))
 	}
 	tail := ms[len(ms)-len(h.Messages):]
@@ -373,9 +378,11 @@ func testPeers(t *testing.T, a, b sse.Transport) {
 	}
 }
 
-// testHubResume drives a real hub over HTTP: a client that misses 50 events
-// gets exactly those 50, in order, when it reconnects with its last id.
-func testHubResume(t *testing.T, tr sse.Transport) {
+// testHubResume drives a real hub over HTTP: a client that misses up to 50
+// events (fewer than the history holds) gets exactly those, in order, when it
+// reconnects with its last id.
+func testHubResume(t *testing.T, tr sse.Transport, size int) {
+	missed := min(50, size-1)
 	hub, err := sse.New(sse.WithTransport(tr), sse.WithPingInterval(0), sse.WithAnonymousPublish())
 	if err != nil {
 		t.Fatal(err)
@@ -417,7 +424,7 @@ func testHubResume(t *testing.T, tr sse.Transport) {
 	if last == "" {
 		t.Fatal("no id seen before disconnecting")
 	}
-	for i := range 50 {
+	for i := range missed {
 		if err := hub.Broadcast(ctx, sse.Event{Type: "missed", Data: fmt.Sprint(i)}); err != nil {
 			t.Fatal(err)
 		}
@@ -427,7 +434,7 @@ func testHubResume(t *testing.T, tr sse.Transport) {
 		switch e.Type {
 		case "missed":
 			got = append(got, e.Data)
-			if len(got) == 50 {
+			if len(got) == missed {
 				// A marker published now arrives after any duplicate would.
 				go func() { _ = hub.Broadcast(ctx, sse.Event{Type: "after"}) }()
 			}
@@ -441,12 +448,12 @@ func testHubResume(t *testing.T, tr sse.Transport) {
 	if !errors.Is(err, errDone) {
 		t.Fatalf("resume: %v (got %d events)", err, len(got))
 	}
-	if len(got) != 50 {
-		t.Fatalf("resume delivered %d events, want exactly 50: %v", len(got), got)
+	if len(got) != missed {
+		t.Fatalf("resume delivered %d events, want exactly %d: %v", len(got), missed, got)
 	}
 	for i, d := range got {
 		if d != fmt.Sprint(i) {
-			t.Fatalf("resume delivered %v, want 0..49 in order", got)
+			t.Fatalf("resume delivered %v, want 0..%d in order", got, missed-1)
 		}
 	}
 }
