@@ -2,6 +2,7 @@ package sse
 
 import (
 	"bytes"
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -248,7 +249,7 @@ type Health struct {
 }
 
 // Health reports the hub's state, checking the transport when it can fail.
-func (h *Hub) Health(r *http.Request) Health {
+func (h *Hub) Health(ctx context.Context) Health {
 	st := h.Stats()
 	out := Health{
 		Status:         "ok",
@@ -259,7 +260,7 @@ func (h *Hub) Health(r *http.Request) Health {
 		Transport:      fmt.Sprint(h.transport),
 	}
 	if hc, ok := h.transport.(HealthChecker); ok {
-		if err := hc.Health(r.Context()); err != nil {
+		if err := hc.Health(ctx); err != nil {
 			out.Status, out.TransportError = "degraded", err.Error()
 		}
 	}
@@ -275,7 +276,7 @@ func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "health answers GET", http.StatusMethodNotAllowed)
 		return
 	}
-	hl := h.Health(r)
+	hl := h.Health(r.Context())
 	status := http.StatusOK
 	if hl.Status == "shutting down" {
 		status = http.StatusServiceUnavailable

@@ -74,7 +74,13 @@ var listening = regexp.MustCompile(`valksor-sse listening" url=http://[^ ]+:(\d+
 // start runs `valksor-sse serve args...` in dir and waits until it listens.
 func start(t *testing.T, dir string, args ...string) *server {
 	t.Helper()
-	s := startNoWait(t, dir, args...)
+	return startEnv(t, dir, nil, args...)
+}
+
+// startEnv is start with extra environment variables.
+func startEnv(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
+	s := startNoWaitEnv(t, dir, env, args...)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
@@ -94,10 +100,15 @@ func start(t *testing.T, dir string, args ...string) *server {
 
 func startNoWait(t *testing.T, dir string, args ...string) *server {
 	t.Helper()
+	return startNoWaitEnv(t, dir, nil, args...)
+}
+
+func startNoWaitEnv(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
 	s.cmd.Dir = dir
-	s.cmd.Env = cleanEnv()
+	s.cmd.Env = append(cleanEnv(), env...)
 	s.cmd.Stderr = s.stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

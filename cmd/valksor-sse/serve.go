@@ -21,6 +21,7 @@ import (
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/internal/process"
+	"github.com/valksor/go-sse/redis"
 	"github.com/valksor/go-sse/web"
 )
 
@@ -65,7 +66,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	hub, err := sse.New(hubOptions(cfg, token, logger)...)
+	opts := hubOptions(cfg, token, logger)
+	if strings.HasPrefix(cfg.Transport, "redis") {
+		tr, err := openRedis(ctx, cfg, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer tr.Close()
+		opts = append(opts, sse.WithTransport(tr))
+	}
+	hub, err := sse.New(opts...)
 	if err != nil {
 		ln.Close()
 		return err
@@ -102,7 +113,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	addr := ln.Addr().String()
-	logger.Info("valksor-sse listening", "url", "http://"+addr+cfg.BasePath, "pid", os.Getpid(), "config", orNone(cfg.Source), "history", cfg.HistorySize, "max_connections", cfg.MaxConnections)
+	logger.Info("valksor-sse listening", "url", "http://"+addr+cfg.BasePath, "pid", os.Getpid(), "config", orNone(cfg.Source), "transport", hub.Health(ctx).Transport, "history", cfg.HistorySize, "max_connections", cfg.MaxConnections)
 	if m.ready != nil {
 		m.ready(addr)
 	}
@@ -159,6 +170,22 @@ func (m *Main) shutdown(hub *sse.Hub, srv *http.Server, cfg config.Config, logge
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// openRedis connects the Redis transport named by the config.
+func openRedis(ctx context.Context, cfg config.Config, logger *slog.Logger) (*redis.Transport, error) {
+	if cfg.HistorySize < 1 {
+		return nil, fmt.Errorf("history_size 0 cannot work with the Redis transport: every server reads events from the stream; set it to at least 100")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return redis.New(ctx, redis.Options{
+		URL:    cfg.Transport,
+		Prefix: cfg.RedisPrefix,
+		MaxLen: int64(cfg.HistorySize),
+		MaxAge: cfg.HistoryMaxAge,
+		Logger: logger,
+	})
 }
 
 func hubOptions(cfg config.Config, token string, logger *slog.Logger) []sse.Option {
