@@ -100,6 +100,28 @@ type Config struct {
 	// importmap_preload).
 	Preload []string
 
+	// Watch lists the paths watched for changes (key watch.paths).
+	Watch []string
+	// WatchIgnore adds ignore globs to the watcher's defaults (key watch.ignore).
+	WatchIgnore []string
+	// WatchRules maps globs to actions, "glob=action" (key watch.rules).
+	WatchRules []string
+	// WatchDebounce is the quiet time before a change is reported (key
+	// watch.debounce, 0 = the watcher's default).
+	WatchDebounce time.Duration
+	// WatchPoll polls instead of using inotify (key watch.poll).
+	WatchPoll bool
+	// WatchPollInterval is the polling period (key watch.poll_interval, 0 =
+	// the watcher's default).
+	WatchPollInterval time.Duration
+
+	// DevProxy is the app the dev command proxies to (key dev.proxy).
+	DevProxy string
+	// DevListen is the dev proxy's address (key dev.listen).
+	DevListen string
+	// DevCmd is the app command the dev command runs and restarts (key dev.cmd).
+	DevCmd []string
+
 	// Source is the config file Load read, "" when none; it is not a key.
 	Source string
 }
@@ -130,6 +152,11 @@ func Default() Config {
 		Transport:             "memory",
 		RedisPrefix:           "valksor-sse",
 		Assets:                []string{},
+		Watch:                 []string{},
+		WatchIgnore:           []string{},
+		WatchRules:            []string{},
+		DevListen:             "localhost:3000",
+		DevCmd:                []string{},
 		ImportMap:             []string{},
 		Preload:               []string{},
 		MaxBodyBytes:          1 << 20,

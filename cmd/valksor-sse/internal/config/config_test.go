@@ -58,6 +58,11 @@ func TestDefault(t *testing.T) {
 		Transport:       "memory",
 		RedisPrefix:     "valksor-sse",
 		Assets:          []string{},
+		Watch:           []string{},
+		WatchIgnore:     []string{},
+		WatchRules:      []string{},
+		DevListen:       "localhost:3000",
+		DevCmd:          []string{},
 		ImportMap:       []string{},
 		Preload:         []string{},
 	}
@@ -89,7 +94,7 @@ func TestKeys(t *testing.T) {
 	var env []string
 	for _, k := range ks {
 		t.Run(k.Name, func(t *testing.T) {
-			if want := "VALKSOR_SSE_" + strings.ToUpper(k.Name); k.Env != want {
+			if want := "VALKSOR_SSE_" + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "_")); k.Env != want {
 				t.Errorf("Env = %q, want %q", k.Env, want)
 			}
 			if k.Doc == "" || !strings.HasSuffix(k.Doc, ".") {

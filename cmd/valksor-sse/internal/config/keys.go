@@ -96,7 +96,9 @@ type keyDef struct {
 }
 
 // env returns the key's environment variable name.
-func (d *keyDef) env() string { return EnvPrefix + strings.ToUpper(d.name) }
+func (d *keyDef) env() string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(d.name, ".", "_"))
+}
 
 // keys is the table of configuration keys: the seed's first, then ours.
 var keys = []keyDef{
@@ -149,12 +151,47 @@ var keys = []keyDef{
 		doc: "Prefix of the Redis keys; servers with the same Redis and prefix share one stream."},
 	{name: "history_max_age", kind: kindSeconds, field: func(c *Config) any { return &c.HistoryMaxAge },
 		doc: "With Redis, also drop history entries older than this; 0 bounds the history by history_size only. An integer is seconds."},
+	{name: "watch.paths", kind: kindList, field: func(c *Config) any { return &c.Watch },
+		doc: "Files and directories watched (recursively) while the server runs: a saved stylesheet is swapped in place (css-update), anything else reloads the page. Also --watch DIR. Comma-separated in the environment."},
+	{name: "watch.ignore", kind: kindList, field: func(c *Config) any { return &c.WatchIgnore },
+		doc: "Globs ignored in addition to the defaults (.git, node_modules, vendor, var, editor swap and backup files). Comma-separated in the environment."},
+	{name: "watch.rules", kind: kindList, field: func(c *Config) any { return &c.WatchRules }, check: checkRules,
+		doc: `What a change does, as "glob=action" with action reload, css-update, restart or ignore, e.g. "*.tmpl=reload"; first match wins, then *.css=css-update and everything else reload. Comma-separated in the environment.`},
+	{name: "watch.debounce", kind: kindMillis, field: func(c *Config) any { return &c.WatchDebounce },
+		doc: "Quiet time before a change is reported; 0 keeps the watcher's default (5 ms for a save, longer for bursts of many files). An integer is milliseconds."},
+	{name: "watch.poll", kind: kindBool, field: func(c *Config) any { return &c.WatchPoll },
+		doc: "Poll the watched paths instead of using inotify: for Docker bind mounts, network drives and WSL, where change events never arrive. Also --poll."},
+	{name: "watch.poll_interval", kind: kindMillis, field: func(c *Config) any { return &c.WatchPollInterval },
+		doc: "How often polling looks at the files; 0 keeps the watcher's default. An integer is milliseconds."},
+	{name: "dev.proxy", kind: kindString, field: func(c *Config) any { return &c.DevProxy },
+		doc: "URL of the app that valksor-sse dev proxies, e.g. http://localhost:8000. Also --proxy."},
+	{name: "dev.listen", kind: kindString, field: func(c *Config) any { return &c.DevListen },
+		doc: "Address of the dev proxy. Also --listen."},
+	{name: "dev.cmd", kind: kindList, field: func(c *Config) any { return &c.DevCmd },
+		doc: `Command that runs the app under valksor-sse dev (e.g. "go run ./app"); it is restarted when a watched file matching a restart rule changes. Also --cmd.`},
 	{name: "assets", kind: kindList, field: func(c *Config) any { return &c.Assets }, check: checkAssets,
 		doc: `Asset directories served under /assets/ with content-digested names: "dir" maps the directory at the root, "namespace=dir" under namespace/. Comma-separated in the environment.`},
 	{name: "importmap", kind: kindList, field: func(c *Config) any { return &c.ImportMap }, check: checkImportMap,
 		doc: `Import map entries as "name=logical/path.js" (e.g. "app=app.js"); valksorsse/sse is always included. Comma-separated in the environment.`},
 	{name: "importmap_preload", kind: kindList, field: func(c *Config) any { return &c.Preload }, check: checkPreload,
 		doc: "Import map entries rendered with <link rel=modulepreload>. Comma-separated in the environment."},
+}
+
+// checkRules validates watch.rules.
+func checkRules(c Config) string {
+	for _, r := range c.WatchRules {
+		glob, action, ok := strings.Cut(r, "=")
+		switch {
+		case !ok || strings.TrimSpace(glob) == "":
+			return fmt.Sprintf(`want "glob=action", got %q`, r)
+		case action != "reload" && action != "css-update" && action != "restart" && action != "ignore":
+			return fmt.Sprintf(`action %q in %q: want reload, css-update, restart or ignore`, action, r)
+		}
+		if _, err := filepath.Match(glob, ""); err != nil {
+			return fmt.Sprintf("bad glob in %q: %v", r, err)
+		}
+	}
+	return ""
 }
 
 // checkTransport validates the transport.

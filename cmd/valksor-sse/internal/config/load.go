@@ -175,12 +175,29 @@ func (l *loader) loadFile(c *Config, data []byte) error {
 	if sse == nil {
 		return nil
 	}
-	seen := make(map[string]int) // key -> line of first explicit occurrence
-	for _, e := range l.entries(sse, 0) {
-		name := e.key.Value
+	l.loadMapping(c, sse, "", make(map[string]int))
+	return nil
+}
+
+// loadMapping applies the keys of m, whose names are relative to prefix
+// ("" for valksor.sse itself, "watch." for the watch block). seen maps a full
+// key name to the line of its first explicit occurrence.
+func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[string]int) {
+	for _, e := range l.entries(m, 0) {
+		name := prefix + e.key.Value
 		d, ok := keyByName[name]
+		if e.key.Kind == yaml.ScalarNode && !ok && isBlock(name) {
+			if v := deref(e.value); v.Kind == yaml.MappingNode {
+				l.loadMapping(c, v, name+".", seen)
+				continue
+			} else if !isNull(v) {
+				l.addf(v, "%s%s: want a block of keys (%s), got %s", keyPrefix, name, strings.Join(blockKeys(name), ", "), describe(v))
+				continue
+			}
+			continue
+		}
 		if e.key.Kind != yaml.ScalarNode || !ok {
-			l.addf(e.key, "unknown key %s%s%s; known keys: %s", keyPrefix, keyLabel(e.key), suggestion(name, keyNames(), ""), strings.Join(keyNames(), ", "))
+			l.addf(e.key, "unknown key %s%s%s; known keys: %s", keyPrefix, prefix+keyLabel(e.key), suggestion(name, keyNames(), ""), strings.Join(keyNames(), ", "))
 			continue
 		}
 		if !e.merged {
@@ -202,7 +219,20 @@ func (l *loader) loadFile(c *Config, data []byte) error {
 		d.set(c, val)
 		l.origins[name] = strings.TrimSuffix(l.at(v), ": ")
 	}
-	return nil
+}
+
+// isBlock reports whether name is a block of keys such as "watch".
+func isBlock(name string) bool { return len(blockKeys(name)) > 0 }
+
+// blockKeys lists the keys inside the block name, without the prefix.
+func blockKeys(name string) []string {
+	var out []string
+	for i := range keys {
+		if rest, ok := strings.CutPrefix(keys[i].name, name+"."); ok {
+			out = append(out, rest)
+		}
+	}
+	return out
 }
 
 // decode parses data as a single YAML document. It returns nil and no

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -188,7 +189,7 @@ func TestLoadErrors(t *testing.T) {
 		want    string // the complete error message, or a substring when prefixed with "~"
 	}{
 		{"unknown key with suggestion", sseFile("port: 8080", "ping_interval: 30", "max_connections: 10", "timeout: 5", "pingg: 3"),
-			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, assets, importmap, importmap_preload"},
+			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, watch.paths, watch.ignore, watch.rules, watch.debounce, watch.poll, watch.poll_interval, dev.proxy, dev.listen, dev.cmd, assets, importmap, importmap_preload"},
 		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); known keys: enabled,"},
 		{"unknown key dashes", sseFile("ping-interval: 1"), "~(did you mean ping_interval?)"},
 		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; known keys: enabled,"},
@@ -486,4 +487,31 @@ func TestLoadUnreadable(t *testing.T) {
 			t.Errorf("Load error = %v, want a permission error", err)
 		}
 	})
+}
+
+func TestBlocks(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "valksor:\n  sse:\n    watch:\n      paths: [templates, assets]\n      rules: ['*.go=restart']\n      poll: true\n      debounce: 20\n    dev:\n      proxy: http://localhost:8000\n      cmd: [go run ./app]\n"
+	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(dir, "", []string{"VALKSOR_SSE_WATCH_IGNORE=*.log,tmp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%v %v %v %v %v %v %v", c.Watch, c.WatchRules, c.WatchPoll, c.WatchDebounce, c.WatchIgnore, c.DevProxy, c.DevCmd) != "[templates assets] [*.go=restart] true 20ms [*.log tmp] http://localhost:8000 [go run ./app]" {
+		t.Fatalf("got %+v", c)
+	}
+	for _, bad := range []struct{ yaml, says string }{
+		{"valksor:\n  sse:\n    watch:\n      pathz: [a]\n", "unknown key valksor.sse.watch.pathz"},
+		{"valksor:\n  sse:\n    watch: templates\n", "want a block of keys"},
+		{"valksor:\n  sse:\n    watch:\n      rules: ['*.go=rebuild']\n", "rebuild"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(bad.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := config.Load(dir, "", nil); err == nil || !strings.Contains(err.Error(), bad.says) {
+			t.Errorf("%q: error %v, want it to mention %q", bad.yaml, err, bad.says)
+		}
+	}
 }
