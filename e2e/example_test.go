@@ -1,0 +1,141 @@
+package e2e_test
+
+import (
+	"context"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var (
+	exampleOnce sync.Once
+	exampleBin  string
+	exampleErr  error
+)
+
+// buildExample builds ./examples/app once, next to the valksor-sse binary.
+func buildExample(t *testing.T) string {
+	t.Helper()
+	exampleOnce.Do(func() {
+		exampleBin = filepath.Join(filepath.Dir(bin), "example-app")
+		out, err := exec.Command("go", "build", "-o", exampleBin, "../examples/app").CombinedOutput()
+		if err != nil {
+			exampleErr = err
+			t.Logf("go build ../examples/app:\n%s", out)
+		}
+	})
+	if exampleErr != nil {
+		t.Fatalf("build the example app: %v", exampleErr)
+	}
+	return exampleBin
+}
+
+var exampleListening = regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)/`)
+
+// startExample runs the example app as a user would (`go run ./examples/app`,
+// here with --addr 127.0.0.1:0) and returns its URL once it listens. The
+// process is killed when the test ends.
+func startExample(t *testing.T) string {
+	t.Helper()
+	stderr := &syncBuffer{}
+	cmd := exec.Command(buildExample(t), "--addr", "127.0.0.1:0")
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("example app stderr:\n%s", stderr)
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := exampleListening.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case <-done:
+			t.Fatalf("the example app exited before listening:\n%s", stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the example app is not listening after 20s:\n%s", stderr)
+		}
+	}
+}
+
+// openExample opens the example page in a new tab and waits until its
+// client is connected and its custom-notification listener is active.
+func openExample(t *testing.T, base string) *tab {
+	t.Helper()
+	tb := newTab(t)
+	tb.navigate(base + "/")
+	tb.waitFor("the page to show the connection", `window.sseClient && sseClient.isConnected() && document.getElementById('state').textContent === 'connected'`, 10*time.Second)
+	tb.eval(listenBarrier)
+	return tb
+}
+
+// TestExampleApp opens the example app in two tabs, submits the notify form
+// in one (a message in its field, a click on its button): the notification
+// appears in both, through the client. Then the reload button reloads both
+// tabs, and POST /trigger-reload from outside the browser does it again.
+func TestExampleApp(t *testing.T) {
+	base := startExample(t)
+	a, b := openExample(t, base), openExample(t, base)
+
+	const msg = "Deploy finished <ok>"
+	ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
+	defer cancel()
+	input := chromedp.CSS(`#notify input[name="message"]`)
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(input, msg),
+		chromedp.Click(chromedp.CSS(`#notify button`)),
+	); err != nil {
+		t.Fatalf("submit the notify form: %v", err)
+	}
+	for name, tb := range map[string]*tab{"a": a, "b": b} {
+		tb.waitFor("tab "+name+" to show the notification",
+			`[...document.querySelectorAll('#notifications li.notification.info')].some((li) => li.textContent.endsWith('[info] Deploy finished <ok>'))`,
+			10*time.Second)
+	}
+	if n := evalInto[int](a, `document.querySelectorAll('#notifications li').length`); n != 1 {
+		t.Fatalf("%d notifications, want 1", n)
+	}
+	if e := evalInto[string](a, `document.getElementById('error').textContent`); e != "" {
+		t.Fatalf("the page shows an error: %s", e)
+	}
+
+	// The reload button: every tab reloads.
+	for _, tb := range []*tab{a, b} {
+		tb.eval(`window.__marker = 1`)
+	}
+	a.eval(`document.querySelector('#reload button').click()`)
+	for _, tb := range []*tab{a, b} {
+		tb.waitFor("the reload", `window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload' && window.sseClient && sseClient.isConnected()`, 15*time.Second)
+	}
+
+	// POST /trigger-reload from a script or another process.
+	b.eval(`window.__marker = 2; ` + listenBarrier)
+	resp, err := http.Post(base+"/trigger-reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /trigger-reload: %d", resp.StatusCode)
+	}
+	b.waitFor("the reload", `window.__marker === undefined && window.sseClient && sseClient.isConnected()`, 15*time.Second)
+}
