@@ -219,3 +219,19 @@ func TestIsReserved(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEHasEveryKey keeps the README's configuration table in step with
+// the keys: it must contain testdata/keys.golden verbatim.
+func TestREADMEHasEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := os.ReadFile("testdata/keys.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), strings.TrimSpace(string(table))) {
+		t.Fatal("README.md's configuration table differs from testdata/keys.golden; paste the golden table into the README")
+	}
+}
