@@ -66,8 +66,8 @@ func writeError(w http.ResponseWriter, err error) {
 	status := httpStatus(err)
 	h := w.Header()
 	switch status {
-	case http.StatusUnauthorized:
-		h.Set("WWW-Authenticate", `Bearer realm="valksor-sse"`)
+	case http.StatusUnauthorized, http.StatusForbidden:
+		h.Set("WWW-Authenticate", wwwAuthenticate(err))
 	case http.StatusServiceUnavailable:
 		h.Set("Retry-After", "2")
 	}

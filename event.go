@@ -60,6 +60,9 @@ type Event struct {
 	// Topics are the channels the event is published to. Empty means
 	// DefaultTopic.
 	Topics []string
+	// Private events reach only streams whose grant (see Authorizer)
+	// allows one of the event's topics; without an Authorizer, nobody.
+	Private bool
 }
 
 // Reload returns the standard reload event for the changed files.
@@ -98,6 +101,8 @@ type Message struct {
 	Retry time.Duration
 	// Topics holds at least one topic.
 	Topics []string
+	// Private restricts delivery to streams granted one of Topics.
+	Private bool
 }
 
 // Cursor is a position in a transport's global order: milliseconds since
@@ -193,7 +198,7 @@ func (h *Hub) message(e Event) (*Message, error) {
 			}
 		}
 	}
-	return &Message{ID: e.ID, Type: e.Type, Data: data, Retry: e.Retry, Topics: topics}, nil
+	return &Message{ID: e.ID, Type: e.Type, Data: data, Retry: e.Retry, Topics: topics, Private: e.Private}, nil
 }
 
 func encodeData(v any) (string, error) {

@@ -160,7 +160,7 @@ func (h *Hub) deliver(m *Message) {
 	var n uint64
 	for _, t := range m.Topics {
 		for s := range h.byTopic[t] {
-			if s.gen == gen {
+			if s.gen == gen || (m.Private && !s.grant.sees(m)) {
 				continue
 			}
 			s.gen = gen

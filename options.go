@@ -63,6 +63,7 @@ type options struct {
 	onConnect      func(ConnInfo)
 	onDisconnect   func(ConnInfo, error)
 	hijack         bool
+	authorizer     Authorizer
 }
 
 func defaultOptions() options {

@@ -23,8 +23,9 @@ func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "publish with POST", http.StatusMethodNotAllowed)
 		return
 	}
-	if err := h.authorizePublish(r); err != nil {
-		writeError(w, err)
+	staticErr := h.authorizePublish(r)
+	if staticErr != nil && h.opts.authorizer == nil {
+		writeError(w, staticErr)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.maxBodyBytes)
@@ -36,6 +37,13 @@ func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, err)
 		return
+	}
+	if staticErr != nil {
+		// Not the static token: the Authorizer decides, seeing the event.
+		if err := h.opts.authorizer.AuthorizePublish(r, e); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	id, err := h.Publish(r.Context(), e)
 	if err != nil {
@@ -49,6 +57,9 @@ func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) authorizePublish(r *http.Request) error {
 	if h.opts.anonPublish {
 		return nil
+	}
+	if len(h.opts.publishTokens) == 0 && h.opts.authorizer != nil {
+		return fmt.Errorf("%w: no static publish token", ErrUnauthorized)
 	}
 	if len(h.opts.publishTokens) == 0 {
 		return fmt.Errorf("%w: publishing over HTTP is disabled because no publish token is configured", ErrForbidden)
@@ -72,12 +83,13 @@ func (h *Hub) authorizePublish(r *http.Request) error {
 
 // publishRequest is the JSON form of a publish body.
 type publishRequest struct {
-	ID     string          `json:"id"`
-	Type   string          `json:"type"`
-	Data   json.RawMessage `json:"data"`
-	Topic  topicList       `json:"topic"`
-	Topics []string        `json:"topics"`
-	Retry  *int64          `json:"retry"`
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Data    json.RawMessage `json:"data"`
+	Topic   topicList       `json:"topic"`
+	Topics  []string        `json:"topics"`
+	Retry   *int64          `json:"retry"`
+	Private bool            `json:"private"`
 }
 
 // topicList accepts a string or an array of strings.
@@ -137,7 +149,7 @@ func decodePublishJSON(body io.Reader) (Event, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Event{}, fmt.Errorf("%w: publish body has data after the JSON object; send one object per request", errBadRequest)
 	}
-	e := Event{ID: req.ID, Type: req.Type, Topics: append([]string(req.Topic), req.Topics...)}
+	e := Event{ID: req.ID, Type: req.Type, Topics: append([]string(req.Topic), req.Topics...), Private: req.Private}
 	if req.Retry != nil {
 		if *req.Retry < 0 {
 			return Event{}, fmt.Errorf("%w: retry must be a non-negative number of milliseconds", ErrInvalidEvent)
@@ -159,7 +171,7 @@ func decodePublishJSON(body io.Reader) (Event, error) {
 	return e, nil
 }
 
-var formFields = map[string]bool{"id": true, "type": true, "data": true, "topic": true, "retry": true}
+var formFields = map[string]bool{"id": true, "type": true, "data": true, "topic": true, "retry": true, "private": true}
 
 func decodePublishForm(r *http.Request) (Event, error) {
 	var err error
@@ -178,10 +190,17 @@ func decodePublishForm(r *http.Request) (Event, error) {
 	f := r.PostForm
 	for k := range f {
 		if !formFields[k] {
-			return Event{}, fmt.Errorf("%w: unknown form field %q; the fields are id, type, data, topic and retry", errBadRequest, k)
+			return Event{}, fmt.Errorf("%w: unknown form field %q; the fields are id, type, data, topic, retry and private", errBadRequest, k)
 		}
 	}
 	e := Event{ID: f.Get("id"), Type: f.Get("type"), Topics: f["topic"]}
+	switch v := f.Get("private"); v {
+	case "", "0", "false", "off":
+	case "1", "true", "on":
+		e.Private = true
+	default:
+		return Event{}, fmt.Errorf("%w: private %q must be true or false", errBadRequest, v)
+	}
 	if d, ok := f["data"]; ok {
 		e.Data = strings.Join(d, "\n")
 	}

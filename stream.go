@@ -44,12 +44,32 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %d streams; retry later or raise max_connections", ErrTooManyConnections, h.opts.maxConnections))
 		return
 	}
+	lifetime, endReason := h.opts.streamTimeout, errStreamTimeout
+	var grant *Grant
+	if a := h.opts.authorizer; a != nil {
+		g, err := a.AuthorizeSubscribe(r, topics)
+		if err == nil && !g.Expires.IsZero() {
+			left := time.Until(g.Expires)
+			if left <= 0 {
+				err = &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"}
+			} else if lifetime == 0 || left < lifetime {
+				lifetime, endReason = left, errTokenExpired
+			}
+		}
+		if err != nil {
+			h.release()
+			writeError(w, err)
+			return
+		}
+		grant = &g
+	}
 	s := &subscriber{
 		id:      newConnID(),
 		topics:  topics,
 		remote:  r.RemoteAddr,
 		started: time.Now(),
 		done:    make(chan struct{}),
+		grant:   grant,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
 	// the opening events; the rest keep the handler's goroutine.
@@ -94,7 +114,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
-		if handedOff = h.handOff(w, s, opening, last, info); handedOff {
+		if handedOff = h.handOff(w, s, opening, last, info, lifetime, endReason); handedOff {
 			return
 		}
 		// The writer cannot be hijacked (a wrapping middleware): serve the
@@ -105,7 +125,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.wake <- struct{}{}
 	}
 	w.WriteHeader(http.StatusOK)
-	reason := h.stream(w, r, s, opening, last)
+	reason := h.stream(w, r, s, opening, last, lifetime, endReason)
 	h.end(s, reason)
 	h.logClosed(s, reason)
 	if h.opts.onDisconnect != nil {
@@ -118,6 +138,7 @@ var (
 	errSlowConsumer  = errors.New("sse: stream dropped: the client did not keep up")
 	errStreamTimeout = errors.New("sse: stream reached its maximum lifetime")
 	errShutdown      = errors.New("sse: hub shutting down")
+	errTokenExpired  = errors.New("sse: the stream's token expired")
 )
 
 func reasonText(err error) string {
@@ -146,7 +167,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor
 		}
-		if !matches(s.topics, m.Topics) {
+		if !matches(s.topics, m.Topics) || !s.grant.sees(m) {
 			continue
 		}
 		var err error
@@ -161,7 +182,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 // handOff hijacks the connection, writes the response head and the opening
 // events, and leaves the stream to the hub's writers. It reports false,
 // having written nothing, when the connection cannot be hijacked.
-func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo) bool {
+func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo, lifetime time.Duration, endReason error) bool {
 	head := w.Header().Clone()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -193,8 +214,8 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 		h.end(s, err)
 		return true
 	}
-	if h.opts.streamTimeout > 0 {
-		t := time.AfterFunc(h.opts.streamTimeout, func() { h.closeAfterFlush(s, errStreamTimeout, nil) })
+	if lifetime > 0 {
+		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, nil) })
 		s.mu.Lock()
 		s.timer = t
 		s.mu.Unlock()
@@ -247,7 +268,7 @@ func (h *Hub) finish(s *subscriber) {
 // stream writes the opening events and then live frames from the handler's
 // goroutine until the client goes, the stream times out, falls behind, or
 // the hub shuts down.
-func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, opening []byte, last Cursor) error {
+func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, opening []byte, last Cursor, lifetime time.Duration, endReason error) error {
 	rc := http.NewResponseController(w)
 	write := func(b []byte) error {
 		if h.opts.writeTimeout > 0 {
@@ -266,8 +287,8 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 	}
 
 	var timeout <-chan time.Time
-	if h.opts.streamTimeout > 0 {
-		t := time.NewTimer(h.opts.streamTimeout)
+	if lifetime > 0 {
+		t := time.NewTimer(lifetime)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -280,7 +301,7 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 		case <-s.done:
 			return s.reason
 		case <-timeout:
-			return errStreamTimeout
+			return endReason
 		case <-h.done:
 			_ = write(wire.AppendRetry(buf[:0], ShutdownRetry))
 			return errShutdown

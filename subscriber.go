@@ -18,6 +18,7 @@ type subscriber struct {
 	remote  string
 	started time.Time
 	gen     uint64 // last fan-out generation queued; delivering goroutine only
+	grant   *Grant // what an Authorizer allowed; nil without one
 
 	mu      sync.Mutex
 	pending []*frame

@@ -16,11 +16,12 @@ import (
 // Field names of a stream entry. Every entry carries all five, in this
 // order, so that Redis stores the names once per internal node.
 const (
-	fieldType   = "type"
-	fieldData   = "data"
-	fieldID     = "id"
-	fieldRetry  = "retry"
-	fieldTopics = "topics"
+	fieldType    = "type"
+	fieldData    = "data"
+	fieldID      = "id"
+	fieldRetry   = "retry"
+	fieldTopics  = "topics"
+	fieldPrivate = "private"
 )
 
 // encode returns the XADD field-value pairs of m.
@@ -39,7 +40,17 @@ func encode(m *sse.Message) ([]any, error) {
 		fieldID, m.ID,
 		fieldRetry, strconv.FormatInt(m.Retry.Milliseconds(), 10),
 		fieldTopics, strings.Join(m.Topics, "\n"),
+		fieldPrivate, strconv.FormatBool(m.Private),
 	}, nil
+}
+
+// valueOr returns v, or "" when the field is absent (entries written before
+// the field existed).
+func valueOr(v string, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return v
 }
 
 // errNotEvent marks stream entries that were not written by encode.
@@ -75,6 +86,7 @@ func decode(x goredis.XMessage) (*sse.Message, error) {
 	if t, _ := field(fieldTopics); t != "" {
 		m.Topics = strings.Split(t, "\n")
 	}
+	m.Private, _ = strconv.ParseBool(valueOr(field(fieldPrivate)))
 	return m, nil
 }
 

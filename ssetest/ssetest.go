@@ -148,12 +148,12 @@ func testRoundTrip(t *testing.T, tr sse.Transport) {
 	defer stop()
 	first := publish(t, tr, &sse.Message{Data: "first"})
 	<-got
-	want := sse.Message{Type: "custom-event", Data: "line 1\nline 2\n{\"a\":\"ü\"}", Retry: 1500 * time.Millisecond, Topics: []string{"orders", "users/7"}}
+	want := sse.Message{Type: "custom-event", Data: "line 1\nline 2\n{\"a\":\"ü\"}", Retry: 1500 * time.Millisecond, Topics: []string{"orders", "users/7"}, Private: true}
 	m := want
 	publish(t, tr, &m)
 	check := func(where string, g *sse.Message) {
 		t.Helper()
-		if g.Type != want.Type || g.Data != want.Data || g.Retry != want.Retry || strings.Join(g.Topics, " ") != strings.Join(want.Topics, " ") || g.ID != m.ID || g.Cursor != m.Cursor {
+		if g.Type != want.Type || g.Data != want.Data || g.Retry != want.Retry || g.Private != want.Private || strings.Join(g.Topics, " ") != strings.Join(want.Topics, " ") || g.ID != m.ID || g.Cursor != m.Cursor {
 			t.Errorf("%s: got %+v, want %+v", where, *g, m)
 		}
 	}
