@@ -54,11 +54,14 @@ func (m *Main) getenv(key string) string {
 const usage = `valksor-sse: a Server-Sent Events hub for live updates and browser reloads.
 
 Usage:
-  valksor-sse [serve] [flags]        run the server (the default)
+  valksor-sse [serve] [flags]        run the server (the default); --watch DIR reloads browsers on change
   valksor-sse publish [TYPE] [flags] publish an event to a running server
   valksor-sse status [flags]         tell whether the server runs, and how
   valksor-sse stop [flags]           stop the server named in the pid file
+  valksor-sse dev --proxy URL [--cmd CMD] [--watch DIR]
+                                     live reload in front of any app, restarting it on change
   valksor-sse assets list|compile    show or write the digested assets and import map
+  valksor-sse bench [flags]          measure a server (--compare-floor: against the machine's floor)
   valksor-sse version                print the version
 
 Common flags:
@@ -87,6 +90,12 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.stop(ctx, args)
 	case "assets":
 		err = m.assets(ctx, args)
+	case "dev":
+		err = m.dev(ctx, args)
+	case "bench":
+		err = m.bench(ctx, args)
+	case floorCommand:
+		err = m.floor(ctx)
 	case "version":
 		fmt.Fprintln(m.Stdout, "valksor-sse", version)
 	case "help", "-h", "--help":

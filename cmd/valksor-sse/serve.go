@@ -34,6 +34,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	c.register(fs)
 	killExisting := fs.Bool("kill-existing", false, "stop a valksor-sse that holds the port or the pid file, then start")
 	debug := fs.Bool("debug", false, "log every connect, disconnect and event")
+	var wf watchFlags
+	wf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -47,6 +49,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if *debug {
 		cfg.Debug = true
 	}
+	wf.apply(&cfg)
 	level := slog.LevelInfo
 	if cfg.Debug {
 		level = slog.LevelDebug
@@ -104,6 +107,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	defer removeOwnPIDFile(pidFile, logger)
+
+	wt, err := startWatcher(ctx, cfg, m.path, hub, mapper, logger, nil)
+	if err != nil {
+		ln.Close()
+		_ = hub.Shutdown(context.Background())
+		return err
+	}
+	defer wt.stop()
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)

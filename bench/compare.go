@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+)
+
+// CompareReport is the result of Compare: the median figures of each server
+// over the rounds, the ratios of B to A, and every round's report.
+type CompareReport struct {
+	// Rounds is the number of rounds run on each server.
+	Rounds int `json:"rounds"`
+	// A and B hold, for each server, the median over the rounds of every
+	// measured figure (connect rate, memory, latencies, deliveries/s,
+	// publish times), and the sum over the rounds of every count
+	// (Expected, Received, Lost, Failed, Duplicates, Disconnected, ...), so
+	// that loss in any round shows. Warnings are those of every round, prefixed with
+	// the round number. Name is the Config's, or "A" and "B".
+	A Report `json:"a"`
+	// B is the summary of the second server; see A.
+	B Report `json:"b"`
+	// P99Ratio is B.LatencyP99/A.LatencyP99 (0 when A's is 0).
+	P99Ratio float64 `json:"p99_ratio"`
+	// DeliveriesPerSecRatio is B.DeliveriesPerSec/A.DeliveriesPerSec (0
+	// when A's is 0).
+	DeliveriesPerSecRatio float64 `json:"deliveries_per_sec_ratio"`
+	// RSSPerStreamRatio is B.RSSPerStreamKB/A.RSSPerStreamKB (0 when not
+	// measured or A's is not positive).
+	RSSPerStreamRatio float64 `json:"rss_per_stream_ratio"`
+	// ARounds are the reports of the runs against A, in order.
+	ARounds []Report `json:"a_rounds"`
+	// BRounds are the reports of the runs against B, in order.
+	BRounds []Report `json:"b_rounds"`
+}
+
+// Compare runs the scenario of a and of b rounds times each, alternating
+// (a, b, a, b, ...) so that drifts of the machine affect both alike, and
+// summarizes each side by the median of each figure. a and b would usually
+// differ only in their URLs, Name and ServerPID. A line naming each round
+// goes to the Progress writer of its Config.
+//
+// Compare stops at the first Run that returns an error and returns it with
+// the rounds run so far (the summaries are left empty).
+func Compare(ctx context.Context, a, b Config, rounds int) (CompareReport, error) {
+	if rounds < 1 {
+		rounds = 1
+	}
+	if a.Name == "" {
+		a.Name = "A"
+	}
+	if b.Name == "" {
+		b.Name = "B"
+	}
+	cr := CompareReport{Rounds: rounds}
+	for i := range rounds {
+		for _, side := range []struct {
+			cfg *Config
+			out *[]Report
+		}{{&a, &cr.ARounds}, {&b, &cr.BRounds}} {
+			if side.cfg.Progress != nil {
+				fmt.Fprintf(side.cfg.Progress, "round %d/%d: %s\n", i+1, rounds, side.cfg.Name)
+			}
+			r, err := Run(ctx, *side.cfg)
+			*side.out = append(*side.out, r)
+			if err != nil {
+				return cr, fmt.Errorf("bench: compare, round %d on %s: %w", i+1, side.cfg.Name, err)
+			}
+		}
+	}
+	cr.A = summarize(cr.ARounds)
+	cr.B = summarize(cr.BRounds)
+	cr.P99Ratio = ratio(float64(cr.B.LatencyP99), float64(cr.A.LatencyP99))
+	cr.DeliveriesPerSecRatio = ratio(cr.B.DeliveriesPerSec, cr.A.DeliveriesPerSec)
+	if cr.A.RSSAfterKB > 0 && cr.B.RSSAfterKB > 0 {
+		cr.RSSPerStreamRatio = ratio(cr.B.RSSPerStreamKB, cr.A.RSSPerStreamKB)
+	}
+	return cr, nil
+}
+
+func ratio(b, a float64) float64 {
+	if a <= 0 {
+		return 0
+	}
+	return b / a
+}
+
+// summarize combines the reports of one server: medians of the figures,
+// sums of the trouble counts.
+func summarize(rs []Report) Report {
+	if len(rs) == 0 {
+		return Report{}
+	}
+	s := rs[0]
+	s.ConnectErrors, s.PublishErrors, s.DisconnectErrors, s.Warnings = nil, nil, nil, nil
+	medF := func(f func(Report) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	medD := func(f func(Report) time.Duration) time.Duration {
+		return time.Duration(medF(func(r Report) float64 { return float64(f(r)) }))
+	}
+	medI := func(f func(Report) int64) int64 {
+		return int64(medF(func(r Report) float64 { return float64(f(r)) }))
+	}
+	s.Connected = int(medI(func(r Report) int64 { return int64(r.Connected) }))
+	s.Published = int(medI(func(r Report) int64 { return int64(r.Published) }))
+	s.ConnectSeconds = medF(func(r Report) float64 { return r.ConnectSeconds })
+	s.ConnectRate = medF(func(r Report) float64 { return r.ConnectRate })
+	s.RSSBeforeKB = medI(func(r Report) int64 { return r.RSSBeforeKB })
+	s.RSSAfterKB = medI(func(r Report) int64 { return r.RSSAfterKB })
+	s.RSSPerStreamKB = medF(func(r Report) float64 { return r.RSSPerStreamKB })
+	s.PublishP50 = medD(func(r Report) time.Duration { return r.PublishP50 })
+	s.PublishP99 = medD(func(r Report) time.Duration { return r.PublishP99 })
+	s.LatencyP50 = medD(func(r Report) time.Duration { return r.LatencyP50 })
+	s.LatencyP99 = medD(func(r Report) time.Duration { return r.LatencyP99 })
+	s.LatencyMax = medD(func(r Report) time.Duration { return r.LatencyMax })
+	s.DeliveriesPerSec = medF(func(r Report) float64 { return r.DeliveriesPerSec })
+
+	s.Failed, s.Disconnected = 0, 0
+	s.Expected, s.Received, s.Lost = 0, 0, 0
+	s.Duplicates, s.Foreign, s.LongLines, s.EarlyDeliveries = 0, 0, 0, 0
+	s.TimedOut = false
+	for i, r := range rs {
+		s.Failed += r.Failed
+		s.Disconnected += r.Disconnected
+		s.Expected += r.Expected
+		s.Received += r.Received
+		s.Lost += r.Lost
+		s.Duplicates += r.Duplicates
+		s.Foreign += r.Foreign
+		s.LongLines += r.LongLines
+		s.EarlyDeliveries += r.EarlyDeliveries
+		s.TimedOut = s.TimedOut || r.TimedOut
+		for _, w := range r.Warnings {
+			s.Warnings = append(s.Warnings, fmt.Sprintf("round %d: %s", i+1, w))
+		}
+	}
+	return s
+}
+
+// WriteTable writes the comparison for people: the median figures side by
+// side with the ratio B/A where it is reported, then any warnings.
+func (c CompareReport) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	a, b := c.A, c.B
+	// Numbers align right; the labels are padded to one width so that they
+	// read left-aligned.
+	const label = "%-20s"
+	fmt.Fprintf(tw, label+"\t%s\t%s\t%s/%s\t\n", fmt.Sprintf("median of %d rounds", c.Rounds), a.Name, b.Name, b.Name, a.Name)
+	row := func(k, va, vb, r string) { fmt.Fprintf(tw, label+"\t%s\t%s\t%s\t\n", k, va, vb, r) }
+	x := func(v float64) string {
+		if v == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2fx", v)
+	}
+	row("streams connected", fmt.Sprint(a.Connected), fmt.Sprint(b.Connected), "")
+	row("connect rate (/s)", fmt.Sprintf("%.0f", a.ConnectRate), fmt.Sprintf("%.0f", b.ConnectRate), "")
+	rss := func(r Report) string {
+		if r.RSSAfterKB == 0 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f", r.RSSPerStreamKB)
+	}
+	row("RSS per stream (KB)", rss(a), rss(b), x(c.RSSPerStreamRatio))
+	row("latency p50", ms(a.LatencyP50), ms(b.LatencyP50), "")
+	row("latency p99", ms(a.LatencyP99), ms(b.LatencyP99), x(c.P99Ratio))
+	row("latency max", ms(a.LatencyMax), ms(b.LatencyMax), "")
+	row("deliveries/s", fmt.Sprintf("%.0f", a.DeliveriesPerSec), fmt.Sprintf("%.0f", b.DeliveriesPerSec), x(c.DeliveriesPerSecRatio))
+	row("publish p50", ms(a.PublishP50), ms(b.PublishP50), "")
+	row("publish p99", ms(a.PublishP99), ms(b.PublishP99), "")
+	row("lost (all rounds)", fmt.Sprint(a.Lost), fmt.Sprint(b.Lost), "")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range []Report{a, b} {
+		for _, s := range r.Warnings {
+			if _, err := fmt.Fprintf(w, "WARNING: %s: %s\n", r.Name, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

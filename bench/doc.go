@@ -1,0 +1,37 @@
+// Package bench measures Server-Sent Events servers: how many streams they
+// hold, what an idle stream costs them in memory, and how fast one published
+// event reaches every stream.
+//
+// [Run] opens Config.Streams streams against any SSE server, publishes
+// Config.Publishes events over HTTP and times every delivery. The streams are
+// raw TCP connections with one small read buffer each (not net/http), so that
+// the client stays cheap next to the server it measures. Each published event
+// carries its sequence number and the time it was sent ("<seq> <unix nanos>"
+// in its data), and a stream that reads it records the difference to the
+// time of the read: the fan-out latency, measured on one machine's clock.
+//
+// [ServeFloor] and [RunFloor] start the floor server: the least an SSE server
+// can do (hijack the connection, keep it in a slice, write the same bytes to
+// every connection on publish). Running the same scenario against it and
+// against a real server with [Compare] separates what the kernel and the
+// hardware cost from what the server adds.
+//
+// A typical use, against a valksor-sse server started with
+// VALKSOR_SSE_MAX_CONNECTIONS=0 and VALKSOR_SSE_ALLOW_ANONYMOUS_PUBLISH=true:
+//
+//	rep, err := bench.Run(ctx, bench.Config{
+//		StreamURL:  "http://127.0.0.1:8080/sse?topic=bench",
+//		PublishURL: "http://127.0.0.1:8080/sse/publish",
+//		Streams:    10000,
+//		Publishes:  10,
+//		Gap:        500 * time.Millisecond,
+//		ServerPID:  pid,
+//		Progress:   os.Stderr,
+//	})
+//	if err != nil { ... }
+//	rep.WriteTable(os.Stdout)
+//
+// Every stream holds one open file in the benchmarking process (and one in
+// the server's): raise the open-file limit (ulimit -n) above Streams, and use
+// Config.SourceAddrs beyond about 28,000 streams to one address.
+package bench

@@ -1,0 +1,386 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxErrors is how many distinct error messages a report keeps per kind.
+const maxErrors = 5
+
+// errList keeps the first few distinct error messages with their counts.
+type errList struct {
+	mu    sync.Mutex
+	msgs  []string
+	count []int
+	total int
+}
+
+func (l *errList) add(err error) {
+	msg := err.Error()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total++
+	for i, m := range l.msgs {
+		if m == msg {
+			l.count[i]++
+			return
+		}
+	}
+	if len(l.msgs) < maxErrors {
+		l.msgs = append(l.msgs, msg)
+		l.count = append(l.count, 1)
+	}
+}
+
+// list returns the messages, each with its count when above one, or nil.
+func (l *errList) list() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for i, m := range l.msgs {
+		if l.count[i] > 1 {
+			m = fmt.Sprintf("%s (%d times)", m, l.count[i])
+		}
+		out = append(out, m)
+	}
+	if n := l.total - sum(l.count); n > 0 {
+		out = append(out, fmt.Sprintf("and %d more", n))
+	}
+	return out
+}
+
+func sum(v []int) int {
+	t := 0
+	for _, n := range v {
+		t += n
+	}
+	return t
+}
+
+// Run runs the scenario of cfg once: it connects cfg.Streams streams to
+// cfg.StreamURL, waits cfg.SettleTime, publishes cfg.Publishes events to
+// cfg.PublishURL and waits until every connected stream has read every
+// event that was published successfully, or cfg.Timeout after the last
+// publish. It then closes the streams and reports what it measured.
+//
+// Failed connections, failed publishes, dropped streams and lost deliveries
+// are counted in the report (with warnings), not returned as errors. Run
+// returns an error, with the report so far, when cfg is invalid, when no
+// stream connected, when every publish failed, or when ctx ends.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	c, u, err := cfg.normalize()
+	rep := Report{
+		Name:       cfg.Name,
+		StreamURL:  cfg.StreamURL,
+		PublishURL: cfg.PublishURL,
+		Streams:    cfg.Streams,
+		Publishes:  cfg.Publishes,
+		Gap:        cfg.Gap,
+	}
+	if err != nil {
+		return rep, err
+	}
+	if lim := openFileLimit(); lim > 0 && uint64(c.Streams)+32 > lim {
+		return rep, fmt.Errorf("%w: %d streams need as many open files, and this process may open %d; raise the limit (ulimit -n) or use fewer streams", errConfig, c.Streams, lim)
+	}
+	t, err := newTarget(ctx, c, u)
+	if err != nil {
+		return rep, err
+	}
+	rec := newRecorder(c)
+	var warn []string
+
+	if c.ServerPID > 0 {
+		kb, err := readRSS(c.ServerPID)
+		if err != nil {
+			warn = append(warn, err.Error())
+		}
+		rep.RSSBeforeKB = kb
+	}
+
+	// Connect.
+	var (
+		connected, failed atomic.Int64
+		next              atomic.Int64
+		connErrs          errList
+		readers           sync.WaitGroup
+		closing           atomic.Bool
+		streams           = make([]*stream, c.Streams)
+		workers           sync.WaitGroup
+	)
+	var closeOnce sync.Once
+	closeAll := func() {
+		closeOnce.Do(func() {
+			closing.Store(true)
+			for _, s := range streams {
+				if s != nil {
+					s.conn.Close()
+				}
+			}
+			readers.Wait()
+		})
+	}
+	prog := startProgress(c.Progress, c.Streams, &connected, &failed)
+	start := time.Now()
+	for range c.Concurrency {
+		workers.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= c.Streams {
+					return
+				}
+				s, err := dial(ctx, t, rec, i)
+				if err != nil {
+					failed.Add(1)
+					connErrs.add(err)
+					continue
+				}
+				streams[i] = s
+				connected.Add(1)
+				readers.Go(func() {
+					err := s.read()
+					if !closing.Load() {
+						s.err = err
+						s.dead.Store(true)
+					}
+				})
+			}
+		})
+	}
+	workers.Wait()
+	prog.stop()
+	connectTime := time.Since(start)
+	rep.Connected = int(connected.Load())
+	rep.Failed = int(failed.Load())
+	rep.ConnectErrors = connErrs.list()
+	rep.ConnectSeconds = connectTime.Seconds()
+	if connectTime > 0 {
+		rep.ConnectRate = float64(rep.Connected) / connectTime.Seconds()
+	}
+	defer func() {
+		// Whatever happens, the streams end with the run.
+		closeAll()
+	}()
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	if rep.Connected == 0 {
+		rep.Warnings = append(warn, rep.warnings()...)
+		return rep, fmt.Errorf("bench: no stream connected to %s: %s", c.StreamURL, strings.Join(rep.ConnectErrors, "; "))
+	}
+
+	if c.SettleTime > 0 {
+		if err := sleep(ctx, c.SettleTime); err != nil {
+			return rep, err
+		}
+	}
+	if c.ServerPID > 0 {
+		kb, err := readRSS(c.ServerPID)
+		if err != nil {
+			warn = append(warn, err.Error())
+		} else if rep.RSSBeforeKB > 0 {
+			rep.RSSAfterKB = kb
+			rep.RSSPerStreamKB = float64(kb-rep.RSSBeforeKB) / float64(rep.Connected)
+		}
+	}
+
+	// Publish.
+	ok, firstSent, pubLat, pubErrs, err := publish(ctx, c)
+	rep.PublishErrors = pubErrs.list()
+	okCount := 0
+	for _, b := range ok {
+		if b {
+			okCount++
+		}
+	}
+	rep.Published = okCount
+	if err != nil {
+		rep.Warnings = append(warn, rep.warnings()...)
+		return rep, err
+	}
+	if len(pubLat) > 0 {
+		slices.Sort(pubLat)
+		rep.PublishP50 = time.Duration(percentile(pubLat, 0.50))
+		rep.PublishP99 = time.Duration(percentile(pubLat, 0.99))
+	}
+
+	// Wait for the deliveries.
+	rep.Expected = int64(rep.Connected) * int64(okCount)
+	received := func() int64 {
+		var n int64
+		for seq, b := range ok {
+			if b {
+				n += rec.n[seq].Load()
+			}
+		}
+		return n
+	}
+	waiting := func() bool {
+		for _, s := range streams {
+			if s != nil && !s.dead.Load() && s.got.Load() < int64(okCount) {
+				return true
+			}
+		}
+		return false
+	}
+	deadline := time.Now().Add(c.Timeout)
+	tick := time.NewTicker(5 * time.Millisecond)
+	for received() < rep.Expected && waiting() {
+		if time.Now().After(deadline) {
+			rep.TimedOut = true
+			break
+		}
+		select {
+		case <-ctx.Done():
+			tick.Stop()
+			return rep, ctx.Err()
+		case <-tick.C:
+		}
+	}
+	tick.Stop()
+	closeAll()
+
+	// Figures.
+	var all []int64
+	var lastRecv int64
+	for _, s := range streams {
+		if s == nil {
+			continue
+		}
+		if s.err != nil {
+			rep.Disconnected++
+			if rep.Disconnected <= maxErrors {
+				rep.DisconnectErrors = append(rep.DisconnectErrors, s.err.Error())
+			}
+		}
+		rep.Duplicates += int64(s.dup)
+		rep.Foreign += int64(s.foreign)
+		rep.LongLines += int64(s.long)
+		lastRecv = max(lastRecv, s.last)
+	}
+	if rep.Expected > 0 {
+		all = make([]int64, 0, rep.Expected)
+	}
+	for seq, b := range ok {
+		if b {
+			all = append(all, rec.lat[seq][:rec.n[seq].Load()]...)
+		}
+	}
+	rep.Received = int64(len(all))
+	rep.Lost = rep.Expected - rep.Received
+	rep.EarlyDeliveries = rec.early.Load()
+	if len(all) > 0 {
+		slices.Sort(all)
+		rep.LatencyP50 = time.Duration(percentile(all, 0.50))
+		rep.LatencyP99 = time.Duration(percentile(all, 0.99))
+		rep.LatencyMax = time.Duration(all[len(all)-1])
+		if span := lastRecv - firstSent.UnixNano(); span > 0 {
+			rep.DeliveriesPerSec = float64(len(all)) / (float64(span) / 1e9)
+		}
+	}
+	rep.Warnings = append(warn, rep.warnings()...)
+	return rep, nil
+}
+
+// publish sends the events, back to back or Gap apart. ok[seq] tells which
+// were answered with a 2xx status. It returns an error only when ctx ends or
+// every publish failed.
+func publish(ctx context.Context, c Config) (ok []bool, firstSent time.Time, lat []int64, errs *errList, err error) {
+	errs = &errList{}
+	ok = make([]bool, c.Publishes)
+	if c.Publishes == 0 {
+		return ok, firstSent, nil, errs, nil
+	}
+	tr := &http.Transport{
+		MaxIdleConnsPerHost: 2,
+		DisableCompression:  true,
+		TLSClientConfig:     c.TLSConfig,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: c.PublishTimeout}
+	lat = make([]int64, 0, c.Publishes)
+	start := time.Now()
+	for seq := range c.Publishes {
+		if c.Gap > 0 && seq > 0 {
+			if err := sleep(ctx, time.Until(start.Add(time.Duration(seq)*c.Gap))); err != nil {
+				return ok, firstSent, lat, errs, err
+			}
+		}
+		sentAt := time.Now()
+		if err := publishOne(ctx, client, c, seq, sentAt); err != nil {
+			if ctx.Err() != nil {
+				return ok, firstSent, lat, errs, ctx.Err()
+			}
+			errs.add(err)
+			continue
+		}
+		lat = append(lat, int64(time.Since(sentAt)))
+		if firstSent.IsZero() {
+			firstSent = sentAt
+		}
+		ok[seq] = true
+	}
+	if len(lat) == 0 {
+		return ok, firstSent, lat, errs, fmt.Errorf("bench: every publish to %s failed: %s", c.PublishURL, strings.Join(errs.list(), "; "))
+	}
+	return ok, firstSent, lat, errs, nil
+}
+
+// publishOne sends publish seq and checks the answer is a 2xx.
+func publishOne(ctx context.Context, client *http.Client, c Config, seq int, sentAt time.Time) error {
+	ctype, body := c.PublishBody(seq, sentAt)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.PublishURL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.PublishToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.PublishToken)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		msg := strings.Join(strings.Fields(string(head)), " ")
+		return fmt.Errorf("publish: HTTP %d: %.200s", resp.StatusCode, msg)
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// percentile returns the nearest-rank p-quantile of sorted, which must not
+// be empty.
+func percentile(sorted []int64, p float64) int64 {
+	i := int(math.Ceil(float64(len(sorted))*p)) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}

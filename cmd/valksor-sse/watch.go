@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/assets"
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+	"github.com/valksor/go-sse/watch"
+)
+
+// watchFlags are the flags that add to the watch block of the config.
+type watchFlags struct {
+	paths stringList
+	poll  bool
+}
+
+func (w *watchFlags) register(fs *flag.FlagSet) {
+	fs.Var(&w.paths, "watch", "reload browsers when files under `DIR` change (repeatable; adds to watch.paths)")
+	fs.BoolVar(&w.poll, "poll", false, "poll watched files instead of using inotify (Docker bind mounts, network drives, WSL)")
+}
+
+func (w watchFlags) apply(cfg *config.Config) {
+	cfg.Watch = append(cfg.Watch, w.paths...)
+	if w.poll {
+		cfg.WatchPoll = true
+	}
+}
+
+// watcher runs the file watcher of the config and publishes what changes.
+type watcher struct {
+	w      *watch.Watcher
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+}
+
+// startWatcher watches cfg.Watch (nothing to do when it is empty) and turns
+// each batch into a browser event: css-update with the new asset URLs for
+// stylesheets, reload otherwise. restart, when set, handles batches that map
+// to the restart action (the dev command restarts the app); without it they
+// reload browsers. Stop the watcher with stop.
+func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) string, hub *sse.Hub, mapper *assets.Mapper, logger *slog.Logger, restart func(context.Context, []string)) (*watcher, error) {
+	if len(cfg.Watch) == 0 {
+		return nil, nil
+	}
+	o := watch.Options{
+		Ignore:       cfg.WatchIgnore,
+		Debounce:     cfg.WatchDebounce,
+		Poll:         cfg.WatchPoll,
+		PollInterval: cfg.WatchPollInterval,
+		Logger:       logger,
+	}
+	for _, p := range cfg.Watch {
+		if _, err := os.Stat(resolve(p)); err != nil {
+			// A typo in a watch path must not take the server down.
+			logger.Error("not watching a path that does not exist; create it or fix --watch / watch.paths, then restart", "path", p)
+			continue
+		}
+		o.Paths = append(o.Paths, resolve(p))
+	}
+	if len(o.Paths) == 0 {
+		return nil, nil
+	}
+	for _, r := range cfg.WatchRules {
+		glob, action, _ := strings.Cut(r, "=")
+		o.Rules = append(o.Rules, watch.Rule{Pattern: glob, Action: watch.Action(action)})
+	}
+	w, err := watch.New(o)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	wt := &watcher{w: w, cancel: cancel}
+	wt.done.Add(1)
+	go func() {
+		defer wt.done.Done()
+		err := w.Run(ctx, func(b watch.Batch) {
+			logger.Info("files changed", "action", b.Action, "files", b.Files)
+			switch {
+			case b.Action == watch.Restart && restart != nil:
+				restart(ctx, b.Files)
+			case b.Action == watch.CSSUpdate:
+				if err := hub.Broadcast(ctx, cssUpdate(b.Files, mapper)); err != nil {
+					logger.Error("css-update broadcast failed", "err", err)
+				}
+			default:
+				if err := hub.Broadcast(ctx, sse.Reload(b.Files...)); err != nil {
+					logger.Error("reload broadcast failed", "err", err)
+				}
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			logger.Error("file watcher stopped", "err", err)
+		}
+	}()
+	logger.Info("watching for changes", "paths", cfg.Watch, "poll", cfg.WatchPoll)
+	return wt, nil
+}
+
+// stop stops the watcher and waits for it. A nil watcher is fine.
+func (wt *watcher) stop() {
+	if wt == nil {
+		return
+	}
+	wt.cancel()
+	_ = wt.w.Close()
+	wt.done.Wait()
+}
+
+// cssUpdate builds the css-update event. When a changed file is also an
+// asset, its new digested URL goes along, so the browser loads the new
+// content and not the old digest's.
+func cssUpdate(files []string, mapper *assets.Mapper) sse.Event {
+	urls := map[string]string{}
+	if mapper != nil {
+		_ = mapper.Reload()
+		for _, f := range files {
+			if p, err := mapper.PublicPath(f); err == nil {
+				urls[f] = p
+			}
+		}
+	}
+	if files == nil {
+		files = []string{}
+	}
+	return sse.Event{Type: sse.TypeCSSUpdate, Data: map[string]any{"files": files, "urls": urls}}
+}
