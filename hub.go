@@ -59,6 +59,11 @@ type Hub struct {
 	closes      *closeWatcher // notices hijacked streams whose client left
 }
 
+// writeQueue is how many hijacked streams may wait for a writer before
+// further ones get a goroutine of their own. The buffer's pages are touched
+// only as far as it fills.
+const writeQueue = 1 << 16
+
 // frame is an encoded event shared by every subscriber that receives it.
 // cursor is zero for frames outside the history (ping, pong, connected).
 type frame struct {
@@ -82,7 +87,7 @@ func New(opts ...Option) (*Hub, error) {
 		byID:        make(map[string]*subscriber),
 		started:     time.Now(),
 		done:        make(chan struct{}),
-		work:        make(chan *subscriber, 4096),
+		work:        make(chan *subscriber, writeQueue),
 		stopWriters: make(chan struct{}),
 	}
 	if h.log == nil {

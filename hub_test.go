@@ -423,7 +423,7 @@ func TestStreamTimeoutLosesNothing(t *testing.T) {
 
 func TestSlowConsumerIsDroppedOthersUnaffected(t *testing.T) {
 	eachMode(t, func(t *testing.T, mode sse.Option) {
-		hub, srv := newHub(t, mode, sse.WithQueueSize(8), sse.WithWriteTimeout(300*time.Millisecond))
+		hub, srv := newHub(t, mode, sse.WithQueueSize(8), sse.WithWriteTimeout(2*time.Second))
 		// A client that opens a stream and never reads it.
 		u, _ := url.Parse(srv.URL)
 		conn, err := net.Dial("tcp", u.Host)
