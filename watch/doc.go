@@ -63,12 +63,12 @@
 // already queued are handled, so a timer that fires while the process was
 // short of CPU does not cut a burst whose next events are waiting.
 //
-// Measured on a 2-core machine (BenchmarkSaveToBatch): 6.3 to 6.4 ms from
-// the write of a file to the callback with the defaults, 2.0 ms with
-// Debounce set to 1 ms; beyond the window, about 0.5 ms is the Go timer's
-// wake-up granularity and under 1 ms the kernel-to-callback path. A burst
-// of 500 files is one batch, delivered about 100 ms (the burst window)
-// after the last write (BenchmarkBurstToBatch).
+// Measured on a busy 2-core machine (BenchmarkSaveToBatch): 5.7 to 6.4 ms
+// from the write of a file to the callback with the defaults, 1.2 to 2 ms
+// with Debounce set to 1 ms; beyond the window, about 0.5 ms is the Go
+// timer's wake-up granularity and under 1 ms the path from the kernel to
+// the callback. A burst of 500 files is one batch, delivered 100 to 110 ms
+// (the burst window) after the last write (BenchmarkBurstToBatch).
 //
 // # Polling
 //
