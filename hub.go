@@ -176,6 +176,9 @@ func (h *Hub) deliver(m *Message) {
 	}
 	h.mu.RUnlock()
 	h.delivered.Add(n)
+	if h.opts.onDeliver != nil {
+		h.opts.onDeliver(Delivery{Message: m, Bytes: len(b), Receivers: int(n)})
+	}
 }
 
 // heartbeat queues a ping on every stream each interval until Shutdown.
@@ -338,6 +341,51 @@ func (h *Hub) Stats() Stats {
 		SlowDisconnects: h.slow.Load(),
 		Uptime:          time.Since(h.started),
 	}
+}
+
+// ClientInfo describes one open stream.
+type ClientInfo struct {
+	// ID is the connection id sent in the connected event.
+	ID string
+	// Topics are the topics the stream listens to.
+	Topics []string
+	// RemoteAddr is the peer's address.
+	RemoteAddr string
+	// Since is when the stream opened.
+	Since time.Time
+	// Queued is how many events wait to be written to it.
+	Queued int
+	// HandedOff is true for HTTP/1.1 streams written by the hub's writers,
+	// false for streams served from their handler (HTTP/2, TLS).
+	HandedOff bool
+}
+
+// Clients returns a snapshot of the open streams, in no particular order.
+func (h *Hub) Clients() []ClientInfo {
+	h.mu.RLock()
+	subs := make([]*subscriber, 0, len(h.byID))
+	for _, s := range h.byID {
+		subs = append(subs, s)
+	}
+	h.mu.RUnlock()
+	out := make([]ClientInfo, 0, len(subs))
+	for _, s := range subs {
+		s.mu.Lock()
+		out = append(out, ClientInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remote, Since: s.started, Queued: len(s.pending), HandedOff: s.conn != nil})
+		s.mu.Unlock()
+	}
+	return out
+}
+
+// TopicCounts returns how many open streams listen to each topic.
+func (h *Hub) TopicCounts() map[string]int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make(map[string]int, len(h.byTopic))
+	for t, set := range h.byTopic {
+		out[t] = len(set)
+	}
+	return out
 }
 
 // BasePath returns the path under which Handler serves the endpoints.

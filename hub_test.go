@@ -745,3 +745,40 @@ func TestInvalidEventsFromGo(t *testing.T) {
 		}
 	}
 }
+
+func TestClientsAndTopicCounts(t *testing.T) {
+	var mu sync.Mutex
+	var deliveries []sse.Delivery
+	hub, srv := newHub(t, sse.WithOnDeliver(func(d sse.Delivery) {
+		mu.Lock()
+		deliveries = append(deliveries, d)
+		mu.Unlock()
+	}))
+	a := open(t, srv, "/sse?topic=a", nil)
+	open(t, srv, "/sse?topic=a&topic=b", nil)
+	clients := hub.Clients()
+	if len(clients) != 2 {
+		t.Fatalf("Clients() = %+v", clients)
+	}
+	found := false
+	for _, c := range clients {
+		if c.ID == a.connID && c.Since.IsZero() == false && c.RemoteAddr != "" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("stream %s not among %+v", a.connID, clients)
+	}
+	if got := hub.TopicCounts(); got["a"] != 2 || got["b"] != 1 {
+		t.Fatalf("TopicCounts() = %v", got)
+	}
+	if err := hub.Broadcast(context.Background(), sse.Event{Type: "x", Data: "12345", Topics: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	a.next()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(deliveries) != 1 || deliveries[0].Receivers != 2 || deliveries[0].Message.Type != "x" || deliveries[0].Bytes < 5 {
+		t.Fatalf("deliveries %+v", deliveries)
+	}
+}

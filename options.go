@@ -64,6 +64,7 @@ type options struct {
 	onDisconnect   func(ConnInfo, error)
 	hijack         bool
 	authorizer     Authorizer
+	onDeliver      func(Delivery)
 }
 
 func defaultOptions() options {
@@ -310,6 +311,27 @@ func WithOnDisconnect(fn func(ConnInfo, error)) Option {
 func WithHijack(enabled bool) Option {
 	return func(o *options) error {
 		o.hijack = enabled
+		return nil
+	}
+}
+
+// Delivery describes one message after the hub fanned it out, for
+// WithOnDeliver.
+type Delivery struct {
+	// Message is the delivered message; it must not be modified.
+	Message *Message
+	// Bytes is the size of the encoded frame.
+	Bytes int
+	// Receivers is how many streams the frame was queued for.
+	Receivers int
+}
+
+// WithOnDeliver sets a hook called after every message is fanned out to
+// this hub's streams, on the delivering goroutine: it must be quick and must
+// not block (the dashboard uses it for its event tail).
+func WithOnDeliver(fn func(Delivery)) Option {
+	return func(o *options) error {
+		o.onDeliver = fn
 		return nil
 	}
 }
