@@ -41,6 +41,7 @@ type Hub struct {
 	mu      sync.RWMutex
 	byTopic map[string]map[*subscriber]struct{}
 	byID    map[string]*subscriber
+	matched map[*subscriber]struct{} // streams with a Match function
 
 	gen     uint64 // fan-out generation; used only by the delivering goroutine
 	conns   atomic.Int64
@@ -85,6 +86,7 @@ func New(opts ...Option) (*Hub, error) {
 		transport:   o.transport,
 		byTopic:     make(map[string]map[*subscriber]struct{}),
 		byID:        make(map[string]*subscriber),
+		matched:     make(map[*subscriber]struct{}),
 		started:     time.Now(),
 		done:        make(chan struct{}),
 		work:        make(chan *subscriber, writeQueue),
@@ -174,6 +176,15 @@ func (h *Hub) deliver(m *Message) {
 			}
 		}
 	}
+	for s := range h.matched {
+		if s.gen == gen || (m.Private && !s.grant.sees(m)) || !s.wants(m.Topics) {
+			continue
+		}
+		s.gen = gen
+		if h.enqueue(s, f) {
+			n++
+		}
+	}
 	h.mu.RUnlock()
 	h.delivered.Add(n)
 	if h.opts.onDeliver != nil {
@@ -253,6 +264,9 @@ func (h *Hub) add(s *subscriber) error {
 	}
 	h.streams.Add(1)
 	h.byID[s.id] = s
+	if s.match != nil {
+		h.matched[s] = struct{}{}
+	}
 	for _, t := range s.topics {
 		set := h.byTopic[t]
 		if set == nil {
@@ -269,6 +283,7 @@ func (h *Hub) remove(s *subscriber) {
 	defer h.mu.Unlock()
 	defer h.streams.Done()
 	delete(h.byID, s.id)
+	delete(h.matched, s)
 	for _, t := range s.topics {
 		set := h.byTopic[t]
 		delete(set, s)

@@ -782,3 +782,50 @@ func TestClientsAndTopicCounts(t *testing.T) {
 		t.Fatalf("deliveries %+v", deliveries)
 	}
 }
+
+func TestServeStreamWithMatch(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, err := sse.New(mode, sse.WithPingInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/books", func(w http.ResponseWriter, r *http.Request) {
+			hub.ServeStream(w, r, sse.StreamRequest{
+				Match:       func(topic string) bool { return strings.HasPrefix(topic, "https://example.com/books/") },
+				LastEventID: r.URL.Query().Get("lastEventID"),
+				Grant:       &sse.Grant{Private: func(topic string) bool { return topic == "https://example.com/books/2" }},
+			})
+		})
+		srv := httptest.NewServer(mux)
+		t.Cleanup(func() {
+			_ = hub.Shutdown(context.Background()) // ends the streams, so srv.Close does not wait
+			srv.Close()
+		})
+		ctx := context.Background()
+		first, _ := hub.Publish(ctx, sse.Event{Type: "before", Topics: []string{"https://example.com/books/0"}})
+		s := open(t, srv, "/books?lastEventID="+url.QueryEscape(first), nil)
+		for _, e := range []sse.Event{
+			{Type: "book-1", Topics: []string{"https://example.com/books/1"}},
+			{Type: "author", Topics: []string{"https://example.com/authors/1"}},
+			{Type: "secret-1", Topics: []string{"https://example.com/books/1"}, Private: true},
+			{Type: "secret-2", Topics: []string{"https://example.com/books/2"}, Private: true},
+			{Type: "end", Topics: []string{"https://example.com/books/9"}},
+		} {
+			if err := hub.Broadcast(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var got []string
+		for {
+			e := s.next()
+			got = append(got, e.Type)
+			if e.Type == "end" {
+				break
+			}
+		}
+		if strings.Join(got, " ") != "book-1 secret-2 end" {
+			t.Fatalf("got %v", got)
+		}
+	})
+}

@@ -31,6 +31,41 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	sr := StreamRequest{Topics: topics, LastEventID: lastID}
+	if a := h.opts.authorizer; a != nil && r.Method == http.MethodGet {
+		g, err := a.AuthorizeSubscribe(r, topics)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		sr.Grant = &g
+	}
+	h.ServeStream(w, r, sr)
+}
+
+// StreamRequest describes a stream for ServeStream.
+type StreamRequest struct {
+	// Topics are the topics the stream listens to, exactly.
+	Topics []string
+	// Match, when set, also admits messages with a topic it accepts (topic
+	// patterns, URI templates, "*"). It is called on the delivering
+	// goroutine and must be quick and safe for concurrent use.
+	Match func(topic string) bool
+	// LastEventID resumes after that event ("earliest": everything
+	// retained); "" starts from now.
+	LastEventID string
+	// Grant is what the stream may see of private events and when its
+	// credentials expire; nil means no private events.
+	Grant *Grant
+}
+
+// ServeStream serves an event stream described by sr: the building block of
+// ServeHTTP, for handlers that parse their own parameters and do their own
+// authorization (such as a Mercure endpoint). It answers HEAD with the
+// stream's headers only.
+func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamRequest) {
+	topics, lastID, grant := sr.Topics, sr.LastEventID, sr.Grant
+	var err error
 	if h.closed() {
 		writeError(w, ErrHubClosed)
 		return
@@ -40,32 +75,25 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	lifetime, endReason := h.opts.streamTimeout, errStreamTimeout
+	if grant != nil && !grant.Expires.IsZero() {
+		left := time.Until(grant.Expires)
+		if left <= 0 {
+			writeError(w, &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"})
+			return
+		}
+		if lifetime == 0 || left < lifetime {
+			lifetime, endReason = left, errTokenExpired
+		}
+	}
 	if !h.acquire() {
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %d streams; retry later or raise max_connections", ErrTooManyConnections, h.opts.maxConnections))
 		return
 	}
-	lifetime, endReason := h.opts.streamTimeout, errStreamTimeout
-	var grant *Grant
-	if a := h.opts.authorizer; a != nil {
-		g, err := a.AuthorizeSubscribe(r, topics)
-		if err == nil && !g.Expires.IsZero() {
-			left := time.Until(g.Expires)
-			if left <= 0 {
-				err = &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"}
-			} else if lifetime == 0 || left < lifetime {
-				lifetime, endReason = left, errTokenExpired
-			}
-		}
-		if err != nil {
-			h.release()
-			writeError(w, err)
-			return
-		}
-		grant = &g
-	}
 	s := &subscriber{
 		id:      newConnID(),
 		topics:  topics,
+		match:   sr.Match,
 		remote:  r.RemoteAddr,
 		started: time.Now(),
 		done:    make(chan struct{}),
@@ -167,7 +195,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor
 		}
-		if !matches(s.topics, m.Topics) || !s.grant.sees(m) {
+		if !s.wants(m.Topics) || !s.grant.sees(m) {
 			continue
 		}
 		var err error
@@ -320,6 +348,21 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 			}
 		}
 	}
+}
+
+// wants reports whether s listens to one of topics.
+func (s *subscriber) wants(topics []string) bool {
+	if matches(s.topics, topics) {
+		return true
+	}
+	if s.match != nil {
+		for _, t := range topics {
+			if s.match(t) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // matches reports whether a message for topics reaches a stream listening to

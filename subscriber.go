@@ -17,8 +17,9 @@ type subscriber struct {
 	topics  []string
 	remote  string
 	started time.Time
-	gen     uint64 // last fan-out generation queued; delivering goroutine only
-	grant   *Grant // what an Authorizer allowed; nil without one
+	gen     uint64                  // last fan-out generation queued; delivering goroutine only
+	grant   *Grant                  // what an Authorizer allowed; nil without one
+	match   func(topic string) bool // pattern subscriptions; nil for exact topics only
 
 	mu      sync.Mutex
 	pending []*frame
