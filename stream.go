@@ -262,7 +262,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 		}()
 	}
 	// Frames queued meanwhile go out now; from here on the writers own it.
-	h.flush(s, nil)
+	h.flush(s, newFlusher())
 	if h.closed() { // Shutdown began while this stream was being set up.
 		h.closeAfterFlush(s, errShutdown, wire.AppendRetry(nil, ShutdownRetry))
 	}

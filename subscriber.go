@@ -161,7 +161,7 @@ func (h *Hub) schedule(s *subscriber) {
 	default:
 		// Every writer is busy and the queue is full: write on a goroutine
 		// of its own rather than block the publisher.
-		go h.flush(s, nil)
+		go h.flush(s, newFlusher())
 	}
 }
 
@@ -169,27 +169,68 @@ func (h *Hub) schedule(s *subscriber) {
 // hub stops it.
 func (h *Hub) writer() {
 	defer h.workers.Done()
-	buf := make([]byte, 0, 16<<10)
+	w := newFlusher()
 	for {
 		select {
 		case s := <-h.work:
-			buf = h.flush(s, buf)
+			h.flush(s, w)
 		case <-h.stopWriters:
 			return
 		}
 	}
 }
 
+// flusher holds a writer's scratch space: a buffer for batching frames and
+// a reusable callback for the raw socket write, so writing allocates
+// nothing.
+type flusher struct {
+	buf []byte
+	// The write in progress, for fn.
+	b       []byte
+	written int
+	err     error
+	fn      func(fd uintptr) bool
+}
+
+func newFlusher() *flusher {
+	f := &flusher{}
+	f.fn = f.write
+	return f
+}
+
+// write writes as much of f.b as the socket takes without waiting. It is
+// the callback of syscall.RawConn.Write.
+func (f *flusher) write(fd uintptr) bool {
+	for f.written < len(f.b) {
+		n, err := syscall.Write(int(fd), f.b[f.written:])
+		if n > 0 {
+			f.written += n
+		}
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return true
+		case err != nil:
+			f.err = err
+			return true
+		case n == 0:
+			return true
+		}
+	}
+	return true
+}
+
 // flush writes s's pending frames until none are left. A write that cannot
 // complete at once continues on a goroutine of its own, so a slow client
-// never holds up a writer. buf is scratch space; flush returns it for reuse.
-func (h *Hub) flush(s *subscriber, buf []byte) []byte {
+// never holds up a writer.
+func (h *Hub) flush(s *subscriber, w *flusher) {
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.active = false
 			s.mu.Unlock()
-			return buf
+			return
 		}
 		batch := s.pending
 		if len(batch) == 0 {
@@ -198,11 +239,11 @@ func (h *Hub) flush(s *subscriber, buf []byte) []byte {
 				s.mu.Unlock()
 				_ = h.writeBlocking(s, tail)
 				h.end(s, reason)
-				return buf
+				return
 			}
 			s.active = false
 			s.mu.Unlock()
-			return buf
+			return
 		}
 		s.pending, s.spare = s.spare[:0], nil
 		s.mu.Unlock()
@@ -211,10 +252,10 @@ func (h *Hub) flush(s *subscriber, buf []byte) []byte {
 		if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
 			out = batch[0].b // the shared bytes, no copy
 		} else {
-			buf = s.appendFrames(buf[:0], batch)
-			out = buf
+			w.buf = s.appendFrames(w.buf[:0], batch)
+			out = w.buf
 		}
-		n, err := h.writeNow(s, out)
+		n, err := h.writeNow(s, w, out)
 		if err == nil && n < len(out) {
 			// The socket buffer is full: finish on a goroutine that may wait.
 			rest := append([]byte(nil), out[n:]...)
@@ -224,51 +265,31 @@ func (h *Hub) flush(s *subscriber, buf []byte) []byte {
 					h.end(s, err)
 					return
 				}
-				h.flush(s, nil)
+				h.flush(s, newFlusher())
 			}()
-			return buf
+			return
 		}
 		s.giveBack(batch)
 		if err != nil {
 			h.end(s, err)
-			return buf
+			return
 		}
 	}
 }
 
 // writeNow writes as much of b as the socket takes without waiting.
-func (h *Hub) writeNow(s *subscriber, b []byte) (int, error) {
+func (h *Hub) writeNow(s *subscriber, w *flusher, b []byte) (int, error) {
 	if s.raw == nil {
 		return len(b), h.writeBlocking(s, b)
 	}
-	written := 0
-	var werr error
-	err := s.raw.Write(func(fd uintptr) bool {
-		for written < len(b) {
-			n, err := syscall.Write(int(fd), b[written:])
-			if n > 0 {
-				written += n
-			}
-			if err == syscall.EINTR {
-				continue
-			}
-			if err == syscall.EAGAIN {
-				break
-			}
-			if err != nil {
-				werr = err
-				break
-			}
-			if n == 0 {
-				break
-			}
-		}
-		return true
-	})
+	w.b, w.written, w.err = b, 0, nil
+	err := s.raw.Write(w.fn)
+	n := w.written
+	w.b = nil
 	if err == nil {
-		err = werr
+		err = w.err
 	}
-	return written, err
+	return n, err
 }
 
 // writeBlocking writes b, waiting up to the write timeout.
