@@ -742,18 +742,11 @@ func TestWatchCSSUpdatesInPlace(t *testing.T) {
 
 // TestWatchCSSDigestedAsset: the stylesheet is one of the server's
 // digested assets (assets: [assets], linked as <server>/assets/app-<hash>.css
-// from a page on another origin). Saving it must change the style in
-// place. Today it does not: watching the assets directory, the css-update
-// carries the new digest as a path (/assets/app-<new>.css), which the
-// client resolves against the page's origin, not the server's; watching
-// the project root, the file (assets/app.css) is not the mapper's logical
-// path (app.css), so no URL is sent and the client asks for the old digest
-// with ?v=, which the server no longer serves. Skipped unless
-// VALKSOR_SSE_E2E_KNOWN_BUGS=1.
+// from a page on another origin). Saving it changes the style in place,
+// whether the assets directory or the project root is watched: the
+// css-update carries the new digested path, which the client resolves
+// against the server that served the stylesheet.
 func TestWatchCSSDigestedAsset(t *testing.T) {
-	if os.Getenv("VALKSOR_SSE_E2E_KNOWN_BUGS") != "1" {
-		t.Skip("known bug (css-update of a digested asset); set VALKSOR_SSE_E2E_KNOWN_BUGS=1 to run")
-	}
 	for _, watch := range []string{"assets", "."} {
 		t.Run("watch "+watch, func(t *testing.T) {
 			dir := devloopDir(t)

@@ -58,7 +58,7 @@ const chain = new WeakMap(); // new link → the older links it replaces
 // swap inserts a copy of link with a new href after it and removes the old
 // link(s) once the copy has loaded: no flash of unstyled content.
 function swap(link, href) {
-  const u = new URL(href || link.href, location.href);
+  const u = new URL(href || link.href, link.href); // relative to the server that served the link
   if (!href) u.searchParams.set('v', Date.now());
   const nu = link.cloneNode();
   const olds = [link, ...(chain.get(link) || [])];

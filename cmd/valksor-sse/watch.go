@@ -5,6 +5,8 @@ import (
 	"flag"
 	"log/slog"
 	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -58,11 +60,12 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 	for _, p := range cfg.Watch {
 		if _, err := os.Stat(resolve(p)); err != nil {
 			// A typo in a watch path must not take the server down.
-			logger.Error("not watching a path that does not exist; create it or fix --watch / watch.paths, then restart", "path", p)
+			logger.Error("not watching this path; create it or fix --watch / watch.paths, then restart", "path", p, "err", err)
 			continue
 		}
 		o.Paths = append(o.Paths, resolve(p))
 	}
+	logical := assetNames(cfg, o.Paths, resolve)
 	if len(o.Paths) == 0 {
 		return nil, nil
 	}
@@ -85,7 +88,7 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 			case b.Action == watch.Restart && restart != nil:
 				restart(ctx, b.Files)
 			case b.Action == watch.CSSUpdate:
-				if err := hub.Broadcast(ctx, cssUpdate(b.Files, mapper)); err != nil {
+				if err := hub.Broadcast(ctx, cssUpdate(b.Files, mapper, logical)); err != nil {
 					logger.Error("css-update broadcast failed", "err", err)
 				}
 			default:
@@ -98,7 +101,7 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 			logger.Error("file watcher stopped", "err", err)
 		}
 	}()
-	logger.Info("watching for changes", "paths", cfg.Watch, "poll", cfg.WatchPoll)
+	logger.Info("watching for changes", "paths", o.Paths, "poll", cfg.WatchPoll)
 	return wt, nil
 }
 
@@ -112,16 +115,53 @@ func (wt *watcher) stop() {
 	wt.done.Wait()
 }
 
+// assetNames returns a function that gives the logical asset paths a
+// changed file (relative to one of the watched roots) may have: the file is
+// an asset when it lies under one of the configured asset directories.
+func assetNames(cfg config.Config, roots []string, resolve func(string) string) func(file string) []string {
+	type dir struct{ ns, abs string }
+	var dirs []dir
+	for _, a := range cfg.Assets {
+		ns, d, ok := strings.Cut(a, "=")
+		if !ok {
+			ns, d = "", a
+		}
+		if abs, err := filepath.Abs(resolve(d)); err == nil {
+			dirs = append(dirs, dir{ns, abs})
+		}
+	}
+	return func(file string) []string {
+		var out []string
+		for _, root := range roots {
+			abs, err := filepath.Abs(filepath.Join(root, filepath.FromSlash(file)))
+			if err != nil {
+				continue
+			}
+			for _, d := range dirs {
+				rel, err := filepath.Rel(d.abs, abs)
+				if err != nil || strings.HasPrefix(rel, "..") {
+					continue
+				}
+				out = append(out, path.Join(d.ns, filepath.ToSlash(rel)))
+			}
+		}
+		return out
+	}
+}
+
 // cssUpdate builds the css-update event. When a changed file is also an
 // asset, its new digested URL goes along, so the browser loads the new
 // content and not the old digest's.
-func cssUpdate(files []string, mapper *assets.Mapper) sse.Event {
+func cssUpdate(files []string, mapper *assets.Mapper, logical func(string) []string) sse.Event {
 	urls := map[string]string{}
 	if mapper != nil {
 		_ = mapper.Reload()
 		for _, f := range files {
-			if p, err := mapper.PublicPath(f); err == nil {
-				urls[f] = p
+			for _, name := range logical(f) {
+				if p, err := mapper.PublicPath(name); err == nil {
+					urls[f] = p
+					break
+				}
 			}
 		}
 	}
