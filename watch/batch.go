@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"os"
 	"runtime"
 	"slices"
 	"time"
@@ -170,7 +171,28 @@ func (w *Watcher) flushDue(now time.Time) {
 		st.flush.Reset(rest)
 		return
 	}
+	// A file that is empty now is most likely being saved: truncated, with
+	// its new content still to come. Wait for it, up to the burst window
+	// from the change's first event, so the save is not split in two.
+	if now.Sub(st.firstAt) < w.burst && w.emptyPending() {
+		st.flushArmed = true
+		st.flush.Reset(w.debounce)
+		return
+	}
 	w.settle()
+}
+
+// emptyPending reports whether a pending file exists and is empty.
+func (w *Watcher) emptyPending() bool {
+	for p, c := range w.st.pending {
+		if c.gone {
+			continue
+		}
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // settle turns the pending change into the ready batch.
