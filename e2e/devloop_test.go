@@ -813,15 +813,9 @@ func TestWatchBurstReloadsOnce(t *testing.T) {
 // TestWatchSlowSave: a save whose writer pauses between truncating the
 // file and writing it (a large file, a slow disk, a busy machine: seen with
 // a plain os.WriteFile of 28 bytes while the whole suite ran under -race)
-// must still reload once, into the new content. Today the watcher sends a
-// batch for the truncation alone; the page reloads into the empty
-// template, and the second batch, published while the page was between
-// documents, is lost: the tab keeps showing the empty template. Skipped
-// unless VALKSOR_SSE_E2E_KNOWN_BUGS=1.
+// must still reload once, into the new content: the watcher waits while
+// the file is empty instead of reporting the truncation alone.
 func TestWatchSlowSave(t *testing.T) {
-	if os.Getenv("VALKSOR_SSE_E2E_KNOWN_BUGS") != "1" {
-		t.Skip("known bug (a save split at its truncation); set VALKSOR_SSE_E2E_KNOWN_BUGS=1 to run")
-	}
 	dir := devloopDir(t)
 	srv := startServe(t, dir, "--watch", filepath.Join(dir, "templates"))
 	p := openSite(t, pageSite(t, dir, srv))

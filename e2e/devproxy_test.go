@@ -412,9 +412,9 @@ func checkDownPage(t *testing.T, p *ptab, appAddr string) pageState {
 // TestDevProxyAppDownThenUp: the app is not running when the browser opens
 // the proxy: it gets the 502 page. What happens when the app comes up:
 //
-//   - without --watch (and without --cmd, so without a runner) nothing
-//     tells the page; it stays on the 502 page until something publishes a
-//     reload (checked, then done by hand);
+//   - without --watch (and without --cmd, so without a runner) the proxy
+//     notices the failed request, asks the app until it answers, and then
+//     reloads the page by itself;
 //   - with --watch, a save while the app is down makes the page wait
 //     (probing with HEAD) and reload into the app once it answers.
 func TestDevProxyAppDownThenUp(t *testing.T) {
@@ -429,14 +429,6 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		listenOn(t, appAddr, appUp)
 		if _, body := getBody(t, dev.url("/")); !strings.Contains(string(body), "the app is up") {
 			t.Fatalf("the proxy does not reach the app yet: %s", body)
-		}
-		t.Run("reloads by itself", func(t *testing.T) {
-			if !p.until(`window.__e2eLoad > `+strconv.Itoa(base), 3*time.Second) {
-				t.Skip("known gap: without --cmd nothing publishes a reload when the app comes up; the 502 page stays (see the report)")
-			}
-		})
-		if s := p.state(); s.Loads == base {
-			dev.publish("reload", `{"files":[]}`)
 		}
 		s := p.waitState("the app's page", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" })
 		s = p.settle(dev.publish)

@@ -106,7 +106,6 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 			Stdout:   m.Stderr,
 			Logger:   logger,
 			OnState: func(s dev.State) {
-				logger.Info("app "+string(s.Phase), "err", s.Err)
 				_ = hub.Broadcast(ctx, dev.StateEvent(s))
 				if s.Phase == dev.PhaseReady {
 					mu.Lock()
@@ -122,7 +121,20 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	proxy, err := dev.NewProxy(target, dev.ProxyOptions{Renderer: renderer, State: stateOf(runner), Logger: logger})
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	popts := dev.ProxyOptions{Renderer: renderer, State: stateOf(runner), Logger: logger}
+	var comeback *appWatcher
+	if runner == nil {
+		// Nobody restarts the app, so nobody knows when it is back: watch
+		// for it after a failed request, and reload the 502 pages then.
+		comeback = &appWatcher{ctx: runCtx, target: target.String(), rt: http.DefaultTransport, onUp: func() {
+			logger.Info("the app answers again; reloading browsers", "app", target.String())
+			_ = hub.Broadcast(runCtx, sse.Reload())
+		}}
+		popts.Transport = comeback
+	}
+	proxy, err := dev.NewProxy(target, popts)
 	if err != nil {
 		return err
 	}
@@ -164,10 +176,10 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	}
 
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	// SIGHUP too: when the terminal goes, the app (in its own process
+	// group) must not be left holding its port.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	runCtx, stopRun := context.WithCancel(ctx)
-	defer stopRun()
 	if runner != nil {
 		go func() {
 			if err := runner.Start(runCtx); err != nil && runCtx.Err() == nil {
@@ -186,6 +198,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		logger.Info("shutting down", "signal", sig.String())
 	}
 	stopRun()
+	comeback.wait()
 	wt.stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -193,11 +206,81 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		_ = runner.Stop(shutdownCtx)
 	}
 	_ = hub.Shutdown(shutdownCtx)
-	_ = srv.Shutdown(shutdownCtx)
+	stopHTTP(shutdownCtx, srv)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// appWatcher is the proxy's transport when dev runs no command: after a
+// request to the app fails, it asks the app every 250 ms until it answers,
+// then calls onUp once.
+type appWatcher struct {
+	ctx    context.Context
+	target string
+	rt     http.RoundTripper
+	onUp   func()
+
+	mu      sync.Mutex
+	polling bool
+	stopped bool
+	done    sync.WaitGroup
+}
+
+// RoundTrip forwards req and notices when the app does not answer.
+func (a *appWatcher) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.rt.RoundTrip(req)
+	if err != nil && req.Context().Err() == nil {
+		a.startPolling()
+	}
+	return resp, err
+}
+
+func (a *appWatcher) startPolling() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.polling || a.stopped || a.ctx.Err() != nil {
+		return
+	}
+	a.polling = true
+	a.done.Add(1)
+	go func() {
+		defer a.done.Done()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-a.ctx.Done():
+				return
+			case <-t.C:
+			}
+			req, err := http.NewRequestWithContext(a.ctx, http.MethodHead, a.target, nil)
+			if err != nil {
+				return
+			}
+			if resp, err := a.rt.RoundTrip(req); err == nil {
+				resp.Body.Close()
+				a.mu.Lock()
+				a.polling = false
+				a.mu.Unlock()
+				a.onUp()
+				return
+			}
+		}
+	}()
+}
+
+// wait waits for the polling goroutine, after its context ended. A nil
+// watcher is fine.
+func (a *appWatcher) wait() {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	a.stopped = true
+	a.mu.Unlock()
+	a.done.Wait()
 }
 
 // stateOf returns the runner's state function, or nil without a runner.

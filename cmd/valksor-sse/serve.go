@@ -70,6 +70,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	opts := hubOptions(cfg, token, logger)
+	opts, dash := withDashboard(cfg, token, opts, logger)
 	if strings.HasPrefix(cfg.Transport, "redis") {
 		tr, err := openRedis(ctx, cfg, logger)
 		if err != nil {
@@ -91,6 +92,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	mux := http.NewServeMux()
 	hub.Register(mux)
+	defer dash.mount(ctx, mux, hub, logger)()
 	mux.Handle(mapper.Prefix(), mapper)
 	clientJS := web.Handler(cfg.BasePath)
 	mux.Handle(cfg.BasePath+"/client.js", clientJS)
@@ -173,14 +175,24 @@ func (m *Main) shutdown(hub *sse.Hub, srv *http.Server, cfg config.Config, logge
 			}
 		}()
 	}
-	errHub := hub.Shutdown(ctx)
-	errSrv := srv.Shutdown(ctx)
-	if err := errors.Join(errHub, errSrv); err != nil {
-		_ = srv.Close()
-		logger.Warn("shutdown timed out; closed the remaining connections", "err", err)
+	if err := hub.Shutdown(ctx); err != nil {
+		logger.Warn("shutdown timed out; closing the remaining streams", "err", err)
 	}
+	stopHTTP(ctx, srv)
 	logger.Info("stopped")
 	return nil
+}
+
+// stopHTTP stops srv once the hub's streams are closed: requests in flight
+// get up to a second (within ctx) to finish, then every connection is
+// closed. Without the cap, a browser's unused preconnections would hold
+// Shutdown for five seconds.
+func stopHTTP(ctx context.Context, srv *http.Server) {
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if srv.Shutdown(short) != nil {
+		_ = srv.Close()
+	}
 }
 
 // openRedis connects the Redis transport named by the config.
