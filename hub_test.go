@@ -829,3 +829,20 @@ func TestServeStreamWithMatch(t *testing.T) {
 		}
 	})
 }
+
+// TestHandedOffStreamOutlivesWriteTimeout: a hijacked stream keeps working
+// after its write timeout has passed (the deadline of a completed write must
+// not fail later ones).
+func TestHandedOffStreamOutlivesWriteTimeout(t *testing.T) {
+	hub, srv := newHub(t, sse.WithWriteTimeout(50*time.Millisecond))
+	s := open(t, srv, "/sse", nil)
+	for i := range 3 {
+		time.Sleep(120 * time.Millisecond) // let the write timeout pass, on purpose
+		if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if e := s.next(); e.Type != "tick" || e.Data != fmt.Sprint(i) {
+			t.Fatalf("after %d write timeouts the stream got %+v", i+1, e)
+		}
+	}
+}

@@ -242,6 +242,8 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 		h.end(s, err)
 		return true
 	}
+	// A deadline left in place would fail every later write once it passed.
+	_ = conn.SetWriteDeadline(time.Time{})
 	if lifetime > 0 {
 		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, nil) })
 		s.mu.Lock()

@@ -299,6 +299,7 @@ func (h *Hub) writeBlocking(s *subscriber, b []byte) error {
 	}
 	if h.opts.writeTimeout > 0 {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+		defer s.conn.SetWriteDeadline(time.Time{})
 	}
 	_, err := s.conn.Write(b)
 	return err
