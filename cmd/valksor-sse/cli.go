@@ -56,6 +56,7 @@ const usage = `valksor-sse: a Server-Sent Events hub for live updates and browse
 Usage:
   valksor-sse [serve] [flags]        run the server (the default); --watch DIR reloads browsers on change
   valksor-sse publish [TYPE] [flags] publish an event to a running server
+  valksor-sse tail [flags]           follow the stream in the terminal (--type, --topic, --json)
   valksor-sse status [flags]         tell whether the server runs, and how
   valksor-sse stop [flags]           stop the server named in the pid file
   valksor-sse dev --proxy URL [--cmd CMD] [--watch DIR]
@@ -92,6 +93,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.assets(ctx, args)
 	case "dev":
 		err = m.dev(ctx, args)
+	case "tail":
+		err = m.tail(ctx, args)
 	case "bench":
 		err = m.bench(ctx, args)
 	case floorCommand:

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
@@ -60,7 +62,11 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 	for _, p := range cfg.Watch {
 		if _, err := os.Stat(resolve(p)); err != nil {
 			// A typo in a watch path must not take the server down.
-			logger.Error("not watching this path; create it or fix --watch / watch.paths, then restart", "path", p, "err", err)
+			msg := "not watching a path that cannot be read; fix its permissions, then restart"
+			if errors.Is(err, fs.ErrNotExist) {
+				msg = "not watching a path that does not exist; create it or fix --watch / watch.paths, then restart"
+			}
+			logger.Error(msg, "path", p, "err", err)
 			continue
 		}
 		o.Paths = append(o.Paths, resolve(p))

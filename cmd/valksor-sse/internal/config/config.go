@@ -122,6 +122,84 @@ type Config struct {
 	// DevCmd is the app command the dev command runs and restarts (key dev.cmd).
 	DevCmd []string
 
+	// DashboardEnabled serves the live dashboard (key dashboard.enabled,
+	// default true).
+	DashboardEnabled bool
+	// DashboardPath is the dashboard's URL path (key dashboard.path); ""
+	// means BasePath + "/_dashboard".
+	DashboardPath string
+
+	// AuthPublisherKey verifies publisher JWTs (key auth.publisher_key): an
+	// HMAC secret, or "file:PATH" naming a PEM public key (RSA, ECDSA,
+	// Ed25519) or a file holding the secret. "" = no JWT publishing.
+	AuthPublisherKey string
+	// AuthSubscriberKey verifies subscriber JWTs (key auth.subscriber_key),
+	// in the same forms; "" = the publisher key.
+	AuthSubscriberKey string
+	// AuthAlgorithm pins the JWT algorithm of both keys (key
+	// auth.algorithm); "" = derived from each key.
+	AuthAlgorithm string
+	// AuthJWKSURL is a JWKS document whose keys verify tokens of both roles
+	// (key auth.jwks_url).
+	AuthJWKSURL string
+	// AuthCookie is the cookie carrying a JWT (key auth.cookie, default
+	// "valksorSSEAuthorization"); mercureAuthorization is accepted too.
+	AuthCookie string
+	// AuthAnonymousSubscribe lets streams without a token receive public
+	// events (key auth.anonymous_subscribe, default true).
+	AuthAnonymousSubscribe bool
+
+	// LimitStreamsPerSecond bounds new streams per second per client IP,
+	// 0 = no limit (key limits.streams_per_second).
+	LimitStreamsPerSecond int
+	// LimitStreamsPerIP bounds concurrent streams per client IP, 0 = no
+	// limit (key limits.streams_per_ip).
+	LimitStreamsPerIP int
+	// LimitPublishesPerSecond bounds publish requests per second per token
+	// (or client IP without one), 0 = no limit (key limits.publishes_per_second).
+	LimitPublishesPerSecond int
+	// LimitTrustedProxies lists the proxies (IPs or CIDRs) whose
+	// X-Forwarded-For is believed (key limits.trusted_proxies).
+	LimitTrustedProxies []string
+
+	// TLSCert and TLSKey are the PEM certificate chain and private key
+	// served over HTTPS and HTTP/2 (keys tls.cert and tls.key); both or
+	// neither.
+	TLSCert string
+	// TLSKey is the private key file of TLSCert (key tls.key).
+	TLSKey string
+
+	// Metrics serves Prometheus metrics at /metrics (key metrics, default true).
+	Metrics bool
+	// LogFormat is "text" or "json" (key log_format, default "text").
+	LogFormat string
+
+	// MercureEnabled serves the Mercure protocol at /.well-known/mercure on
+	// the same hub (key mercure.enabled, default false).
+	MercureEnabled bool
+	// MercurePublisherKey verifies Mercure publisher JWTs (key
+	// mercure.publisher_key): an HMAC secret (Symfony's MERCURE_JWT_SECRET)
+	// or "file:PATH" naming a PEM public key or a file holding the secret.
+	MercurePublisherKey string
+	// MercureSubscriberKey verifies Mercure subscriber JWTs (key
+	// mercure.subscriber_key), in the same forms; "" = the publisher key.
+	MercureSubscriberKey string
+	// MercureAlgorithm pins the JWT algorithm of both Mercure keys (key
+	// mercure.algorithm); "" = derived from each key.
+	MercureAlgorithm string
+	// MercureAnonymous lets Mercure subscribers without a token receive
+	// public updates (key mercure.anonymous, default false).
+	MercureAnonymous bool
+	// MercureSubscriptions publishes subscription updates and serves the
+	// subscriptions API (key mercure.subscriptions, default false).
+	MercureSubscriptions bool
+	// MercureIssuer is the iss required in at+jwt access tokens (key
+	// mercure.issuer); "" = not checked.
+	MercureIssuer string
+	// MercureAudience must be in the aud of at+jwt access tokens (key
+	// mercure.audience); "" = not checked.
+	MercureAudience string
+
 	// Source is the config file Load read, "" when none; it is not a key.
 	Source string
 }
@@ -157,11 +235,18 @@ func Default() Config {
 		WatchRules:            []string{},
 		DevListen:             "localhost:3000",
 		DevCmd:                []string{},
+		DashboardEnabled:      true,
 		ImportMap:             []string{},
 		Preload:               []string{},
 		MaxBodyBytes:          1 << 20,
 		PIDFile:               "var/run/valksor-sse.pid",
 		SignalFile:            "var/run/valksor-reload.signal",
+
+		AuthCookie:             "valksorSSEAuthorization",
+		AuthAnonymousSubscribe: true,
+		LimitTrustedProxies:    []string{},
+		Metrics:                true,
+		LogFormat:              "text",
 	}
 }
 

@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -37,34 +38,41 @@ func golden(t *testing.T, name, got string) {
 func TestDefault(t *testing.T) {
 	c := config.Default()
 	want := config.Config{
-		Enabled:         true,
-		Host:            "localhost",
-		Port:            8080,
-		PingInterval:    30 * time.Second,
-		MaxConnections:  100,
-		Timeout:         300 * time.Second,
-		BasePath:        "/sse",
-		HistorySize:     1000,
-		QueueSize:       256,
-		Retry:           2 * time.Second,
-		WriteTimeout:    10 * time.Second,
-		ShutdownTimeout: 10 * time.Second,
-		TokenFile:       "var/run/valksor-sse.token",
-		CORSOrigins:     []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
-		Topics:          []string{},
-		MaxBodyBytes:    1048576,
-		PIDFile:         "var/run/valksor-sse.pid",
-		SignalFile:      "var/run/valksor-reload.signal",
-		Transport:       "memory",
-		RedisPrefix:     "valksor-sse",
-		Assets:          []string{},
-		Watch:           []string{},
-		WatchIgnore:     []string{},
-		WatchRules:      []string{},
-		DevListen:       "localhost:3000",
-		DevCmd:          []string{},
-		ImportMap:       []string{},
-		Preload:         []string{},
+		Enabled:          true,
+		Host:             "localhost",
+		Port:             8080,
+		PingInterval:     30 * time.Second,
+		MaxConnections:   100,
+		Timeout:          300 * time.Second,
+		BasePath:         "/sse",
+		HistorySize:      1000,
+		QueueSize:        256,
+		Retry:            2 * time.Second,
+		WriteTimeout:     10 * time.Second,
+		ShutdownTimeout:  10 * time.Second,
+		TokenFile:        "var/run/valksor-sse.token",
+		CORSOrigins:      []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
+		Topics:           []string{},
+		MaxBodyBytes:     1048576,
+		PIDFile:          "var/run/valksor-sse.pid",
+		SignalFile:       "var/run/valksor-reload.signal",
+		Transport:        "memory",
+		RedisPrefix:      "valksor-sse",
+		Assets:           []string{},
+		Watch:            []string{},
+		WatchIgnore:      []string{},
+		WatchRules:       []string{},
+		DevListen:        "localhost:3000",
+		DevCmd:           []string{},
+		DashboardEnabled: true,
+		ImportMap:        []string{},
+		Preload:          []string{},
+
+		AuthCookie:             "valksorSSEAuthorization",
+		AuthAnonymousSubscribe: true,
+		LimitTrustedProxies:    []string{},
+		Metrics:                true,
+		LogFormat:              "text",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -176,6 +184,12 @@ func TestValidate(t *testing.T) {
 		{"topics", func(c *config.Config) { c.Topics = []string{"news", "chat/*", "*"} }, ""},
 		{"topic inner star", func(c *config.Config) { c.Topics = []string{"a*b"} }, `valksor.sse.topics: "*" is only allowed at the end`},
 		{"empty topic", func(c *config.Config) { c.Topics = []string{""} }, "valksor.sse.topics: must not contain empty topics"},
+		{"dashboard path", func(c *config.Config) { c.DashboardPath = "/admin/sse" }, ""},
+		{"dashboard path relative", func(c *config.Config) { c.DashboardPath = "admin" }, `valksor.sse.dashboard.path: must start with "/"`},
+		{"dashboard path trailing slash", func(c *config.Config) { c.DashboardPath = "/admin/" }, `valksor.sse.dashboard.path: must not end with "/"`},
+		{"dashboard path on the stream", func(c *config.Config) { c.DashboardPath = "/sse" }, "valksor.sse.dashboard.path: \"/sse\" is an endpoint of the hub"},
+		{"dashboard path on publish", func(c *config.Config) { c.BasePath, c.DashboardPath = "/events", "/events/publish" }, "is an endpoint of the hub; choose another path, such as /events/_dashboard"},
+		{"dashboard path under assets", func(c *config.Config) { c.DashboardPath = "/assets/dash" }, "asset mapper"},
 		{"two problems", func(c *config.Config) { c.Port, c.QueueSize = -1, 0 }, "valksor.sse.port: want an integer between 0 and 65535, got -1\nvalksor.sse.queue_size"},
 	}
 	for _, tt := range tests {
@@ -233,5 +247,120 @@ func TestREADMEHasEveryKey(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), strings.TrimSpace(string(table))) {
 		t.Fatal("README.md's configuration table differs from testdata/keys.golden; paste the golden table into the README")
+	}
+}
+
+// TestProductionKeys covers the auth, limits, tls, metrics and log_format
+// keys: their blocks in the file, the environment, and their checks.
+func TestProductionKeys(t *testing.T) {
+	dir := t.TempDir()
+	yaml := `valksor:
+  sse:
+    auth:
+      publisher_key: file:/etc/valksor-sse/publisher.pem
+      subscriber_key: subscriber-secret-0123456789abcdef
+      algorithm: ES256
+      jwks_url: https://id.example.com/.well-known/jwks.json
+      cookie: sseToken
+      anonymous_subscribe: false
+    limits:
+      streams_per_second: 10
+      streams_per_ip: 8
+      publishes_per_second: 50
+      trusted_proxies: [10.0.0.0/8, "::1"]
+    tls:
+      cert: /etc/ssl/sse.crt
+      key: /etc/ssl/sse.key
+    metrics: false
+    log_format: json
+`
+	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(dir, "", []string{"VALKSOR_SSE_LIMITS_STREAMS_PER_IP=16", "VALKSOR_SSE_LIMITS_TRUSTED_PROXIES=192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprintf("%q %q %q %q %q %v %d %d %d %q %q %q %v %q", c.AuthPublisherKey, c.AuthSubscriberKey, c.AuthAlgorithm, c.AuthJWKSURL, c.AuthCookie,
+		c.AuthAnonymousSubscribe, c.LimitStreamsPerSecond, c.LimitStreamsPerIP, c.LimitPublishesPerSecond, c.LimitTrustedProxies, c.TLSCert, c.TLSKey, c.Metrics, c.LogFormat)
+	want := `"file:/etc/valksor-sse/publisher.pem" "subscriber-secret-0123456789abcdef" "ES256" "https://id.example.com/.well-known/jwks.json" "sseToken" false 10 16 50 ["192.0.2.1"] "/etc/ssl/sse.crt" "/etc/ssl/sse.key" false "json"`
+	if got != want {
+		t.Fatalf("loaded\n%s\nwant\n%s", got, want)
+	}
+
+	tests := []struct {
+		name   string
+		modify func(c *config.Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"secret", func(c *config.Config) { c.AuthPublisherKey = strings.Repeat("k", 32) }, ""},
+		{"short secret", func(c *config.Config) { c.AuthPublisherKey = "secret" }, "valksor.sse.auth.publisher_key: an HMAC secret must be at least 32 bytes (got 6)"},
+		{"empty file", func(c *config.Config) { c.AuthSubscriberKey = "file:" }, `valksor.sse.auth.subscriber_key: "file:" needs a path`},
+		{"secret with newline", func(c *config.Config) { c.AuthSubscriberKey = strings.Repeat("k", 32) + "\n" }, "control characters"},
+		{"algorithm", func(c *config.Config) { c.AuthAlgorithm = "none" }, `valksor.sse.auth.algorithm: want one of HS256`},
+		{"jwks scheme", func(c *config.Config) { c.AuthJWKSURL = "ftp://x" }, "valksor.sse.auth.jwks_url: want an http:// or https:// URL"},
+		{"cookie", func(c *config.Config) { c.AuthCookie = "a b" }, "valksor.sse.auth.cookie: want a cookie name"},
+		{"empty cookie", func(c *config.Config) { c.AuthCookie = "" }, "valksor.sse.auth.cookie: must not be empty"},
+		{"closed without keys", func(c *config.Config) { c.AuthAnonymousSubscribe = false }, "valksor.sse.auth.anonymous_subscribe: false needs auth.subscriber_key"},
+		{"closed with jwks", func(c *config.Config) { c.AuthAnonymousSubscribe, c.AuthJWKSURL = false, "https://id.example.com/jwks" }, ""},
+		{"negative limit", func(c *config.Config) { c.LimitStreamsPerIP = -1 }, "valksor.sse.limits.streams_per_ip: want a non-negative integer, got -1"},
+		{"proxy", func(c *config.Config) { c.LimitTrustedProxies = []string{"10.0.0.0/8", "fe80::1", "192.0.2.1"} }, ""},
+		{"bad proxy", func(c *config.Config) { c.LimitTrustedProxies = []string{"proxy.local"} }, `valksor.sse.limits.trusted_proxies: want IP addresses or CIDRs such as 10.0.0.0/8, got "proxy.local"`},
+		{"cert without key", func(c *config.Config) { c.TLSCert = "a.crt" }, "valksor.sse.tls.cert: tls.cert and tls.key go together"},
+		{"log format", func(c *config.Config) { c.LogFormat = "yaml" }, `valksor.sse.log_format: want "text" or "json", got "yaml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.modify(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := config.Load(t.TempDir(), "", []string{"VALKSOR_SSE_METRICS=maybe"}); err == nil || !strings.Contains(err.Error(), "VALKSOR_SSE_METRICS: want a boolean") {
+		t.Errorf("bad metrics value: %v", err)
+	}
+}
+
+// TestValidateMercure checks the rules of the mercure keys.
+func TestValidateMercure(t *testing.T) {
+	const secret = "!ChangeThisMercureHubJWTSecretKey!"
+	tests := []struct {
+		name   string
+		modify func(c *config.Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"disabled without key", func(c *config.Config) {}, ""},
+		{"enabled with a secret", func(c *config.Config) { c.MercureEnabled, c.MercurePublisherKey = true, secret }, ""},
+		{"enabled with a PEM file", func(c *config.Config) { c.MercureEnabled, c.MercurePublisherKey = true, "file:/etc/mercure/public.pem" }, ""},
+		{"enabled without key", func(c *config.Config) { c.MercureEnabled = true }, "valksor.sse.mercure.enabled: true needs mercure.publisher_key"},
+		{"short secret", func(c *config.Config) { c.MercurePublisherKey = "secret" }, "valksor.sse.mercure.publisher_key: an HMAC secret must be at least 32 bytes"},
+		{"empty file", func(c *config.Config) { c.MercureSubscriberKey = "file:" }, `valksor.sse.mercure.subscriber_key: "file:" needs a path`},
+		{"algorithm", func(c *config.Config) { c.MercureAlgorithm = "ES256" }, ""},
+		{"bad algorithm", func(c *config.Config) { c.MercureAlgorithm = "none" }, "valksor.sse.mercure.algorithm: want one of HS256"},
+		{"audience with a space", func(c *config.Config) { c.MercureAudience = "https://a b" }, "valksor.sse.mercure.audience: must not contain spaces"},
+		{"issuer", func(c *config.Config) { c.MercureIssuer = "https://auth.example" }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.modify(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate() = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	d := config.Default()
+	if d.MercureEnabled || d.MercureAnonymous || d.MercureSubscriptions || d.MercurePublisherKey != "" {
+		t.Errorf("Mercure defaults: %+v", d)
 	}
 }

@@ -169,12 +169,188 @@ var keys = []keyDef{
 		doc: "Address of the dev proxy. Also --listen."},
 	{name: "dev.cmd", kind: kindList, field: func(c *Config) any { return &c.DevCmd },
 		doc: `Command that runs the app under valksor-sse dev (e.g. "go run ./app"); it is restarted when a watched file matching a restart rule changes. Also --cmd.`},
+	{name: "dashboard.enabled", kind: kindBool, field: func(c *Config) any { return &c.DashboardEnabled },
+		doc: "Serve the live dashboard (open streams, throughput, event tail, clients, a publish form) at dashboard.path. It shows what any subscriber could see plus the clients' addresses; turn it off where that must stay private."},
+	{name: "dashboard.path", kind: kindString, field: func(c *Config) any { return &c.DashboardPath }, check: checkDashboardPath,
+		doc: "URL path of the dashboard. Empty: base_path followed by /_dashboard (/sse/_dashboard)."},
 	{name: "assets", kind: kindList, field: func(c *Config) any { return &c.Assets }, check: checkAssets,
 		doc: `Asset directories served under /assets/ with content-digested names: "dir" maps the directory at the root, "namespace=dir" under namespace/. Comma-separated in the environment.`},
 	{name: "importmap", kind: kindList, field: func(c *Config) any { return &c.ImportMap }, check: checkImportMap,
 		doc: `Import map entries as "name=logical/path.js" (e.g. "app=app.js"); valksorsse/sse is always included. Comma-separated in the environment.`},
 	{name: "importmap_preload", kind: kindList, field: func(c *Config) any { return &c.Preload }, check: checkPreload,
 		doc: "Import map entries rendered with <link rel=modulepreload>. Comma-separated in the environment."},
+	{name: "auth.publisher_key", kind: kindString, field: func(c *Config) any { return &c.AuthPublisherKey }, check: checkKeySpec("auth.publisher_key", func(c Config) string { return c.AuthPublisherKey }),
+		doc: `Verifies publisher JWTs: an HMAC secret of at least 32 bytes, or "file:/path/key.pem" with an RSA, ECDSA or Ed25519 public key (a file without PEM holds the secret). Empty: no JWT publishing, only publish_token.`},
+	{name: "auth.subscriber_key", kind: kindString, field: func(c *Config) any { return &c.AuthSubscriberKey }, check: checkKeySpec("auth.subscriber_key", func(c Config) string { return c.AuthSubscriberKey }),
+		doc: "Verifies subscriber JWTs, in the same forms as auth.publisher_key. Empty: the publisher key."},
+	{name: "auth.algorithm", kind: kindString, field: func(c *Config) any { return &c.AuthAlgorithm }, check: checkAlgorithm,
+		doc: "The one JWT algorithm accepted (HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512 or EdDSA). Empty: HS256 for secrets, RS256 for RSA keys, ES256/ES384/ES512 by curve, EdDSA for Ed25519."},
+	{name: "auth.jwks_url", kind: kindString, field: func(c *Config) any { return &c.AuthJWKSURL }, check: checkJWKSURL,
+		doc: "URL of a JWKS document whose keys verify publisher and subscriber JWTs; fetched at start, cached, and fetched again for an unknown kid."},
+	{name: "auth.cookie", kind: kindString, field: func(c *Config) any { return &c.AuthCookie }, check: checkCookie,
+		doc: "Cookie carrying the JWT of browsers (mercureAuthorization is accepted too); tokens are also read from Authorization: Bearer and the authorization query parameter."},
+	{name: "auth.anonymous_subscribe", kind: kindBool, field: func(c *Config) any { return &c.AuthAnonymousSubscribe }, check: checkAnonymous,
+		doc: "With JWT keys, let streams without a token receive public events. false: every stream needs a token whose subscribe claim covers each of its topics."},
+	{name: "limits.streams_per_second", kind: kindInt, field: func(c *Config) any { return &c.LimitStreamsPerSecond },
+		doc: "New streams per second from one client IP (bursts of twice as many); over it the answer is 429 with Retry-After. 0 means no limit."},
+	{name: "limits.streams_per_ip", kind: kindInt, field: func(c *Config) any { return &c.LimitStreamsPerIP },
+		doc: "Concurrent streams from one client IP (IPv6 by /64); 0 means no limit. A browser needs one per tab without SharedWorker."},
+	{name: "limits.publishes_per_second", kind: kindInt, field: func(c *Config) any { return &c.LimitPublishesPerSecond },
+		doc: "Publish requests per second per token, or per client IP without one (bursts of twice as many); 0 means no limit."},
+	{name: "limits.trusted_proxies", kind: kindList, field: func(c *Config) any { return &c.LimitTrustedProxies }, check: checkProxies,
+		doc: "Reverse proxies (IPs or CIDRs) whose X-Forwarded-For names the client: the rightmost address not in this list is the client IP. Empty: the peer address. Comma-separated in the environment."},
+	{name: "tls.cert", kind: kindString, field: func(c *Config) any { return &c.TLSCert }, check: checkTLS,
+		doc: "PEM certificate chain: with tls.key the server speaks HTTPS and HTTP/2 only. Also --tls-self-signed for a localhost certificate."},
+	{name: "tls.key", kind: kindString, field: func(c *Config) any { return &c.TLSKey },
+		doc: "PEM private key of tls.cert."},
+	{name: "metrics", kind: kindBool, field: func(c *Config) any { return &c.Metrics },
+		doc: "Serve Prometheus metrics at /metrics: streams, events, deliveries, limits, publish latency and the Go runtime."},
+	{name: "log_format", kind: kindString, field: func(c *Config) any { return &c.LogFormat }, check: checkLogFormat,
+		doc: `Log (and access log) format: "text" or "json".`},
+	{name: "mercure.enabled", kind: kindBool, field: func(c *Config) any { return &c.MercureEnabled }, check: checkMercure,
+		doc: "Serve the Mercure protocol at /.well-known/mercure on the same hub (same history, transport and limits as base_path): Symfony's Mercure component, API Platform and EventSource clients work unchanged. Needs mercure.publisher_key."},
+	{name: "mercure.publisher_key", kind: kindString, field: func(c *Config) any { return &c.MercurePublisherKey }, check: checkKeySpec("mercure.publisher_key", func(c Config) string { return c.MercurePublisherKey }),
+		doc: `Verifies Mercure publisher JWTs: the HMAC secret of Symfony's MERCURE_JWT_SECRET (at least 32 bytes), or "file:/path/key.pem" with an RSA, ECDSA or Ed25519 public key.`},
+	{name: "mercure.subscriber_key", kind: kindString, field: func(c *Config) any { return &c.MercureSubscriberKey }, check: checkKeySpec("mercure.subscriber_key", func(c Config) string { return c.MercureSubscriberKey }),
+		doc: "Verifies Mercure subscriber JWTs, in the same forms as mercure.publisher_key. Empty: the publisher key."},
+	{name: "mercure.algorithm", kind: kindString, field: func(c *Config) any { return &c.MercureAlgorithm }, check: checkMercureAlgorithm,
+		doc: "The one JWT algorithm accepted for Mercure tokens (as auth.algorithm). Empty: derived from the key."},
+	{name: "mercure.anonymous", kind: kindBool, field: func(c *Config) any { return &c.MercureAnonymous },
+		doc: "Let Mercure subscribers without a token receive public updates. false (the reference hub's default) answers them 401."},
+	{name: "mercure.subscriptions", kind: kindBool, field: func(c *Config) any { return &c.MercureSubscriptions },
+		doc: "Publish a private update on /.well-known/mercure/subscriptions/... when a Mercure subscription starts or ends, and serve the subscriptions API there."},
+	{name: "mercure.issuer", kind: kindString, field: func(c *Config) any { return &c.MercureIssuer }, check: checkMercureClaim(func(c Config) string { return c.MercureIssuer }),
+		doc: "The iss that at+jwt access tokens (the newer Mercure draft) must carry. Empty: not checked."},
+	{name: "mercure.audience", kind: kindString, field: func(c *Config) any { return &c.MercureAudience }, check: checkMercureClaim(func(c Config) string { return c.MercureAudience }),
+		doc: "The hub's resource identifier, which at+jwt access tokens must list in aud (usually https://your.host/.well-known/mercure). Empty: not checked."},
+}
+
+// minSecretLen is the shortest HMAC secret accepted: RFC 7518 asks for a
+// key at least as long as the hash output (32 bytes for HS256).
+const minSecretLen = 32
+
+// checkKeySpec validates auth.publisher_key or auth.subscriber_key: a
+// secret long enough, or file: with a path. The file is read at start.
+func checkKeySpec(name string, get func(Config) string) func(Config) string {
+	return func(c Config) string {
+		v := get(c)
+		switch path, isFile := strings.CutPrefix(v, "file:"); {
+		case v == "":
+		case isFile && strings.TrimSpace(path) == "":
+			return `"file:" needs a path, e.g. file:/etc/valksor-sse/jwt-public.pem`
+		case !isFile && len(v) < minSecretLen:
+			return fmt.Sprintf("an HMAC secret must be at least %d bytes (got %d); generate one with: openssl rand -base64 32", minSecretLen, len(v))
+		case !isFile && strings.IndexFunc(v, unicode.IsControl) >= 0:
+			return "must not contain control characters"
+		}
+		return ""
+	}
+}
+
+// algorithms are the accepted values of auth.algorithm.
+var algorithms = []string{"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+
+func checkAlgorithm(c Config) string {
+	if c.AuthAlgorithm == "" {
+		return ""
+	}
+	for _, a := range algorithms {
+		if a == c.AuthAlgorithm {
+			return ""
+		}
+	}
+	return fmt.Sprintf("want one of %s, got %q", strings.Join(algorithms, ", "), c.AuthAlgorithm)
+}
+
+// checkMercure wants a publisher key when the Mercure hub is enabled.
+func checkMercure(c Config) string {
+	if c.MercureEnabled && c.MercurePublisherKey == "" {
+		return "true needs mercure.publisher_key: the secret publishers sign their JWTs with (Symfony's MERCURE_JWT_SECRET)"
+	}
+	return ""
+}
+
+func checkMercureAlgorithm(c Config) string {
+	if c.MercureAlgorithm == "" {
+		return ""
+	}
+	for _, a := range algorithms {
+		if a == c.MercureAlgorithm {
+			return ""
+		}
+	}
+	return fmt.Sprintf("want one of %s, got %q", strings.Join(algorithms, ", "), c.MercureAlgorithm)
+}
+
+// checkMercureClaim validates mercure.issuer or mercure.audience: a claim
+// value without spaces or control characters.
+func checkMercureClaim(get func(Config) string) func(Config) string {
+	return func(c Config) string {
+		if hasSpaceOrControl(get(c)) {
+			return fmt.Sprintf("must not contain spaces or control characters, got %q", get(c))
+		}
+		return ""
+	}
+}
+
+func checkJWKSURL(c Config) string {
+	u := c.AuthJWKSURL
+	if u == "" {
+		return ""
+	}
+	if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") || hasSpaceOrControl(u) {
+		return fmt.Sprintf("want an http:// or https:// URL, got %q", u)
+	}
+	return ""
+}
+
+// checkCookie validates auth.cookie as an RFC 6265 cookie name.
+func checkCookie(c Config) string {
+	if c.AuthCookie == "" {
+		return "must not be empty"
+	}
+	for _, r := range c.AuthCookie {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`()<>@,;:\"/[]?={}`, r) {
+			return fmt.Sprintf("want a cookie name (letters, digits and !#$%%&'*+-.^_`|~), got %q", c.AuthCookie)
+		}
+	}
+	return ""
+}
+
+// checkAnonymous refuses a server that nobody could subscribe to.
+func checkAnonymous(c Config) string {
+	if !c.AuthAnonymousSubscribe && c.AuthPublisherKey == "" && c.AuthSubscriberKey == "" && c.AuthJWKSURL == "" {
+		return "false needs auth.subscriber_key, auth.publisher_key or auth.jwks_url: without keys no stream could open"
+	}
+	return ""
+}
+
+func checkProxies(c Config) string {
+	for _, p := range c.LimitTrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			continue
+		}
+		return fmt.Sprintf("want IP addresses or CIDRs such as 10.0.0.0/8, got %q", p)
+	}
+	return ""
+}
+
+// checkTLS wants tls.cert and tls.key together.
+func checkTLS(c Config) string {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return "tls.cert and tls.key go together: set both, or neither"
+	}
+	return ""
+}
+
+func checkLogFormat(c Config) string {
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Sprintf(`want "text" or "json", got %q`, c.LogFormat)
+	}
+	return ""
 }
 
 // checkRules validates watch.rules.
@@ -429,6 +605,27 @@ func checkBasePath(c Config) string {
 		if seg == "" || seg == "." || seg == ".." {
 			return fmt.Sprintf(`must not contain empty, "." or ".." segments, got %q`, p)
 		}
+	}
+	return ""
+}
+
+// checkDashboardPath validates dashboard.path: a plain path like base_path,
+// not one of the hub's endpoints.
+func checkDashboardPath(c Config) string {
+	p := c.DashboardPath
+	if p == "" {
+		return ""
+	}
+	if msg := checkBasePath(Config{BasePath: p}); msg != "" {
+		return msg
+	}
+	for _, taken := range []string{"", "/healthz", "/publish", "/ping", "/client.js", "/worker.js"} {
+		if p == c.BasePath+taken {
+			return fmt.Sprintf("%q is an endpoint of the hub; choose another path, such as %s/_dashboard", p, c.BasePath)
+		}
+	}
+	if p == "/assets" || strings.HasPrefix(p, "/assets/") {
+		return fmt.Sprintf("%q is under /assets/, where the asset mapper serves files; choose another path", p)
 	}
 	return ""
 }

@@ -189,7 +189,7 @@ func TestLoadErrors(t *testing.T) {
 		want    string // the complete error message, or a substring when prefixed with "~"
 	}{
 		{"unknown key with suggestion", sseFile("port: 8080", "ping_interval: 30", "max_connections: 10", "timeout: 5", "pingg: 3"),
-			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, watch.paths, watch.ignore, watch.rules, watch.debounce, watch.poll, watch.poll_interval, dev.proxy, dev.listen, dev.cmd, assets, importmap, importmap_preload"},
+			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, watch.paths, watch.ignore, watch.rules, watch.debounce, watch.poll, watch.poll_interval, dev.proxy, dev.listen, dev.cmd, dashboard.enabled, dashboard.path, assets, importmap, importmap_preload, auth.publisher_key, auth.subscriber_key, auth.algorithm, auth.jwks_url, auth.cookie, auth.anonymous_subscribe, limits.streams_per_second, limits.streams_per_ip, limits.publishes_per_second, limits.trusted_proxies, tls.cert, tls.key, metrics, log_format, mercure.enabled, mercure.publisher_key, mercure.subscriber_key, mercure.algorithm, mercure.anonymous, mercure.subscriptions, mercure.issuer, mercure.audience"},
 		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); known keys: enabled,"},
 		{"unknown key dashes", sseFile("ping-interval: 1"), "~(did you mean ping_interval?)"},
 		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; known keys: enabled,"},
@@ -394,12 +394,12 @@ func TestLoadEnvErrors(t *testing.T) {
 func TestLoadReservedEnvExtension(t *testing.T) {
 	saved := slices.Clone(config.ReservedEnv)
 	t.Cleanup(func() { config.ReservedEnv = saved })
-	env := []string{"VALKSOR_SSE_LOG_FORMAT=json"}
+	env := []string{"VALKSOR_SSE_SOME_COMMAND_VARIABLE=1"}
 	if _, err := config.Load(t.TempDir(), "", env); err == nil {
 		t.Fatal("unknown variable accepted before it was reserved")
 	}
-	config.ReservedEnv = append(config.ReservedEnv, "VALKSOR_SSE_LOG_FORMAT")
-	if !config.IsReserved("VALKSOR_SSE_LOG_FORMAT") {
+	config.ReservedEnv = append(config.ReservedEnv, "VALKSOR_SSE_SOME_COMMAND_VARIABLE")
+	if !config.IsReserved("VALKSOR_SSE_SOME_COMMAND_VARIABLE") {
 		t.Error("IsReserved does not see the appended name")
 	}
 	if _, err := config.Load(t.TempDir(), "", env); err != nil {
@@ -502,10 +502,55 @@ func TestBlocks(t *testing.T) {
 	if fmt.Sprintf("%v %v %v %v %v %v %v", c.Watch, c.WatchRules, c.WatchPoll, c.WatchDebounce, c.WatchIgnore, c.DevProxy, c.DevCmd) != "[templates assets] [*.go=restart] true 20ms [*.log tmp] http://localhost:8000 [go run ./app]" {
 		t.Fatalf("got %+v", c)
 	}
+	// The dashboard block.
+	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte("valksor:\n  sse:\n    dashboard:\n      enabled: false\n      path: /admin/live\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := config.Load(dir, "", nil); err != nil || c.DashboardEnabled || c.DashboardPath != "/admin/live" {
+		t.Fatalf("dashboard block: %v %v %q", err, c.DashboardEnabled, c.DashboardPath)
+	}
+	if c, err := config.Load(dir, "", []string{"VALKSOR_SSE_DASHBOARD_ENABLED=true", "VALKSOR_SSE_DASHBOARD_PATH=/live"}); err != nil || !c.DashboardEnabled || c.DashboardPath != "/live" {
+		t.Fatalf("dashboard environment: %v %v %q", err, c.DashboardEnabled, c.DashboardPath)
+	}
 	for _, bad := range []struct{ yaml, says string }{
 		{"valksor:\n  sse:\n    watch:\n      pathz: [a]\n", "unknown key valksor.sse.watch.pathz"},
 		{"valksor:\n  sse:\n    watch: templates\n", "want a block of keys"},
 		{"valksor:\n  sse:\n    watch:\n      rules: ['*.go=rebuild']\n", "rebuild"},
+		{"valksor:\n  sse:\n    dashboard:\n      pathh: /x\n", "unknown key valksor.sse.dashboard.pathh"},
+		{"valksor:\n  sse:\n    dashboard: true\n", "want a block of keys (enabled, path)"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(bad.yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := config.Load(dir, "", nil); err == nil || !strings.Contains(err.Error(), bad.says) {
+			t.Errorf("%q: error %v, want it to mention %q", bad.yaml, err, bad.says)
+		}
+	}
+}
+
+// TestMercureBlock reads the mercure block from the file and the
+// environment, and refuses its unknown keys.
+func TestMercureBlock(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "!ChangeThisMercureHubJWTSecretKey!"
+	yaml := "valksor:\n  sse:\n    mercure:\n      enabled: true\n      publisher_key: '" + secret + "'\n      anonymous: true\n      subscriptions: true\n      audience: https://example.com/.well-known/mercure\n"
+	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(dir, "", nil)
+	if err != nil || !c.MercureEnabled || c.MercurePublisherKey != secret || !c.MercureAnonymous || !c.MercureSubscriptions || c.MercureAudience != "https://example.com/.well-known/mercure" {
+		t.Fatalf("mercure block: %v %+v", err, c)
+	}
+	env := []string{"VALKSOR_SSE_MERCURE_PUBLISHER_KEY=file:/etc/mercure.pem", "VALKSOR_SSE_MERCURE_SUBSCRIBER_KEY=" + secret + "-sub", "VALKSOR_SSE_MERCURE_ALGORITHM=RS256", "VALKSOR_SSE_MERCURE_ANONYMOUS=false", "VALKSOR_SSE_MERCURE_ISSUER=https://auth.example"}
+	c, err = config.Load(dir, "", env)
+	if err != nil || c.MercurePublisherKey != "file:/etc/mercure.pem" || c.MercureSubscriberKey != secret+"-sub" || c.MercureAlgorithm != "RS256" || c.MercureAnonymous || c.MercureIssuer != "https://auth.example" {
+		t.Fatalf("mercure environment: %v %+v", err, c)
+	}
+	for _, bad := range []struct{ yaml, says string }{
+		{"valksor:\n  sse:\n    mercure:\n      publisher: x\n", "unknown key valksor.sse.mercure.publisher (did you mean mercure.publisher_key?)"},
+		{"valksor:\n  sse:\n    mercure: true\n", "want a block of keys (enabled, publisher_key,"},
+		{"valksor:\n  sse:\n    mercure:\n      enabled: true\n", "valksor.sse.mercure.enabled: true needs mercure.publisher_key"},
+		{"valksor:\n  sse:\n    mercure:\n      publisher_key: short\n", "valksor.sse.mercure.publisher_key: an HMAC secret must be at least 32 bytes"},
 	} {
 		if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(bad.yaml), 0o644); err != nil {
 			t.Fatal(err)

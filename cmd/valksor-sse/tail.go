@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/client"
+)
+
+// ANSI styles of tail's colored output.
+const (
+	ansiDim    = "\x1b[2m"
+	ansiType   = "\x1b[1;36m"
+	ansiID     = "\x1b[33m"
+	ansiAlert  = "\x1b[1;31m"
+	ansiReset  = "\x1b[0m"
+	tailLayout = "15:04:05.000"
+)
+
+// tailLine is one event as tail --json prints it.
+type tailLine struct {
+	Time string `json:"time"`
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	// Data is the event's data: JSON as it is when it parses, else a string.
+	Data any `json:"data"`
+}
+
+func (m *Main) tail(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("tail", "tail [flags]\n\nFollows the stream and prints one line per event: time, type, id, data.\nIt reconnects and resumes by itself; Ctrl-C stops it.\n\nExamples:\n  valksor-sse tail\n  valksor-sse tail --topic orders --type order-shipped\n  valksor-sse tail --json | jq .data")
+	var c commonFlags
+	c.register(fs)
+	var types, topics stringList
+	fs.Var(&types, "type", "print only events of `type` (repeatable)")
+	fs.Var(&topics, "topic", "follow `topic` (repeatable; default: the public channel)")
+	jsonOut := fs.Bool("json", false, `print one JSON object per line: {"time", "type", "id", "data"}`)
+	all := fs.Bool("all", false, "also print the connected, ping and pong events")
+	color := fs.String("color", "auto", "color the output: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
+	url := fs.String("url", "", "server `URL` with base path, e.g. http://localhost:8080/sse (default: from the config)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("tail takes no arguments, got %q; use --type and --topic", fs.Args())}
+	}
+	var colored bool
+	switch *color {
+	case "auto":
+		colored = m.getenv("NO_COLOR") == "" && isTerminal(m.Stdout)
+	case "always":
+		colored = true
+	case "never":
+	default:
+		return usageError{fmt.Sprintf("--color %q: want auto, always or never", *color)}
+	}
+	cfg, err := m.load(c)
+	if err != nil {
+		return err
+	}
+	base := *url
+	if base == "" {
+		base = baseURL(cfg)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st := &tailState{m: m, url: base}
+	sub := &client.Subscriber{
+		URL:        base,
+		Topics:     topics,
+		MaxBackoff: 5 * time.Second,
+		HTTPClient: &http.Client{Transport: st},
+		OnConnect:  st.connected,
+	}
+	err = sub.Run(ctx, func(e client.Event) error {
+		if e.Type == sse.TypeHistoryGap {
+			st.gap(e)
+		}
+		if !*all && (e.Type == sse.TypeConnected || e.Type == sse.TypePing || e.Type == sse.TypePong) {
+			return nil
+		}
+		if len(types) > 0 && !slices.Contains(types, e.Type) {
+			return nil
+		}
+		return m.printEvent(time.Now(), e, *jsonOut, colored)
+	})
+	if ctx.Err() != nil {
+		return nil // interrupted: the normal way to stop
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return fmt.Errorf("the server refused the stream at %s: %s", base, ce.Message)
+	}
+	return err
+}
+
+// printEvent writes e as one line.
+func (m *Main) printEvent(now time.Time, e client.Event, asJSON, colored bool) error {
+	if asJSON {
+		l := tailLine{Time: now.Format(time.RFC3339Nano), Type: e.Type, ID: e.ID, Data: e.Data}
+		if json.Valid([]byte(e.Data)) {
+			l.Data = json.RawMessage(e.Data)
+		}
+		b, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		_, err = m.Stdout.Write(append(b, '\n'))
+		return err
+	}
+	data := strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(e.Data)
+	id := e.ID
+	if id == "" {
+		id = "-"
+	}
+	var line string
+	if colored {
+		style := ansiType
+		if e.Type == sse.TypeHistoryGap {
+			style = ansiAlert
+		}
+		line = ansiDim + now.Format(tailLayout) + ansiReset + " " + style + e.Type + ansiReset + " " + ansiID + id + ansiReset + " " + data + "\n"
+	} else {
+		line = now.Format(tailLayout) + " " + e.Type + " " + id + " " + data + "\n"
+	}
+	_, err := io.WriteString(m.Stdout, line)
+	return err
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// tailState tells the user on stderr when the stream connects, breaks and
+// resumes. As the Subscriber's transport it sees each connection attempt.
+type tailState struct {
+	m   *Main
+	url string
+
+	mu       sync.Mutex
+	up       bool // a stream is open
+	everUp   bool
+	reported bool // the current outage was reported
+}
+
+func (s *tailState) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		if r.Context().Err() == nil {
+			s.down(fmt.Sprintf("cannot reach %s (%v); retrying", s.url, err))
+		}
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		resp.Body = &watchedBody{ReadCloser: resp.Body, s: s, ctx: r.Context()}
+	} else if resp.StatusCode >= 500 {
+		s.down(fmt.Sprintf("%s answered %s; retrying", s.url, resp.Status))
+	}
+	return resp, nil
+}
+
+func (s *tailState) connected(resp *http.Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.up, s.reported = true, false
+	if !s.everUp {
+		s.everUp = true
+		fmt.Fprintf(s.m.Stderr, "tail: following %s (Ctrl-C to stop)\n", resp.Request.URL)
+		return
+	}
+	fmt.Fprintf(s.m.Stderr, "tail: reconnected to %s; resuming after %s\n", s.url, orDash(resp.Request.Header.Get("Last-Event-ID")))
+}
+
+// down reports an outage once.
+func (s *tailState) down(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.up = false
+	if !s.reported {
+		s.reported = true
+		fmt.Fprintln(s.m.Stderr, "tail:", msg)
+	}
+}
+
+// gap explains a history-gap event.
+func (s *tailState) gap(e client.Event) {
+	var d struct {
+		LastEventID string `json:"last_event_id"`
+	}
+	_ = json.Unmarshal([]byte(e.Data), &d)
+	fmt.Fprintf(s.m.Stderr, "tail: the server's history does not reach back to %s (did it restart?): events published since it started are shown, earlier ones it no longer has\n", orDash(d.LastEventID))
+}
+
+// watchedBody reports the end of a stream that the user did not ask for.
+type watchedBody struct {
+	io.ReadCloser
+	s    *tailState
+	ctx  context.Context
+	once sync.Once
+}
+
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && b.ctx.Err() == nil {
+		b.once.Do(func() { b.s.down("connection lost; reconnecting") })
+	}
+	return n, err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
