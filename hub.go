@@ -403,6 +403,17 @@ func (h *Hub) TopicCounts() map[string]int {
 	return out
 }
 
+// HistoryLen reports how many events the transport retains, when it can
+// tell.
+func (h *Hub) HistoryLen(ctx context.Context) (int, bool) {
+	hl, ok := h.transport.(HistoryLener)
+	if !ok {
+		return 0, false
+	}
+	n, err := hl.HistoryLen(ctx)
+	return n, err == nil
+}
+
 // BasePath returns the path under which Handler serves the endpoints.
 func (h *Hub) BasePath() string {
 	if h.opts.basePath == "" {

@@ -136,6 +136,13 @@ func (t *MemoryTransport) History(ctx context.Context, lastID string) (History, 
 	return History{Messages: t.after(i), Complete: c.Compare(t.horizon) >= 0, After: c}, nil
 }
 
+// HistoryLen implements HistoryLener.
+func (t *MemoryTransport) HistoryLen(context.Context) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n, nil
+}
+
 // Close implements Transport.
 func (t *MemoryTransport) Close() error {
 	t.mu.Lock()

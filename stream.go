@@ -32,7 +32,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sr := StreamRequest{Topics: topics, LastEventID: lastID}
-	if a := h.opts.authorizer; a != nil && r.Method == http.MethodGet {
+	if a := h.opts.authorizer; a != nil {
 		g, err := a.AuthorizeSubscribe(r, topics)
 		if err != nil {
 			writeError(w, err)

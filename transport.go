@@ -61,5 +61,11 @@ type HealthChecker interface {
 	Health(ctx context.Context) error
 }
 
+// HistoryLener is implemented by transports that can count what they
+// retain.
+type HistoryLener interface {
+	HistoryLen(ctx context.Context) (int, error)
+}
+
 // EarliestID is the Last-Event-ID that asks for the whole retained history.
 const EarliestID = "earliest"

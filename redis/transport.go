@@ -383,6 +383,12 @@ func (t *Transport) History(ctx context.Context, lastID string) (sse.History, er
 	return t.historyAfter(ctx, c, false)
 }
 
+// HistoryLen implements sse.HistoryLener.
+func (t *Transport) HistoryLen(ctx context.Context) (int, error) {
+	n, err := t.client.XLen(ctx, t.key).Result()
+	return int(n), err
+}
+
 // historyAfter returns the entries after c. earliest asks for everything,
 // complete only when nothing was ever removed from the stream.
 func (t *Transport) historyAfter(ctx context.Context, c sse.Cursor, earliest bool) (sse.History, error) {

@@ -62,6 +62,8 @@ Usage:
   valksor-sse dev --proxy URL [--cmd CMD] [--watch DIR]
                                      live reload in front of any app, restarting it on change
   valksor-sse assets list|compile    show or write the digested assets and import map
+  valksor-sse token --publish P --subscribe P [--ttl 1h]
+                                     mint a JWT with the configured auth keys
   valksor-sse bench [flags]          measure a server (--compare-floor: against the machine's floor)
   valksor-sse version                print the version
 
@@ -93,6 +95,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.assets(ctx, args)
 	case "dev":
 		err = m.dev(ctx, args)
+	case "token":
+		err = m.token(ctx, args)
 	case "tail":
 		err = m.tail(ctx, args)
 	case "bench":

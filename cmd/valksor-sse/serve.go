@@ -36,6 +36,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	debug := fs.Bool("debug", false, "log every connect, disconnect and event")
 	var wf watchFlags
 	wf.register(fs)
+	var pf productionFlags
+	pf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -54,7 +56,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if cfg.Debug {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := newLogger(m.Stderr, cfg.LogFormat, level)
 
 	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
 	if err := m.takeOver(ctx, pidFile, *killExisting, logger); err != nil {
@@ -64,12 +66,17 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	token, err := m.publishToken(cfg, logger)
+	token, err := m.servePublishToken(cfg, logger)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	opts := hubOptions(cfg, token, logger)
+	prod, err := m.newProduction(ctx, cfg, pf, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	opts := append(hubOptions(cfg, token, logger), prod.hubOptions()...)
 	opts, dash := withDashboard(cfg, token, opts, logger)
 	if strings.HasPrefix(cfg.Transport, "redis") {
 		tr, err := openRedis(ctx, cfg, logger)
@@ -99,10 +106,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	mux.Handle(cfg.BasePath+"/worker.js", clientJS)
 	mux.Handle("/{$}", web.DemoHandler(cfg.BasePath))
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           prod.handler(hub, mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	prod.configure(srv)
 
 	if err := pidFile.Write(os.Getpid()); err != nil {
 		ln.Close()
@@ -123,10 +131,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	defer signal.Stop(sigs)
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- prod.serve(srv, ln) }()
 
 	addr := ln.Addr().String()
-	logger.Info("valksor-sse listening", "url", "http://"+addr+cfg.BasePath, "pid", os.Getpid(), "config", orNone(cfg.Source), "transport", hub.Health(ctx).Transport, "history", cfg.HistorySize, "max_connections", cfg.MaxConnections)
+	logger.Info("valksor-sse listening", "url", prod.scheme()+"://"+addr+cfg.BasePath, "pid", os.Getpid(), "config", orNone(cfg.Source), "transport", hub.Health(ctx).Transport, "history", cfg.HistorySize, "max_connections", cfg.MaxConnections)
 	if m.ready != nil {
 		m.ready(addr)
 	}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
+
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+	"github.com/valksor/go-sse/jwt"
+)
+
+// token mints a JWT for scripts and tests:
+//
+//	valksor-sse token --publish '*' --subscribe 'orders/*' --ttl 1h
+//
+// A token with --publish patterns is a publisher token, signed with
+// auth.publisher_key; a token with only --subscribe patterns is a
+// subscriber token, signed with auth.subscriber_key (or the publisher key
+// when that is unset). One token with both claims works for both roles when
+// the two keys are the same. --key signs with another key: a secret, or
+// file:PATH with a secret or a PEM private key (for RSA, ECDSA and Ed25519
+// public keys in the config).
+func (m *Main) token(ctx context.Context, args []string) error {
+	fs := m.newFlagSet("token", "token [--publish PATTERN]... [--subscribe PATTERN]... [--ttl 1h] [flags]\n\n"+
+		"Prints a JWT for the configured auth keys. Patterns: '*' (every topic), 'orders/*' (a prefix), 'orders/7'.\n\n"+
+		"Examples:\n"+
+		"  valksor-sse token --publish '*' --ttl 1h\n"+
+		"  valksor-sse token --subscribe 'orders/*' --ttl 15m\n"+
+		"  valksor-sse publish order-shipped --topic orders/7 --token \"$(valksor-sse token --publish 'orders/*')\"")
+	var c commonFlags
+	c.register(fs)
+	var publish, subscribe stringList
+	fs.Var(&publish, "publish", "topic `pattern` the token may publish to (repeatable)")
+	fs.Var(&subscribe, "subscribe", "topic `pattern` whose private events the token may receive (repeatable)")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token; it carries exp = now + ttl")
+	subject := fs.String("sub", "", "subject claim (sub), e.g. a user id")
+	keyFlag := fs.String("key", "", "signing `key`: a secret, or file:PATH with a secret or a PEM private key (default: auth.publisher_key or auth.subscriber_key)")
+	mercure := fs.Bool("mercure", false, "put the patterns in a \"mercure\" claim instead of \"valksor\" (for Mercure hubs)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError{fmt.Sprintf("token takes no arguments, got %q; give patterns with --publish and --subscribe", fs.Args())}
+	case len(publish) == 0 && len(subscribe) == 0:
+		return usageError{"token needs at least one --publish or --subscribe pattern, e.g. --publish '*'"}
+	case *ttl <= 0:
+		return usageError{fmt.Sprintf("--ttl %v: want a positive duration such as 1h", *ttl)}
+	}
+	for _, p := range append(append([]string(nil), publish...), subscribe...) {
+		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
+			return usageError{fmt.Sprintf("pattern %q: want '*', a prefix ending in '*' such as 'orders/*', or a topic", p)}
+		}
+	}
+	cfg, err := m.load(c)
+	if err != nil {
+		return err
+	}
+	signer, err := m.tokenSigner(cfg, *keyFlag, len(publish) > 0, len(subscribe) > 0)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	claims := jwt.Claims{RegisteredClaims: gojwt.RegisteredClaims{
+		Subject:   *subject,
+		IssuedAt:  gojwt.NewNumericDate(now),
+		ExpiresAt: gojwt.NewNumericDate(now.Add(*ttl)),
+	}}
+	scopes := &jwt.Scopes{Publish: jwt.Patterns(publish), Subscribe: jwt.Patterns(subscribe)}
+	if *mercure {
+		claims.Mercure = scopes
+	} else {
+		claims.Valksor = scopes
+	}
+	tok, err := signer.Sign(claims)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, tok)
+	return nil
+}
+
+// tokenSigner picks the key that signs a token with the given claims.
+func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe bool) (*jwt.Signer, error) {
+	spec, name := keyFlag, "--key"
+	if spec == "" {
+		pub, sub := cfg.AuthPublisherKey, cfg.AuthSubscriberKey
+		if sub == "" {
+			sub = pub
+		}
+		switch {
+		case publish && subscribe && pub != sub:
+			return nil, fmt.Errorf("auth.subscriber_key differs from auth.publisher_key, so one token cannot both publish and subscribe: mint a publisher token (--publish) and a subscriber token (--subscribe) separately")
+		case publish:
+			spec, name = pub, "auth.publisher_key"
+		default:
+			spec, name = sub, "auth.subscriber_key"
+			if cfg.AuthSubscriberKey == "" {
+				name = "auth.publisher_key"
+			}
+		}
+		if spec == "" {
+			return nil, fmt.Errorf("%s is not set: configure the JWT keys (auth.publisher_key, auth.subscriber_key), or sign with --key", name)
+		}
+	}
+	key, err := m.signingKey(spec)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s, err := jwt.NewSigner(cfg.AuthAlgorithm, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+// signingKey reads a key spec for signing: a secret, or file:PATH holding
+// a secret or a PEM private key. A public key cannot sign.
+func (m *Main) signingKey(spec string) (any, error) {
+	path, isFile := strings.CutPrefix(spec, "file:")
+	if !isFile {
+		return []byte(spec), nil
+	}
+	b, err := os.ReadFile(m.path(path))
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(text, "-----BEGIN") {
+		return []byte(text), nil
+	}
+	if strings.Contains(text, "PUBLIC KEY") || strings.Contains(text, "CERTIFICATE") {
+		return nil, fmt.Errorf("%s holds a public key, which only verifies tokens; sign with the private key: --key file:/path/to/private.pem", path)
+	}
+	return jwt.ParsePrivateKeyPEM(b)
+}
