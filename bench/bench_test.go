@@ -826,3 +826,28 @@ func TestTLS(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestFloorReset: the floor holds the streams of a finished run until a
+// write to them fails; ResetURL drops them before the next run, so rounds
+// do not pile up open files.
+func TestFloorReset(t *testing.T) {
+	f := startFloor(t)
+	cfg := bench.Config{StreamURL: f.StreamURL(), PublishURL: f.PublishURL(), Streams: 30, Publishes: 2}
+	if _, err := bench.Run(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Streams(); n != 30 {
+		t.Fatalf("after a run the floor holds %d streams, want the 30 it cannot know are gone", n)
+	}
+	cfg.ResetURL = f.ResetURL()
+	rep, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lost != 0 || rep.Received != 60 {
+		t.Fatalf("the run after a reset lost %d of %d deliveries", rep.Lost, rep.Expected)
+	}
+	if n := f.Streams(); n != 30 {
+		t.Fatalf("after a reset and a run of 30 the floor holds %d streams", n)
+	}
+}

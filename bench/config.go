@@ -98,6 +98,10 @@ type Config struct {
 	Timeout time.Duration
 	// PublishTimeout bounds one publish request (default 30s).
 	PublishTimeout time.Duration
+	// ResetURL, when set, is POSTed before the streams connect: the floor
+	// server closes the streams of earlier runs there (Floor.ResetURL),
+	// which it would otherwise hold until a write to them failed.
+	ResetURL string
 	// TLSConfig is used for https stream and publish URLs; nil means the
 	// default configuration.
 	TLSConfig *tls.Config

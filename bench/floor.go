@@ -193,6 +193,11 @@ func (f *Floor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet:
 		f.serveStream(w)
 	case http.MethodPost:
+		if r.URL.Path == "/reset" {
+			f.reset()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		f.servePublish(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
@@ -230,6 +235,22 @@ func (f *Floor) serveStream(w http.ResponseWriter) {
 	}
 	f.conns = append(f.conns, fc)
 }
+
+// reset closes every stream. The floor notices a client that left only
+// when a write to it fails, so a benchmark resets it between runs; else the
+// streams of the last run would still hold their files.
+func (f *Floor) reset() {
+	f.mu.Lock()
+	conns := f.conns
+	f.conns = nil
+	f.mu.Unlock()
+	for _, fc := range conns {
+		fc.c.Close()
+	}
+}
+
+// ResetURL returns the URL that makes the floor close its streams (POST).
+func (f *Floor) ResetURL() string { return "http://" + f.ln.Addr().String() + "/reset" }
 
 func (f *Floor) servePublish(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))

@@ -100,6 +100,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rec := newRecorder(c)
 	var warn []string
 
+	if c.ResetURL != "" {
+		if err := postReset(ctx, c.ResetURL); err != nil {
+			warn = append(warn, err.Error())
+		}
+	}
 	if c.ServerPID > 0 {
 		kb, err := readRSS(c.ServerPID)
 		if err != nil {
@@ -383,4 +388,20 @@ func sleep(ctx context.Context, d time.Duration) error {
 func percentile(sorted []int64, p float64) int64 {
 	i := int(math.Ceil(float64(len(sorted))*p)) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// postReset asks a floor server to drop the streams of earlier runs.
+func postReset(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return fmt.Errorf("bench: reset %s: %w", url, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("bench: reset %s: %w", url, err)
+	}
+	resp.Body.Close()
+	return nil
 }

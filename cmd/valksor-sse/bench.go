@@ -92,6 +92,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		_ = floorCmd.Wait()
 	}()
 	floor := scenario("floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid)
+	floor.ResetURL = "http://" + addr + "/reset"
 	rep, err := bench.Compare(ctx, floor, ours, *rounds)
 	if err != nil {
 		return err
