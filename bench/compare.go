@@ -88,7 +88,8 @@ func ratio(b, a float64) float64 {
 	return b / a
 }
 
-// summarize combines the reports of one server: medians of the figures,
+// summarize combines the reports of one server: medians of the figures
+// (memory from the first round),
 // sums of the trouble counts.
 func summarize(rs []Report) Report {
 	if len(rs) == 0 {
@@ -117,9 +118,12 @@ func summarize(rs []Report) Report {
 	s.Published = int(medI(func(r Report) int64 { return int64(r.Published) }))
 	s.ConnectSeconds = medF(func(r Report) float64 { return r.ConnectSeconds })
 	s.ConnectRate = medF(func(r Report) float64 { return r.ConnectRate })
-	s.RSSBeforeKB = medI(func(r Report) int64 { return r.RSSBeforeKB })
-	s.RSSAfterKB = medI(func(r Report) int64 { return r.RSSAfterKB })
-	s.RSSPerStreamKB = medF(func(r Report) float64 { return r.RSSPerStreamKB })
+	// Memory is taken from the first round: a server's heap does not shrink
+	// back after a round, so later rounds start from a warm, larger RSS and
+	// their difference says little about the cost of a stream.
+	s.RSSBeforeKB = rs[0].RSSBeforeKB
+	s.RSSAfterKB = rs[0].RSSAfterKB
+	s.RSSPerStreamKB = rs[0].RSSPerStreamKB
 	s.PublishP50 = medD(func(r Report) time.Duration { return r.PublishP50 })
 	s.PublishP99 = medD(func(r Report) time.Duration { return r.PublishP99 })
 	s.LatencyP50 = medD(func(r Report) time.Duration { return r.LatencyP50 })
