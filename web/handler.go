@@ -51,7 +51,9 @@ var (
 
 // Handler serves the client module at basePath+"/client.js" and its
 // SharedWorker at basePath+"/worker.js" (GET and HEAD), with Content-Type
-// text/javascript, Cache-Control no-cache, a strong ETag (answering 304 to a
+// text/javascript, Cache-Control "max-age=300" (a page reload uses the
+// cached client without asking: a new client reaches pages within five
+// minutes of an upgrade), a strong ETag (answering 304 to a
 // matching If-None-Match) and Access-Control-Allow-Origin: *, since module
 // scripts are fetched in CORS mode and these files are public. Other paths
 // get 404. basePath is the hub's base path, such as "/sse"; mount the
@@ -80,11 +82,17 @@ func (h *jsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd := w.Header()
 	hd.Set("Access-Control-Allow-Origin", "*")
-	serve(w, r, a, "text/javascript; charset=utf-8")
+	serve(w, r, a, "text/javascript; charset=utf-8", jsCacheControl)
 }
 
+// jsCacheControl lets a page reload use the cached client and worker
+// without a round trip to the server, which would hold up the new page's
+// DOMContentLoaded; after an upgrade the new files arrive within five
+// minutes.
+const jsCacheControl = "max-age=300"
+
 // serve writes a with the given type and validators, for GET and HEAD.
-func serve(w http.ResponseWriter, r *http.Request, a asset, contentType string) {
+func serve(w http.ResponseWriter, r *http.Request, a asset, contentType, cacheControl string) {
 	hd := w.Header()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		hd.Set("Allow", "GET, HEAD")
@@ -92,7 +100,7 @@ func serve(w http.ResponseWriter, r *http.Request, a asset, contentType string) 
 		return
 	}
 	hd.Set("Content-Type", contentType)
-	hd.Set("Cache-Control", "no-cache")
+	hd.Set("Cache-Control", cacheControl)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("ETag", a.etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
@@ -109,6 +117,6 @@ func DemoHandler(basePath string) http.Handler {
 	}
 	a := newAsset(buf.Bytes())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serve(w, r, a, "text/html; charset=utf-8")
+		serve(w, r, a, "text/html; charset=utf-8", "no-cache")
 	})
 }

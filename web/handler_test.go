@@ -49,7 +49,7 @@ func TestHandlerServesTheModules(t *testing.T) {
 			}
 			want := map[string]string{
 				"Content-Type":                "text/javascript; charset=utf-8",
-				"Cache-Control":               "no-cache",
+				"Cache-Control":               "max-age=300",
 				"Access-Control-Allow-Origin": "*",
 			}
 			for k, v := range want {
