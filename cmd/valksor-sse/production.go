@@ -28,6 +28,7 @@ import (
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/jwt"
+	"github.com/valksor/go-sse/mercure"
 	"github.com/valksor/go-sse/metrics"
 	"github.com/valksor/go-sse/ratelimit"
 )
@@ -186,14 +187,16 @@ func (p *production) hubOptions() []sse.Option {
 	return opts
 }
 
-// isStream reports whether r asks for an event stream.
+// isStream reports whether r asks for an event stream (native or Mercure).
 func (p *production) isStream(r *http.Request) bool {
-	return r.Method == http.MethodGet && (r.URL.Path == p.cfg.BasePath || r.URL.Path == p.cfg.BasePath+"/")
+	return r.Method == http.MethodGet && (r.URL.Path == p.cfg.BasePath || r.URL.Path == p.cfg.BasePath+"/" ||
+		(p.cfg.MercureEnabled && r.URL.Path == mercure.Path))
 }
 
-// isPublish reports whether r publishes.
+// isPublish reports whether r publishes (native or Mercure).
 func (p *production) isPublish(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == p.cfg.BasePath+"/publish"
+	return r.Method == http.MethodPost && (r.URL.Path == p.cfg.BasePath+"/publish" ||
+		(p.cfg.MercureEnabled && r.URL.Path == mercure.Path))
 }
 
 // credential is what publishes are rate-limited by: the request's token

@@ -99,6 +99,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	mux := http.NewServeMux()
 	hub.Register(mux)
+	m.mountMercure(cfg, hub, mux, logger)
 	defer dash.mount(ctx, mux, hub, logger)()
 	mux.Handle(mapper.Prefix(), mapper)
 	clientJS := web.Handler(cfg.BasePath)

@@ -1,0 +1,648 @@
+package mercure
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/jwt"
+)
+
+// Path is the hub's URL path, fixed by the protocol.
+const Path = "/.well-known/mercure"
+
+// Config configures a Handler.
+type Config struct {
+	// PublisherKeys verify publisher tokens (jwt.LoadKey reads an HMAC
+	// secret or a "file:" PEM public key). Without one nobody can publish
+	// over HTTP; Go code can still publish with the hub.
+	PublisherKeys []jwt.Key
+	// SubscriberKeys verify subscriber tokens; empty means PublisherKeys,
+	// as with the reference hub's single JWT key.
+	SubscriberKeys []jwt.Key
+	// Anonymous lets subscribers without a token in; they receive public
+	// updates only. The reference hub's default, false, answers them 401.
+	Anonymous bool
+	// Subscriptions enables the active subscriptions: an update on
+	// /.well-known/mercure/subscriptions/... when a subscription starts and
+	// ends, and the subscriptions API.
+	Subscriptions bool
+	// Issuer, when set, is the iss that at+jwt access tokens (the newer
+	// draft) must carry.
+	Issuer string
+	// Audience, when set, must be in the aud of at+jwt access tokens: the
+	// hub's resource identifier, usually its URL.
+	Audience string
+	// PublicURL is the hub's URL as clients reach it, such as
+	// https://example.com/.well-known/mercure: it goes in Link headers and
+	// resolves relative URL patterns and topics. Empty: the scheme and host
+	// of each request, and Path.
+	PublicURL string
+	// AllowedOrigins are the origins whose pages may use the hub from
+	// another origin (CORS), in the forms of sse.WithAllowedOrigins: an
+	// exact origin, "https://*.example.com", "http://localhost:*" or "*".
+	// Cookies (EventSource withCredentials) need an origin other than "*".
+	AllowedOrigins []string
+	// MaxBodyBytes bounds a publish request body (default
+	// sse.DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// Logger receives failures to publish subscription updates (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Now returns the current time (default time.Now), for tests.
+	Now func() time.Time
+}
+
+// Handler serves the Mercure protocol on an sse.Hub: GET subscribes, POST
+// publishes, and GET below /subscriptions lists active subscriptions. It
+// speaks both the widely deployed draft (hub 0.x: topic selectors, the
+// mercure claim, lastEventID) and the newer one (match and
+// match_urlpattern, at+jwt access tokens with authorization_details,
+// last_event_id). Updates go through the hub, so Mercure subscribers and
+// the hub's own streams share one history, transport and set of limits,
+// and see each other's events where the topics match.
+//
+// Create it with New and mount it with Register. It is safe for concurrent
+// use.
+type Handler struct {
+	hub    *sse.Hub
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	verify *verifier
+	public *url.URL // parsed Config.PublicURL; nil: from each request
+	subs   *registry
+
+	lastMu sync.Mutex
+	lastID string // id of the last update this handler published
+}
+
+// New returns a Handler serving hub.
+func New(hub *sse.Hub, c Config) (*Handler, error) {
+	if hub == nil {
+		return nil, errors.New("mercure: nil hub")
+	}
+	if len(c.SubscriberKeys) == 0 {
+		c.SubscriberKeys = c.PublisherKeys
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = sse.DefaultMaxBodyBytes
+	}
+	for _, o := range c.AllowedOrigins {
+		if o != "*" && !strings.Contains(o, "://") {
+			return nil, fmt.Errorf("mercure: allowed origin %q must be \"*\" or look like scheme://host[:port]", o)
+		}
+	}
+	h := &Handler{hub: hub, cfg: c, log: c.Logger, now: c.Now, verify: &verifier{issuer: c.Issuer, audience: c.Audience}, lastID: sse.EarliestID}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || !u.IsAbs() || u.Host == "" {
+			return nil, fmt.Errorf("mercure: public URL %q must be absolute, such as https://example.com%s", c.PublicURL, Path)
+		}
+		h.public = u
+	}
+	if len(c.PublisherKeys) > 0 || len(c.SubscriberKeys) > 0 {
+		a, err := jwt.New(jwt.Config{PublisherKeys: c.PublisherKeys, SubscriberKeys: c.SubscriberKeys, Now: h.now, Logger: h.log})
+		if err != nil {
+			return nil, fmt.Errorf("mercure: %w", err)
+		}
+		h.verify.auth = a
+	}
+	if c.Subscriptions {
+		h.subs = newRegistry()
+	}
+	return h, nil
+}
+
+// Register mounts the handler on mux at Path and below it.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle(Path, h)
+	mux.Handle(Path+"/", h)
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Add("Link", LinkHeader(h.hubURL(r).String(), ""))
+	if !h.cors(w, r) {
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, Path)
+	switch {
+	case !ok:
+		http.NotFound(w, r)
+	case rest == "" || rest == "/":
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			h.subscribe(w, r)
+		case http.MethodPost:
+			h.publish(w, r)
+		default:
+			hd.Set("Allow", "GET, HEAD, POST, OPTIONS")
+			h.fail(w, http.StatusMethodNotAllowed, "", "the hub answers GET (subscribe) and POST (publish)")
+		}
+	case rest == "/subscriptions" || strings.HasPrefix(rest, "/subscriptions/"):
+		h.serveSubscriptions(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// hubURL returns the hub's URL for r.
+func (h *Handler) hubURL(r *http.Request) *url.URL {
+	if h.public != nil {
+		return h.public
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return &url.URL{Scheme: scheme, Host: r.Host, Path: Path}
+}
+
+// subscription is one selector of a subscribe request.
+type subscription struct {
+	sel    *Selector
+	legacy bool // from the topic parameter
+}
+
+// matcherParams maps the query parameters of the newer draft to matcher
+// types: its current spelling and the one deployed hubs use.
+var matcherParams = map[string]MatchType{
+	"match":            MatchExact,
+	"matchExact":       MatchExact,
+	"match_exact":      MatchExact,
+	"matchURLPattern":  MatchURLPattern,
+	"match_urlpattern": MatchURLPattern,
+}
+
+// subscribe serves GET: an event stream of the updates matching the
+// request's selectors.
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
+	base := h.hubURL(r).String()
+	subs, problem := h.selectors(r.URL.Query(), base)
+	if problem != "" {
+		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
+		return
+	}
+	lastID, problem := requestLastEventID(r)
+	if problem != "" {
+		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
+		return
+	}
+	var acc *access
+	tok, src := requestToken(r)
+	switch {
+	case tok != "":
+		var err error
+		if acc, err = h.check(r.Context(), tok, jwt.Subscriber, base); err != nil {
+			h.refuse(w, err)
+			return
+		}
+	case !h.cfg.Anonymous:
+		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "this hub needs a subscriber token: send Authorization: Bearer, the " + CookieName + " cookie, or ?" + AccessTokenParam + "="})
+		return
+	}
+	sr := streamRequest(subs, acc, lastID)
+	if r.Method == http.MethodHead {
+		h.hub.ServeStream(w, r, sr)
+		return
+	}
+
+	// The stream is served through a writer that cannot be hijacked, so
+	// that ServeStream returns only when the stream ends (the end of the
+	// subscriptions), and the response head can carry Last-Event-ID.
+	var active []*activeSub
+	sw := &streamWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
+	sw.opened = func(hd http.Header) {
+		if src == fromQuery {
+			hd.Set("Cache-Control", "private, no-cache") // RFC 6750 section 2.3
+		}
+		if lastID != "" {
+			// The id the replay starts after: the requested one when the
+			// history holds everything since, else earliest.
+			resumed := lastID
+			if hd.Get("X-Valksor-History-Gap") == "true" {
+				resumed = sse.EarliestID
+			}
+			hd.Set("Last-Event-ID", resumed)         // the widely deployed draft
+			hd.Set("Mercure-Last-Event-ID", resumed) // the newer hubs
+		}
+		if h.subs != nil {
+			active = h.subscribed(subs, acc)
+		}
+	}
+	h.hub.ServeStream(sw, r, sr)
+	if len(active) > 0 {
+		h.unsubscribed(active)
+	}
+}
+
+// selectors reads the selectors of a subscribe request, in a stable order,
+// without duplicates. It returns a description of the problem for a bad
+// request.
+func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) {
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var subs []subscription
+	seen := map[string]bool{}
+	for _, name := range names {
+		t, isMatch := matcherParams[name]
+		legacy := name == "topic"
+		switch {
+		case legacy:
+			t = MatchTopic
+		case !isMatch && strings.HasPrefix(strings.ToLower(name), "match"):
+			return nil, fmt.Sprintf("unknown matcher parameter %s; use match or match_urlpattern (or topic)", quote(name))
+		case !isMatch:
+			continue
+		}
+		for _, v := range q[name] {
+			key := string(t) + "\x00" + v
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			if len(seen) > maxSelectors {
+				return nil, fmt.Sprintf("a subscription may have at most %d selectors", maxSelectors)
+			}
+			sel, err := h.verify.cache.get(t, v, base)
+			if err != nil {
+				return nil, err.Error()
+			}
+			subs = append(subs, subscription{sel: sel, legacy: legacy})
+		}
+	}
+	if len(subs) == 0 {
+		return nil, "missing topic selector: add ?topic=<selector> (or ?match=<topic>, ?match_urlpattern=<pattern>)"
+	}
+	return subs, ""
+}
+
+// requestLastEventID returns the id a subscriber resumes after: the
+// Last-Event-ID header, else the last_event_id (newer draft), lastEventID
+// (widely deployed draft) or Last-Event-ID (older drafts) query parameter.
+func requestLastEventID(r *http.Request) (string, string) {
+	id := r.Header.Get("Last-Event-ID")
+	q := r.URL.Query()
+	for _, p := range []string{"last_event_id", "lastEventID", "Last-Event-ID"} {
+		if id == "" {
+			id = q.Get(p)
+		}
+	}
+	if id != "" && (len(id) > 256 || strings.ContainsAny(id, "\r\n\x00") || !utf8.ValidString(id)) {
+		return "", "the last event id is over 256 bytes, has a line break or NUL, or is not UTF-8"
+	}
+	return id, ""
+}
+
+// streamRequest is the hub stream of a subscription: exact selectors as
+// topics, the others as a match function, and what the token lets it see.
+func streamRequest(subs []subscription, acc *access, lastID string) sse.StreamRequest {
+	sr := sse.StreamRequest{LastEventID: lastID}
+	var patterns []*Selector
+	for _, s := range subs {
+		if s.sel.exactOnly() {
+			sr.Topics = append(sr.Topics, s.sel.Value)
+		} else {
+			patterns = append(patterns, s.sel)
+		}
+	}
+	if len(patterns) > 0 {
+		sr.Match = func(topic string) bool {
+			for _, p := range patterns {
+				if p.Match(topic) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	if acc != nil {
+		sr.Grant = &sse.Grant{Expires: acc.expires}
+		if slices.ContainsFunc(acc.rules, func(r rule) bool { return r.subscribe }) {
+			sr.Grant.Private = acc.maySubscribe
+		}
+	}
+	return sr
+}
+
+// check verifies a token, refusing every token when no key is configured.
+func (h *Handler) check(ctx context.Context, tok string, role jwt.Role, base string) (*access, error) {
+	if h.verify.auth == nil {
+		return nil, invalidToken("this hub has no %s key: configure mercure.publisher_key", role)
+	}
+	return h.verify.verify(ctx, tok, role, base)
+}
+
+// publish serves POST: a form with topic (repeatable: the first is
+// canonical, the others alternates), data, private, id, type and retry.
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
+	tok, src := requestToken(r)
+	if tok == "" {
+		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "publishing needs a publisher token: send Authorization: Bearer <token>"})
+		return
+	}
+	if src == fromCookie && !h.sameOrAllowedOrigin(r) {
+		h.fail(w, http.StatusForbidden, "", "a publish request authorized by cookie must come from this hub's origin or an allowed origin")
+		return
+	}
+	base := h.hubURL(r).String()
+	acc, err := h.check(r.Context(), tok, jwt.Publisher, base)
+	if err != nil {
+		h.refuse(w, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch media {
+	case "multipart/form-data":
+		err = r.ParseMultipartForm(1 << 20)
+	case "application/x-www-form-urlencoded", "":
+		if media == "" {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		err = r.ParseForm()
+	default:
+		h.fail(w, http.StatusUnsupportedMediaType, "invalid_request", fmt.Sprintf("send the update as application/x-www-form-urlencoded, not %s", quote(media)))
+		return
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.fail(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the update is over the limit of %d bytes", tooBig.Limit))
+			return
+		}
+		h.fail(w, http.StatusBadRequest, "invalid_request", "malformed form: "+err.Error())
+		return
+	}
+	f := r.PostForm
+	topics := f["topic"]
+	if len(topics) == 0 {
+		h.fail(w, http.StatusBadRequest, "invalid_request", "missing topic field")
+		return
+	}
+	for _, t := range topics {
+		if err := checkSelector(t); err != nil {
+			h.fail(w, http.StatusBadRequest, "invalid_request", strings.Replace(err.Error(), "topic selector", "topic", 1))
+			return
+		}
+		if reserved(t, base) {
+			h.fail(w, http.StatusForbidden, "insufficient_scope", fmt.Sprintf("topic %s is in the hub's reserved namespace %s", quote(t), Path))
+			return
+		}
+	}
+	_, private := f["private"] // present: private, whatever the value
+	e := sse.Event{ID: f.Get("id"), Type: f.Get("type"), Data: f.Get("data"), Topics: topics, Private: private}
+	if v := f.Get("retry"); v != "" {
+		ms, err := strconv.ParseUint(v, 10, 31)
+		if err != nil || v[0] == '+' {
+			h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("retry %s must be a number of milliseconds", quote(v)))
+			return
+		}
+		e.Retry = time.Duration(ms) * time.Millisecond
+	}
+	if why := acc.mayPublish(topics, private); why != "" {
+		h.refuse(w, &sse.AuthError{Err: sse.ErrForbidden, Code: "insufficient_scope", Description: why})
+		return
+	}
+	id, err := h.hub.Publish(r.Context(), e)
+	if err != nil {
+		status := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, sse.ErrInvalidEvent), errors.Is(err, sse.ErrInvalidTopic):
+			status = http.StatusBadRequest
+		case errors.Is(err, sse.ErrHubClosed), errors.Is(err, sse.ErrTransportClosed), errors.Is(err, sse.ErrTransportUnavailable):
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "2")
+		}
+		h.fail(w, status, "", err.Error())
+		return
+	}
+	h.published(id)
+	hd := w.Header()
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(id))
+}
+
+// reserved reports whether topic, resolved against the hub's URL, is in
+// the hub's namespace, where only the hub publishes (subscription updates).
+func reserved(topic, base string) bool {
+	u, err := url.Parse(topic)
+	if err != nil {
+		return strings.HasPrefix(topic, Path)
+	}
+	if b, err := url.Parse(base); err == nil {
+		u = b.ResolveReference(u)
+	}
+	p := u.Path
+	return p == Path || strings.HasPrefix(p, Path+"/")
+}
+
+// published records the id of an update published through this handler,
+// reported as lastEventID by the subscriptions API.
+func (h *Handler) published(id string) {
+	h.lastMu.Lock()
+	h.lastID = id
+	h.lastMu.Unlock()
+}
+
+// lastEventID returns the id of the last update published through this
+// handler, or "earliest".
+func (h *Handler) lastEventID() string {
+	h.lastMu.Lock()
+	defer h.lastMu.Unlock()
+	return h.lastID
+}
+
+// refuse answers an authorization failure with its status and an RFC 6750
+// challenge: 401 without an error code when there was no token, 401
+// invalid_token for a bad token, 403 insufficient_scope.
+func (h *Handler) refuse(w http.ResponseWriter, err error) {
+	var ae *sse.AuthError
+	if !errors.As(err, &ae) {
+		h.fail(w, http.StatusInternalServerError, "", err.Error())
+		return
+	}
+	status := http.StatusUnauthorized
+	if errors.Is(ae.Err, sse.ErrForbidden) {
+		status = http.StatusForbidden
+	}
+	h.fail(w, status, ae.Code, ae.Description)
+}
+
+// fail answers status with desc as plain text. Answers 400, 401 and 403
+// carry a WWW-Authenticate challenge with the RFC 6750 code, if any.
+func (h *Handler) fail(w http.ResponseWriter, status int, code, desc string) {
+	hd := w.Header()
+	if status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusBadRequest && code != "" {
+		challenge := `Bearer realm="mercure"`
+		if code != "" {
+			challenge += fmt.Sprintf(`, error=%q, error_description=%q`, code, headerSafe(desc))
+		}
+		hd.Set("WWW-Authenticate", challenge)
+	}
+	hd.Set("Content-Type", "text/plain; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(desc + "\n"))
+}
+
+// headerSafe keeps the printable ASCII of s, without quotes and
+// backslashes, for a quoted header parameter.
+func headerSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// streamWriter serves a stream from its handler: it hides the connection's
+// Hijack, and calls opened when the stream's head is about to be written.
+type streamWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	opened  func(http.Header)
+	written bool
+}
+
+// WriteHeader calls opened for a successful stream, then writes the head.
+func (w *streamWriter) WriteHeader(code int) {
+	if !w.written {
+		w.written = true
+		if code == http.StatusOK && w.Header().Get("Content-Type") == "text/event-stream" {
+			w.opened(w.Header())
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write writes b, after the head.
+func (w *streamWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// FlushError flushes the underlying writer.
+func (w *streamWriter) FlushError() error { return w.rc.Flush() }
+
+// SetWriteDeadline sets the underlying connection's write deadline.
+func (w *streamWriter) SetWriteDeadline(t time.Time) error { return w.rc.SetWriteDeadline(t) }
+
+// cors applies the allowed origins. It answers preflight requests itself
+// and reports whether the request should go on.
+func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	hd := w.Header()
+	if len(h.cfg.AllowedOrigins) > 0 {
+		hd.Add("Vary", "Origin")
+	}
+	allowed, wildcard := false, false
+	if origin != "" {
+		allowed, wildcard = originAllowed(h.cfg.AllowedOrigins, origin)
+	}
+	if allowed {
+		if wildcard {
+			hd.Set("Access-Control-Allow-Origin", "*")
+		} else {
+			hd.Set("Access-Control-Allow-Origin", origin)
+			hd.Set("Access-Control-Allow-Credentials", "true")
+		}
+		hd.Set("Access-Control-Expose-Headers", "Link, Last-Event-ID, Mercure-Last-Event-ID, WWW-Authenticate, Retry-After")
+	}
+	if r.Method != http.MethodOptions {
+		return true
+	}
+	if r.Header.Get("Access-Control-Request-Method") != "" {
+		if !allowed {
+			h.fail(w, http.StatusForbidden, "", fmt.Sprintf("origin %s is not allowed; add it to the allowed origins", quote(origin)))
+			return false
+		}
+		hd.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
+		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, Cache-Control")
+		hd.Set("Access-Control-Max-Age", "600")
+	}
+	hd.Set("Allow", "GET, HEAD, POST, OPTIONS")
+	w.WriteHeader(http.StatusNoContent)
+	return false
+}
+
+// sameOrAllowedOrigin reports whether a request comes from the hub's own
+// origin or an allowed one, by its Origin header or else its Referer.
+func (h *Handler) sameOrAllowedOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		ref, err := url.Parse(r.Header.Get("Referer"))
+		if err != nil || ref.Host == "" {
+			return false
+		}
+		origin = ref.Scheme + "://" + ref.Host
+	}
+	hub := h.hubURL(r)
+	if strings.EqualFold(origin, hub.Scheme+"://"+hub.Host) || strings.EqualFold(origin, "http://"+r.Host) || strings.EqualFold(origin, "https://"+r.Host) {
+		return true
+	}
+	ok, wildcard := originAllowed(h.cfg.AllowedOrigins, origin)
+	return ok && !wildcard
+}
+
+// originAllowed matches origin against the allowed origin patterns.
+// wildcard is true when only "*" matched.
+func originAllowed(patterns []string, origin string) (allowed, wildcard bool) {
+	oScheme, oHost, ok := strings.Cut(origin, "://")
+	if !ok {
+		return false, false
+	}
+	oName := oHost
+	if i := strings.LastIndexByte(oName, ':'); i >= 0 && !strings.HasSuffix(oName, "]") {
+		oName = oName[:i]
+	}
+	for _, p := range patterns {
+		if p == "*" {
+			wildcard = true
+			continue
+		}
+		if p == origin {
+			return true, false
+		}
+		scheme, host, ok := strings.Cut(p, "://")
+		if !ok || scheme != oScheme {
+			continue
+		}
+		target := oHost
+		if name, anyPort := strings.CutSuffix(host, ":*"); anyPort {
+			host, target = name, oName
+		}
+		if host == target || strings.HasPrefix(host, "*.") && strings.HasSuffix(target, host[1:]) {
+			return true, false
+		}
+	}
+	return wildcard, wildcard
+}

@@ -1,0 +1,175 @@
+package mercure
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// MatchType is how a selector matches topics.
+type MatchType string
+
+// The selector types. MatchTopic is the widely deployed draft's (the topic
+// query parameter and the mercure claim); MatchExact and MatchURLPattern
+// are the newer draft's matcher types, named as in its subscription topics.
+const (
+	// MatchTopic: "*", the exact string, or an RFC 6570 URI template.
+	MatchTopic MatchType = "topic"
+	// MatchExact: "*" or the exact string, byte for byte.
+	MatchExact MatchType = "Exact"
+	// MatchURLPattern: "*" or a URL pattern.
+	MatchURLPattern MatchType = "URLPattern"
+)
+
+// Selector limits: a request or token with more, or longer, selectors is
+// refused.
+const (
+	maxSelectors   = 100
+	maxSelectorLen = 2048
+)
+
+// matcher matches topics.
+type matcher interface {
+	Match(topic string) bool
+}
+
+// all matches every topic.
+type all struct{}
+
+func (all) Match(string) bool { return true }
+
+// exact matches one topic.
+type exact string
+
+func (e exact) Match(topic string) bool { return string(e) == topic }
+
+// Selector is a compiled topic selector of any type.
+type Selector struct {
+	// Type is the selector's type.
+	Type MatchType
+	// Value is the selector as written.
+	Value string
+	m     matcher
+}
+
+// Match reports whether topic matches s.
+func (s *Selector) Match(topic string) bool { return s.m.Match(topic) }
+
+// exactOnly reports whether s matches only the topic equal to its value, so
+// that the hub can index it as a plain topic.
+func (s *Selector) exactOnly() bool {
+	_, ok := s.m.(exact)
+	return ok
+}
+
+// NewSelector compiles value as a selector of type t. base is the hub's URL,
+// for relative URL patterns and topics. A topic selector that is not a
+// valid URI template matches only itself; a malformed URL pattern is an
+// error.
+func NewSelector(t MatchType, value, base string) (*Selector, error) {
+	if err := checkSelector(value); err != nil {
+		return nil, err
+	}
+	s := &Selector{Type: t, Value: value}
+	if value == "*" {
+		s.m = all{}
+		return s, nil
+	}
+	switch t {
+	case MatchTopic:
+		tpl, err := CompileTemplate(value)
+		if err != nil || tpl.re == nil {
+			s.m = exact(value)
+		} else {
+			s.m = tpl
+		}
+	case MatchExact:
+		s.m = exact(value)
+	case MatchURLPattern:
+		p, err := CompileURLPattern(value, base)
+		if err != nil {
+			return nil, err
+		}
+		s.m = p
+	default:
+		return nil, fmt.Errorf("mercure: unknown matcher type %q; want Exact or URLPattern", string(t))
+	}
+	return s, nil
+}
+
+// checkSelector applies the rules topics and selectors share: not empty,
+// bounded, valid UTF-8 and free of control characters (C0, DEL, C1).
+func checkSelector(v string) error {
+	switch {
+	case v == "":
+		return fmt.Errorf("mercure: empty topic selector")
+	case len(v) > maxSelectorLen:
+		return fmt.Errorf("mercure: topic selector is %d bytes long; the limit is %d", len(v), maxSelectorLen)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("mercure: topic selector is not valid UTF-8")
+	}
+	for _, r := range v {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
+			return fmt.Errorf("mercure: topic selector %q contains a control character", v)
+		}
+	}
+	return nil
+}
+
+// selectorCache keeps compiled selectors, mostly those of token claims,
+// which are compiled on every request otherwise.
+type selectorCache struct {
+	mu sync.Mutex
+	m  map[selectorKey]*Selector
+}
+
+type selectorKey struct {
+	t           MatchType
+	value, base string
+}
+
+// maxCached bounds the cache; it is emptied when full.
+const maxCached = 4096
+
+func (c *selectorCache) get(t MatchType, value, base string) (*Selector, error) {
+	if t != MatchURLPattern {
+		base = "" // only URL patterns depend on the base
+	}
+	k := selectorKey{t, value, base}
+	c.mu.Lock()
+	s, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := NewSelector(t, value, base)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = make(map[selectorKey]*Selector)
+	}
+	c.m[k] = s
+	c.mu.Unlock()
+	return s, nil
+}
+
+// escapeVar percent-encodes s as RFC 6570 simple string expansion does:
+// every byte outside the unreserved set becomes %XX (an existing % too).
+func escapeVar(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
