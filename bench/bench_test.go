@@ -851,3 +851,30 @@ func TestFloorReset(t *testing.T) {
 		t.Fatalf("after a reset and a run of 30 the floor holds %d streams", n)
 	}
 }
+
+// TestSlowStreams: streams that never read are counted, and reported as
+// dropped once the server closed them (the hub drops a stream whose queue
+// overflows).
+func TestSlowStreams(t *testing.T) {
+	hub, err := sse.New(sse.WithAnonymousPublish(), sse.WithPingInterval(0), sse.WithMaxConnections(0), sse.WithWriteTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(hub.Handler())
+	t.Cleanup(func() {
+		_ = hub.Shutdown(context.Background())
+		srv.Close()
+	})
+	rep, err := bench.Run(t.Context(), bench.Config{
+		StreamURL: srv.URL + "/sse?topic=bench", PublishURL: srv.URL + "/sse/publish",
+		// 2,500 events of 3 KB: more than the socket buffers of a stream
+		// that never reads can hold.
+		Streams: 5, Publishes: 2500, Slow: 2, Padding: 3000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lost != 0 || rep.Slow != 2 || rep.SlowDropped != 2 {
+		t.Fatalf("lost %d, slow %d, dropped %d: want 0, 2, 2", rep.Lost, rep.Slow, rep.SlowDropped)
+	}
+}

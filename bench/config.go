@@ -98,6 +98,14 @@ type Config struct {
 	Timeout time.Duration
 	// PublishTimeout bounds one publish request (default 30s).
 	PublishTimeout time.Duration
+	// Slow is how many extra streams connect and then never read: they show
+	// whether one stalled client slows the others (compare the latencies
+	// with and without) and whether the server drops it (Report.SlowDropped).
+	// Publish enough data to fill the socket buffers (Padding).
+	Slow int
+	// Padding adds this many bytes to the data of each default publish
+	// body (at most 3000, so a data line stays under the reader's 4 KB).
+	Padding int
 	// ResetURL, when set, is POSTed before the streams connect: the floor
 	// server closes the streams of earlier runs there (Floor.ResetURL),
 	// which it would otherwise hold until a write to them failed.
@@ -115,6 +123,12 @@ type Config struct {
 // with the topic left out when topic is empty (valksor-sse then publishes on
 // its public channel).
 func DefaultPublishBody(eventType, topic string) func(seq int, sentAt time.Time) (string, []byte) {
+	return paddedPublishBody(eventType, topic, 0)
+}
+
+// paddedPublishBody is DefaultPublishBody with padding bytes of filler
+// after the two numbers.
+func paddedPublishBody(eventType, topic string, padding int) func(seq int, sentAt time.Time) (string, []byte) {
 	if eventType == "" {
 		eventType = DefaultEventType
 	}
@@ -126,11 +140,17 @@ func DefaultPublishBody(eventType, topic string) func(seq int, sentAt time.Time)
 	}
 	head += `,"data":"`
 	return func(seq int, sentAt time.Time) (string, []byte) {
-		b := make([]byte, 0, len(head)+48)
+		b := make([]byte, 0, len(head)+48+padding)
 		b = append(b, head...)
 		b = strconv.AppendInt(b, int64(seq), 10)
 		b = append(b, ' ')
 		b = strconv.AppendInt(b, sentAt.UnixNano(), 10)
+		if padding > 0 {
+			b = append(b, ' ')
+			for range padding {
+				b = append(b, 'x')
+			}
+		}
 		b = append(b, `"}`...)
 		return "application/json", b
 	}
@@ -185,8 +205,11 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	if c.EventType == "" {
 		c.EventType = DefaultEventType
 	}
+	if c.Slow < 0 || c.Padding < 0 || c.Padding > 3000 {
+		return bad("Slow must not be negative and Padding must be 0 to 3000, got %d and %d", c.Slow, c.Padding)
+	}
 	if c.PublishBody == nil {
-		c.PublishBody = DefaultPublishBody(c.EventType, u.Query().Get("topic"))
+		c.PublishBody = paddedPublishBody(c.EventType, u.Query().Get("topic"), c.Padding)
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = DefaultConcurrency

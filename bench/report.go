@@ -74,6 +74,10 @@ type Report struct {
 	EarlyDeliveries int64 `json:"early_deliveries,omitempty"`
 	// Disconnected counts streams that ended before the run did.
 	Disconnected int `json:"disconnected"`
+	// Slow is how many streams that never read were open during the run,
+	// and SlowDropped how many of them the server had closed by its end.
+	Slow        int `json:"slow"`
+	SlowDropped int `json:"slow_dropped"`
 	// DisconnectErrors are the first few reasons streams ended.
 	DisconnectErrors []string `json:"disconnect_errors,omitempty"`
 	// TimedOut is true when Run stopped waiting for deliveries after
@@ -159,6 +163,9 @@ func (r Report) WriteTable(w io.Writer) error {
 		row("deliveries", "%d of %d received, %d lost", r.Received, r.Expected, r.Lost)
 		row("fan-out latency", "p50 %s  p99 %s  max %s", ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax))
 		row("deliveries/s", "%.0f", r.DeliveriesPerSec)
+	}
+	if r.Slow > 0 {
+		row("slow streams", "%d never read, %d dropped by the server", r.Slow, r.SlowDropped)
 	}
 	if r.Disconnected > 0 {
 		row("disconnected", "%d streams", r.Disconnected)

@@ -3,14 +3,17 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -199,6 +202,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 
+	// Streams that never read, opened after the memory reading.
+	slow := openSlow(ctx, t, c.Slow)
+	rep.Slow = len(slow)
+	defer func() {
+		for _, conn := range slow {
+			conn.Close()
+		}
+	}()
+
 	// Publish.
 	ok, firstSent, pubLat, pubErrs, err := publish(ctx, c)
 	rep.PublishErrors = pubErrs.list()
@@ -254,6 +266,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	tick.Stop()
 	closeAll()
+	rep.SlowDropped = countDropped(slow)
 
 	// Figures.
 	var all []int64
@@ -404,4 +417,50 @@ func postReset(ctx context.Context, url string) error {
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// openSlow opens n streams that send their request and never read.
+func openSlow(ctx context.Context, t *target, n int) []net.Conn {
+	var out []net.Conn
+	for range n {
+		// A small receive buffer, set before connecting so the window stays
+		// small, makes the server's side fill up sooner.
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			})
+		}}
+		conn, err := d.DialContext(ctx, "tcp", t.addr)
+		if err != nil {
+			continue
+		}
+		if _, err := conn.Write(t.request); err != nil {
+			conn.Close()
+			continue
+		}
+		out = append(out, conn)
+	}
+	return out
+}
+
+// countDropped reports how many of the never-read streams the server has
+// closed: reading what it sent ends at EOF (or a reset) only then.
+func countDropped(conns []net.Conn) int {
+	n := 0
+	buf := make([]byte, 64<<10)
+	for _, conn := range conns {
+		_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		for {
+			_, err := conn.Read(buf)
+			if err == nil {
+				continue
+			}
+			var ne net.Error
+			if !(errors.As(err, &ne) && ne.Timeout()) {
+				n++ // EOF or reset: the server closed it
+			}
+			break
+		}
+	}
+	return n
 }

@@ -40,6 +40,8 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	sourceAddrs := fs.Bool("source-addrs", true, "spread client sockets over 127.0.0.1-254 (loopback servers only)")
 	concurrency := fs.Int("concurrency", 64, "streams connecting at once")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for deliveries after the last publish")
+	slow := fs.Int("slow", 0, "extra streams that connect and never read (does one stalled client slow the others?)")
+	size := fs.Int("size", 0, "extra bytes of data per event (up to 3000), to fill the buffers of --slow streams")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			Name: name, StreamURL: u, PublishURL: publishURL, PublishToken: tok,
 			Streams: *streams, Publishes: *publishes, Gap: *gap, Concurrency: *concurrency,
 			SourceAddrs: *sourceAddrs && loopbackV4(streamBase), ServerPID: serverPID,
-			Progress: m.Stderr, Timeout: *timeout,
+			Progress: m.Stderr, Timeout: *timeout, Slow: *slow, Padding: *size,
 		}
 	}
 	ours := scenario("valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", *token, *pid)
