@@ -44,6 +44,7 @@ type AuthError struct {
 	Description string
 }
 
+// Error returns the refusal as text: the sentinel and the description.
 func (e *AuthError) Error() string {
 	return fmt.Sprintf("%v: %s", e.Err, e.Description)
 }

@@ -35,6 +35,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns the status and the server's message.
 func (e *Error) Error() string {
 	return fmt.Sprintf("client: server answered %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), e.Message)
 }
