@@ -320,7 +320,7 @@ func (h *Hub) cors(w http.ResponseWriter, r *http.Request) bool {
 	}
 	allowed, any := false, false
 	if origin != "" {
-		allowed, any = originAllowed(h.opts.origins, origin)
+		allowed, any = OriginAllowed(h.opts.origins, origin)
 	}
 	if allowed {
 		hd := w.Header()
@@ -351,9 +351,12 @@ func (h *Hub) cors(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// originAllowed matches origin against the patterns of WithAllowedOrigins.
-// wildcard is true when only the "*" pattern matched.
-func originAllowed(patterns []string, origin string) (allowed, wildcard bool) {
+// OriginAllowed matches a browser origin ("https://app.example.com:8443")
+// against patterns in the form of WithAllowedOrigins: exact origins,
+// "scheme://*.domain" for every subdomain, "scheme://host:*" for any port,
+// and "*". wildcard is true when only "*" matched: such an origin may read
+// public responses but must not be trusted with credentials.
+func OriginAllowed(patterns []string, origin string) (allowed, wildcard bool) {
 	for _, p := range patterns {
 		if p == "*" {
 			wildcard = true

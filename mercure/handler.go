@@ -566,7 +566,7 @@ func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
 	}
 	allowed, wildcard := false, false
 	if origin != "" {
-		allowed, wildcard = originAllowed(h.cfg.AllowedOrigins, origin)
+		allowed, wildcard = sse.OriginAllowed(h.cfg.AllowedOrigins, origin)
 	}
 	if allowed {
 		if wildcard {
@@ -609,40 +609,6 @@ func (h *Handler) sameOrAllowedOrigin(r *http.Request) bool {
 	if strings.EqualFold(origin, hub.Scheme+"://"+hub.Host) || strings.EqualFold(origin, "http://"+r.Host) || strings.EqualFold(origin, "https://"+r.Host) {
 		return true
 	}
-	ok, wildcard := originAllowed(h.cfg.AllowedOrigins, origin)
+	ok, wildcard := sse.OriginAllowed(h.cfg.AllowedOrigins, origin)
 	return ok && !wildcard
-}
-
-// originAllowed matches origin against the allowed origin patterns.
-// wildcard is true when only "*" matched.
-func originAllowed(patterns []string, origin string) (allowed, wildcard bool) {
-	oScheme, oHost, ok := strings.Cut(origin, "://")
-	if !ok {
-		return false, false
-	}
-	oName := oHost
-	if i := strings.LastIndexByte(oName, ':'); i >= 0 && !strings.HasSuffix(oName, "]") {
-		oName = oName[:i]
-	}
-	for _, p := range patterns {
-		if p == "*" {
-			wildcard = true
-			continue
-		}
-		if p == origin {
-			return true, false
-		}
-		scheme, host, ok := strings.Cut(p, "://")
-		if !ok || scheme != oScheme {
-			continue
-		}
-		target := oHost
-		if name, anyPort := strings.CutSuffix(host, ":*"); anyPort {
-			host, target = name, oName
-		}
-		if host == target || strings.HasPrefix(host, "*.") && strings.HasSuffix(target, host[1:]) {
-			return true, false
-		}
-	}
-	return wildcard, wildcard
 }

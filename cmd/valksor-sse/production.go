@@ -367,40 +367,9 @@ func (p *production) originAllowed(r *http.Request) bool {
 	if origin == scheme+"://"+r.Host {
 		return true
 	}
-	return originListed(p.cfg.CORSOrigins, origin)
-}
-
-// originListed matches origin against cors_origins patterns other than
-// "*": exact origins, "scheme://*.domain" and "scheme://host:*".
-func originListed(patterns []string, origin string) bool {
-	oScheme, oHost, ok := strings.Cut(origin, "://")
-	if !ok || oHost == "" {
-		return false
-	}
-	oName := oHost // without the port
-	if i := strings.LastIndexByte(oName, ':'); i >= 0 && !strings.HasSuffix(oName, "]") {
-		oName = oName[:i]
-	}
-	for _, pat := range patterns {
-		if pat == "*" {
-			continue
-		}
-		if pat == origin {
-			return true
-		}
-		scheme, host, ok := strings.Cut(pat, "://")
-		if !ok || scheme != oScheme {
-			continue
-		}
-		target := oHost
-		if h, anyPort := strings.CutSuffix(host, ":*"); anyPort {
-			host, target = h, oName
-		}
-		if host == target || (strings.HasPrefix(host, "*.") && strings.HasSuffix(target, host[1:])) {
-			return true
-		}
-	}
-	return false
+	// A "*" entry lets any page read; it does not vouch for any of them.
+	allowed, wildcard := sse.OriginAllowed(p.cfg.CORSOrigins, origin)
+	return allowed && !wildcard
 }
 
 // probes are logged at debug level only: load balancers poll them.
