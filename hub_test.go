@@ -846,3 +846,50 @@ func TestHandedOffStreamOutlivesWriteTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestServeStreamOpenedAndClosed: Opened sees the head before it is
+// written, and Closed runs once when the stream ends, handed off or not.
+func TestServeStreamOpenedAndClosed(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, err := sse.New(mode, sse.WithPingInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		closed := make(chan string, 2)
+		var opened string
+		mux := http.NewServeMux()
+		mux.HandleFunc("/s", func(w http.ResponseWriter, r *http.Request) {
+			hub.ServeStream(w, r, sse.StreamRequest{
+				Topics: []string{"a"},
+				Opened: func(h http.Header, id string, complete bool) {
+					opened = id
+					h.Set("X-Opened", fmt.Sprint(complete))
+				},
+				Closed: func(id string, _ error) { closed <- id },
+			})
+		})
+		srv := httptest.NewServer(mux)
+		t.Cleanup(func() {
+			_ = hub.Shutdown(context.Background())
+			srv.Close()
+		})
+		s := open(t, srv, "/s", nil)
+		if s.resp.Header.Get("X-Opened") != "true" || opened != s.connID {
+			t.Fatalf("Opened: header %q, id %q, stream %q", s.resp.Header.Get("X-Opened"), opened, s.connID)
+		}
+		s.resp.Body.Close()
+		select {
+		case id := <-closed:
+			if id != s.connID {
+				t.Fatalf("Closed with %q, want %q", id, s.connID)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Closed not called after the client left")
+		}
+		select {
+		case id := <-closed:
+			t.Fatalf("Closed called twice (%q)", id)
+		default:
+		}
+	})
+}

@@ -57,6 +57,16 @@ type StreamRequest struct {
 	// Grant is what the stream may see of private events and when its
 	// credentials expire; nil means no private events.
 	Grant *Grant
+	// Opened, when set, is called once the stream is registered, before
+	// its response head is written, with that head (which it may change),
+	// the connection id, and whether the replay holds everything after
+	// LastEventID.
+	Opened func(h http.Header, connID string, complete bool)
+	// Closed, when set, is called once when the stream has ended, with the
+	// reason (nil when the client went away). It may run on another
+	// goroutine than the request's: a stream is handed off from its
+	// handler.
+	Closed func(connID string, reason error)
 }
 
 // ServeStream serves an event stream described by sr: the building block of
@@ -91,13 +101,14 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		return
 	}
 	s := &subscriber{
-		id:      newConnID(),
-		topics:  topics,
-		match:   sr.Match,
-		remote:  r.RemoteAddr,
-		started: time.Now(),
-		done:    make(chan struct{}),
-		grant:   grant,
+		id:       newConnID(),
+		topics:   topics,
+		match:    sr.Match,
+		closedFn: sr.Closed,
+		remote:   r.RemoteAddr,
+		started:  time.Now(),
+		done:     make(chan struct{}),
+		grant:    grant,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
 	// the opening events; the rest keep the handler's goroutine.
@@ -134,6 +145,9 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if gap {
 		w.Header().Set("X-Valksor-History-Gap", "true")
 	}
+	if sr.Opened != nil {
+		sr.Opened(w.Header(), s.id, !gap)
+	}
 	opening, last := h.opening(s, lastID, hist, gap)
 
 	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
@@ -156,6 +170,9 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	reason := h.stream(w, r, s, opening, last, lifetime, endReason)
 	h.end(s, reason)
 	h.logClosed(s, reason)
+	if s.closedFn != nil {
+		s.closedFn(s.id, reason)
+	}
 	if h.opts.onDisconnect != nil {
 		h.opts.onDisconnect(info, reason)
 	}
@@ -292,6 +309,9 @@ func (h *Hub) finish(s *subscriber) {
 	h.logClosed(s, s.reason)
 	if s.info != nil {
 		h.opts.onDisconnect(*s.info, s.reason)
+	}
+	if s.closedFn != nil {
+		s.closedFn(s.id, s.reason)
 	}
 }
 

@@ -13,13 +13,14 @@ import (
 // writers (no goroutine while the stream is idle), otherwise the goroutine
 // of the HTTP handler, woken through wake.
 type subscriber struct {
-	id      string
-	topics  []string
-	remote  string
-	started time.Time
-	gen     uint64                  // last fan-out generation queued; delivering goroutine only
-	grant   *Grant                  // what an Authorizer allowed; nil without one
-	match   func(topic string) bool // pattern subscriptions; nil for exact topics only
+	id       string
+	topics   []string
+	remote   string
+	started  time.Time
+	gen      uint64                            // last fan-out generation queued; delivering goroutine only
+	grant    *Grant                            // what an Authorizer allowed; nil without one
+	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
+	closedFn func(connID string, reason error) // StreamRequest.Closed
 
 	mu      sync.Mutex
 	pending []*frame

@@ -226,12 +226,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The stream is served through a writer that cannot be hijacked, so
-	// that ServeStream returns only when the stream ends (the end of the
-	// subscriptions), and the response head can carry Last-Event-ID.
+	// The stream's head carries Last-Event-ID, and its lifetime is an
+	// active subscription. The hub may hand the stream off from this
+	// handler, so Closed can run on another goroutine; the hub orders it
+	// after Opened.
 	var active []*activeSub
-	sw := &streamWriter{ResponseWriter: w, rc: http.NewResponseController(w)}
-	sw.opened = func(hd http.Header) {
+	sr.Opened = func(hd http.Header, _ string, complete bool) {
 		if src == fromQuery {
 			hd.Set("Cache-Control", "private, no-cache") // RFC 6750 section 2.3
 		}
@@ -239,7 +239,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 			// The id the replay starts after: the requested one when the
 			// history holds everything since, else earliest.
 			resumed := lastID
-			if hd.Get("X-Valksor-History-Gap") == "true" {
+			if !complete {
 				resumed = sse.EarliestID
 			}
 			hd.Set("Last-Event-ID", resumed)         // the widely deployed draft
@@ -249,10 +249,12 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 			active = h.subscribed(subs, acc)
 		}
 	}
-	h.hub.ServeStream(sw, r, sr)
-	if len(active) > 0 {
-		h.unsubscribed(active)
+	sr.Closed = func(string, error) {
+		if len(active) > 0 {
+			h.unsubscribed(active)
+		}
 	}
+	h.hub.ServeStream(w, r, sr)
 }
 
 // selectors reads the selectors of a subscribe request, in a stable order,
@@ -521,40 +523,6 @@ func headerSafe(s string) string {
 		return r
 	}, s)
 }
-
-// streamWriter serves a stream from its handler: it hides the connection's
-// Hijack, and calls opened when the stream's head is about to be written.
-type streamWriter struct {
-	http.ResponseWriter
-	rc      *http.ResponseController
-	opened  func(http.Header)
-	written bool
-}
-
-// WriteHeader calls opened for a successful stream, then writes the head.
-func (w *streamWriter) WriteHeader(code int) {
-	if !w.written {
-		w.written = true
-		if code == http.StatusOK && w.Header().Get("Content-Type") == "text/event-stream" {
-			w.opened(w.Header())
-		}
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write writes b, after the head.
-func (w *streamWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(http.StatusOK)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// FlushError flushes the underlying writer.
-func (w *streamWriter) FlushError() error { return w.rc.Flush() }
-
-// SetWriteDeadline sets the underlying connection's write deadline.
-func (w *streamWriter) SetWriteDeadline(t time.Time) error { return w.rc.SetWriteDeadline(t) }
 
 // cors applies the allowed origins. It answers preflight requests itself
 // and reports whether the request should go on.
