@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
@@ -24,12 +26,20 @@ type serverDashboard struct {
 // see (the data of private events is left out) and the clients. Publishing
 // from its form needs the publish token (or a publisher JWT) unless
 // anonymous publishing is allowed; the user pastes it, and the page keeps it
-// in the tab's sessionStorage. The dashboard is on by default, since there
-// is no production mode to tell a developer's server from a public one;
-// with JWT keys configured its events are private (a subscriber JWT must
-// grant the dashboard's topic), and dashboard.enabled: false turns it off.
+// in the tab's sessionStorage. Unless dashboard.enabled says otherwise, the
+// dashboard is on when the server listens on a loopback host (a developer's
+// machine) and off otherwise (a production config); with JWT keys
+// configured its events are private (a subscriber JWT must grant the
+// dashboard's topic).
 func withDashboard(cfg config.Config, token string, opts []sse.Option, logger *slog.Logger) ([]sse.Option, *serverDashboard) {
-	if !cfg.DashboardEnabled {
+	enabled := cfg.DashboardEnabled
+	if cfg.DashboardAuto {
+		enabled = loopbackHost(cfg.Host)
+	}
+	if !enabled {
+		if cfg.DashboardAuto {
+			logger.Info("dashboard off: the server listens beyond this machine; set dashboard.enabled: true to serve it", "host", cfg.Host)
+		}
 		return opts, nil
 	}
 	d := dashboard.New(dashboard.Options{
@@ -61,4 +71,15 @@ func (s *serverDashboard) mount(ctx context.Context, mux *http.ServeMux, hub *ss
 	}
 	logger.Info("dashboard enabled", "path", s.d.Path())
 	return func() { _ = s.d.Close() }
+}
+
+// loopbackHost reports whether host names this machine only: localhost or
+// a loopback address.
+func loopbackHost(host string) bool {
+	host = strings.Trim(host, "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

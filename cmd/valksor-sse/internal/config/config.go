@@ -122,9 +122,14 @@ type Config struct {
 	// DevCmd is the app command the dev command runs and restarts (key dev.cmd).
 	DevCmd []string
 
-	// DashboardEnabled serves the live dashboard (key dashboard.enabled,
-	// default true).
+	// DashboardEnabled serves the live dashboard (key dashboard.enabled).
+	// When the key is not set, DashboardAuto is true and the command
+	// decides by the host: on for a loopback host (a developer's machine),
+	// off otherwise (a production config).
 	DashboardEnabled bool
+	// DashboardAuto reports that dashboard.enabled was not set, in the file
+	// or the environment; it is not a key.
+	DashboardAuto bool
 	// DashboardPath is the dashboard's URL path (key dashboard.path); ""
 	// means BasePath + "/_dashboard".
 	DashboardPath string
@@ -236,6 +241,7 @@ func Default() Config {
 		DevListen:             "localhost:3000",
 		DevCmd:                []string{},
 		DashboardEnabled:      true,
+		DashboardAuto:         true,
 		ImportMap:             []string{},
 		Preload:               []string{},
 		MaxBodyBytes:          1 << 20,

@@ -65,6 +65,7 @@ func TestDefault(t *testing.T) {
 		DevListen:        "localhost:3000",
 		DevCmd:           []string{},
 		DashboardEnabled: true,
+		DashboardAuto:    true,
 		ImportMap:        []string{},
 		Preload:          []string{},
 
@@ -89,8 +90,8 @@ func TestDefault(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	ks := config.Keys()
-	// Every field of Config except Source is a key.
-	if n := reflect.TypeFor[config.Config]().NumField() - 1; len(ks) != n {
+	// Every field of Config except Source and DashboardAuto is a key.
+	if n := reflect.TypeFor[config.Config]().NumField() - 2; len(ks) != n {
 		t.Errorf("Keys() has %d keys, Config has %d key fields", len(ks), n)
 	}
 	seed := []string{"enabled", "host", "port", "ping_interval", "max_connections", "timeout", "debug"}
@@ -126,7 +127,9 @@ func TestKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := config.Default(); !reflect.DeepEqual(c, want) {
+	want := config.Default()
+	want.DashboardAuto = false // set through the environment here
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("documented defaults load as\n%#v\nwant\n%#v", c, want)
 	}
 

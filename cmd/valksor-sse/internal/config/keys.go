@@ -170,7 +170,7 @@ var keys = []keyDef{
 	{name: "dev.cmd", kind: kindList, field: func(c *Config) any { return &c.DevCmd },
 		doc: `Command that runs the app under valksor-sse dev (e.g. "go run ./app"); it is restarted when a watched file matching a restart rule changes. Also --cmd.`},
 	{name: "dashboard.enabled", kind: kindBool, field: func(c *Config) any { return &c.DashboardEnabled },
-		doc: "Serve the live dashboard (open streams, throughput, event tail, clients, a publish form) at dashboard.path. It shows what any subscriber could see plus the clients' addresses; turn it off where that must stay private."},
+		doc: "Serve the live dashboard (open streams, throughput, event tail, clients, a publish form) at dashboard.path. It shows what any subscriber could see plus the clients' addresses. Not set: on when host is a loopback address (localhost, 127.0.0.1, ::1: a developer's machine), off otherwise (a production config)."},
 	{name: "dashboard.path", kind: kindString, field: func(c *Config) any { return &c.DashboardPath }, check: checkDashboardPath,
 		doc: "URL path of the dashboard. Empty: base_path followed by /_dashboard (/sse/_dashboard)."},
 	{name: "assets", kind: kindList, field: func(c *Config) any { return &c.Assets }, check: checkAssets,

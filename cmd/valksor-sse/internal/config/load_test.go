@@ -560,3 +560,19 @@ func TestMercureBlock(t *testing.T) {
 		}
 	}
 }
+
+func TestDashboardAuto(t *testing.T) {
+	dir := t.TempDir()
+	if c, err := config.Load(dir, "", nil); err != nil || !c.DashboardAuto {
+		t.Fatalf("no setting: DashboardAuto %v (%v), want true", c.DashboardAuto, err)
+	}
+	if c, err := config.Load(dir, "", []string{"VALKSOR_SSE_DASHBOARD_ENABLED=true"}); err != nil || c.DashboardAuto || !c.DashboardEnabled {
+		t.Fatalf("set in the environment: auto %v enabled %v (%v)", c.DashboardAuto, c.DashboardEnabled, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte("valksor:\n  sse:\n    dashboard:\n      enabled: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := config.Load(dir, "", nil); err != nil || c.DashboardAuto || c.DashboardEnabled {
+		t.Fatalf("set in the file: auto %v enabled %v (%v)", c.DashboardAuto, c.DashboardEnabled, err)
+	}
+}
