@@ -136,7 +136,9 @@ class Client {
   }
 
   #reload(files) {
-    if (this.#fire('sse:reload', { files }, true)) (this.#pending = files), this.#tryReload();
+    // A reload already decided on covers this one: no second sse:reload.
+    if (this.#pending) return void this.#pending.push(...files.filter((f) => !this.#pending.includes(f)));
+    if (this.#fire('sse:reload', { files }, true)) (this.#pending = [...files]), this.#tryReload();
   }
 
   // Reload once connected and the page answers HEAD (not 502-504).
