@@ -450,9 +450,9 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		p.waitState("the reload event on the 502 page", 10*time.Second, func(s pageState) bool { return len(s.reloadsSince(base)) > 0 })
 		listenOn(t, appAddr, appUp)
 		start := time.Now()
-		s := p.waitState("the reload into the app", 15*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" })
+		p.waitState("the reload into the app", 15*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" })
 		t.Logf("app up → its page in the tab: %v (the client probes with backoff)", time.Since(start).Round(time.Millisecond))
-		s = p.settle(dev.publish)
+		s := p.settle(dev.publish)
 		checkOneReload(t, s, base, "the app is up", "page.html")
 		if d := s.lastDoc(); d.Status != http.StatusOK {
 			t.Errorf("last document %+v", d)
