@@ -19,9 +19,7 @@
 //	defer d.Close()
 //	hub.Register(mux)
 //	d.Register(mux) // <base>/_dashboard, and its script and stylesheet below it
-//	js := web.Handler("/sse") // the page loads the hub's browser client
-//	mux.Handle("/sse/client.js", js)
-//	mux.Handle("/sse/worker.js", js)
+//	web.Register(mux, "/sse") // the page loads the hub's browser client
 //
 // A hub has one delivery hook: an application with its own calls d.Observe
 // from it.

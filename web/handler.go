@@ -56,18 +56,23 @@ var (
 // minutes of an upgrade), a strong ETag (answering 304 to a
 // matching If-None-Match) and Access-Control-Allow-Origin: *, since module
 // scripts are fetched in CORS mode and these files are public. Other paths
-// get 404. basePath is the hub's base path, such as "/sse"; mount the
-// handler on both paths:
-//
-//	h := web.Handler("/sse")
-//	mux.Handle("/sse/client.js", h)
-//	mux.Handle("/sse/worker.js", h)
+// get 404. basePath is the hub's base path, such as "/sse"; Register mounts
+// the handler on both paths.
 func Handler(basePath string) http.Handler {
 	base := strings.TrimRight(basePath, "/")
 	return &jsHandler{files: map[string]asset{
 		base + "/client.js": clientJS,
 		base + "/worker.js": workerJS,
 	}}
+}
+
+// Register mounts Handler(basePath) on mux at basePath+"/client.js" and
+// basePath+"/worker.js".
+func Register(mux *http.ServeMux, basePath string) {
+	h := Handler(basePath)
+	base := strings.TrimRight(basePath, "/")
+	mux.Handle(base+"/client.js", h)
+	mux.Handle(base+"/worker.js", h)
 }
 
 type jsHandler struct {

@@ -70,11 +70,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		}
 		cfg.WatchRules = append(cfg.WatchRules, "*.go=restart")
 	}
-	level := slog.LevelInfo
-	if cfg.Debug {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := newLogger(m.Stderr, cfg)
 
 	hub, err := sse.New(hubOptions(cfg, m.readToken(cfg), logger)...)
 	if err != nil {
@@ -140,9 +136,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	}
 	mux := http.NewServeMux()
 	hub.Register(mux)
-	clientJS := web.Handler(cfg.BasePath)
-	mux.Handle(cfg.BasePath+"/client.js", clientJS)
-	mux.Handle(cfg.BasePath+"/worker.js", clientJS)
+	web.Register(mux, cfg.BasePath)
 	mux.Handle(mapper.Prefix(), mapper)
 	mux.Handle("/", proxy)
 

@@ -58,10 +58,14 @@ func (f *productionFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.tlsSelfSigned, "tls-self-signed", false, "serve HTTPS and HTTP/2 with a self-signed localhost certificate (written to "+selfSignedDir+"/ on first use)")
 }
 
-// newLogger returns the server's logger in the configured format.
-func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
-	o := &slog.HandlerOptions{Level: level}
-	if format == "json" {
+// newLogger returns the server's logger: log_format (text or JSON), at
+// debug level when debug is on.
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	o := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if cfg.Debug {
+		o.Level = slog.LevelDebug
+	}
+	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))

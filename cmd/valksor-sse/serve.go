@@ -52,11 +52,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		cfg.Debug = true
 	}
 	wf.apply(&cfg)
-	level := slog.LevelInfo
-	if cfg.Debug {
-		level = slog.LevelDebug
-	}
-	logger := newLogger(m.Stderr, cfg.LogFormat, level)
+	logger := newLogger(m.Stderr, cfg)
 
 	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
 	if err := m.takeOver(ctx, pidFile, *killExisting, logger); err != nil {
@@ -102,9 +98,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	m.mountMercure(cfg, hub, mux, logger)
 	defer dash.mount(ctx, mux, hub, logger)()
 	mux.Handle(mapper.Prefix(), mapper)
-	clientJS := web.Handler(cfg.BasePath)
-	mux.Handle(cfg.BasePath+"/client.js", clientJS)
-	mux.Handle(cfg.BasePath+"/worker.js", clientJS)
+	web.Register(mux, cfg.BasePath)
 	mux.Handle("/{$}", web.DemoHandler(cfg.BasePath))
 	srv := &http.Server{
 		Handler:           prod.handler(hub, mux),

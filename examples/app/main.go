@@ -142,9 +142,7 @@ func newServer() (handler http.Handler, shutdown func(context.Context) error, er
 
 	mux := http.NewServeMux()
 	hub.Register(mux)
-	client := web.Handler(hub.BasePath())
-	mux.Handle(hub.BasePath()+"/client.js", client)
-	mux.Handle(hub.BasePath()+"/worker.js", client)
+	web.Register(mux, hub.BasePath()) // the client and its SharedWorker
 	mux.Handle(mapper.Prefix(), mapper)
 
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
