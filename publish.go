@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valksor/go-sse/internal/jsonlist"
 )
 
 // servePublish handles POST base/publish: authenticate, decode, publish,
@@ -96,16 +98,11 @@ type publishRequest struct {
 type topicList []string
 
 func (t *topicList) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*t = topicList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
+	list, ok := jsonlist.Decode(b)
+	if !ok {
 		return fmt.Errorf("topic must be a string or an array of strings")
 	}
-	*t = many
+	*t = list
 	return nil
 }
 

@@ -4,12 +4,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	gojwt "github.com/golang-jwt/jwt/v5"
+	"github.com/valksor/go-sse/internal/jsonlist"
 )
 
 // Claims are the claims of a valksor-sse token: the registered claims (exp,
@@ -51,16 +51,11 @@ type Patterns []string
 
 // UnmarshalJSON accepts a string or an array of strings.
 func (p *Patterns) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*p = Patterns{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
+	list, ok := jsonlist.Decode(b)
+	if !ok {
 		return errors.New("topic patterns must be a string or an array of strings")
 	}
-	*p = many
+	*p = list
 	return nil
 }
 

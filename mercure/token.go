@@ -13,6 +13,7 @@ import (
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/jsonlist"
 	"github.com/valksor/go-sse/jwt"
 )
 
@@ -326,16 +327,11 @@ func (l *selectorList) UnmarshalJSON(b []byte) error {
 	if bytes.Equal(b, []byte("null")) {
 		return errors.New("selectors must be an array of strings, not null")
 	}
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*l = selectorList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
+	list, ok := jsonlist.Decode(b)
+	if !ok {
 		return errors.New("selectors must be an array of strings")
 	}
-	*l = many
+	*l = list
 	return nil
 }
 
