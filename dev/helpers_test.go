@@ -1,7 +1,6 @@
 package dev_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/valksor/go-sse/assets"
 	"github.com/valksor/go-sse/dev"
+	"github.com/valksor/go-sse/internal/proctest"
 	"github.com/valksor/go-sse/tmpl"
 )
 
@@ -142,23 +142,8 @@ func port(t *testing.T, rawURL string) string {
 	return u.Port()
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer the test reads while a process or logger writes.
+type syncBuffer = proctest.Buffer
 
 // recorder collects the states a Runner reports and checks that OnState
 // is never called concurrently.

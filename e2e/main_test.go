@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 var (
@@ -125,23 +125,8 @@ func needBrowser(t *testing.T) {
 	t.Skip(msg)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer the test reads while a process or logger writes.
+type syncBuffer = proctest.Buffer
 
 // server is a running valksor-sse process.
 type server struct {
@@ -197,15 +182,7 @@ func startServer(t *testing.T, dir string, port int) *server {
 }
 
 // cleanEnv is the environment without the caller's VALKSOR_SSE_* variables.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VALKSOR_SSE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+func cleanEnv() []string { return proctest.Env() }
 
 // url is the server's URL for path.
 func (s *server) url(path string) string { return fmt.Sprintf("http://127.0.0.1:%d%s", s.port, path) }

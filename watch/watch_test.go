@@ -1,7 +1,6 @@
 package watch_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,10 +11,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/valksor/go-sse/internal/proctest"
 	"github.com/valksor/go-sse/watch"
 )
 
@@ -42,23 +41,8 @@ type harness struct {
 	prev []string
 }
 
-// syncBuffer is a log sink the test can read while the watcher writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer the test reads while a process or logger writes.
+type syncBuffer = proctest.Buffer
 
 func options(poll bool) watch.Options {
 	return watch.Options{Poll: poll, PollInterval: pollEvery}

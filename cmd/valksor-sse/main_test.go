@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/valksor/go-sse/client"
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 // bin is the valksor-sse binary built once for these tests.
@@ -40,23 +41,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer the test reads while a process or logger writes.
+type syncBuffer = proctest.Buffer
 
 // server is a running valksor-sse process.
 type server struct {
@@ -124,16 +110,8 @@ func startNoWaitEnv(t *testing.T, dir string, env []string, args ...string) *ser
 	return s
 }
 
-// cleanEnv is the environment without VALKSOR_SSE_* variables of the caller.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "VALKSOR_SSE_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+// cleanEnv is the environment without the caller's VALKSOR_SSE_* variables.
+func cleanEnv() []string { return proctest.Env() }
 
 // exited waits for the process and returns its exit code.
 func (s *server) exited() int {
