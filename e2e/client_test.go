@@ -284,6 +284,31 @@ func TestReloadWaitsForThePage(t *testing.T) {
 		`window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload'`, 15*time.Second)
 }
 
+// TestReloadWithoutProbe: a reload event with "probe": false (what the dev
+// proxy sends when it knows the app answers) reloads at once, without the
+// HEAD probe, here even though the page's server would answer it 503.
+func TestReloadWithoutProbe(t *testing.T) {
+	srv := startServer(t, t.TempDir(), 0)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "index.html"), fmt.Sprintf(`<!doctype html>
+<meta name="valksor-sse-url" content="%s">
+<script type="module" src="%s"></script>
+<p>page</p>`, srv.url("/sse"), srv.url("/sse/client.js")))
+	page := newSite(t, dir, nil)
+
+	tb := newTab(t)
+	tb.navigate(page.URL + "/index.html")
+	tb.waitFor("the client to connect", `window.sseClient && sseClient.isConnected()`, 10*time.Second)
+	tb.eval(`window.__marker = 1`)
+
+	page.set(func(s *site) { s.pageDown = true })
+	srv.publish("reload", "--data", `{"files":["index.html"],"probe":false}`)
+	tb.waitFor("the reload", `window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload'`, 10*time.Second)
+	if n := get(page, func(s *site) int { return s.heads }); n != 0 {
+		t.Errorf("the client probed the page %d times before a reload with probe: false", n)
+	}
+}
+
 // TestResumeAfterRefusal cuts the stream and answers 503 to the browser's
 // own reconnection, after which EventSource gives up for good: the client
 // opens a new EventSource with ?lastEventID=<last id> and gets the event

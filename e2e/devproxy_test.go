@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -458,6 +459,45 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 			t.Errorf("last document %+v", d)
 		}
 	})
+}
+
+// TestDevProxyReloadsWithoutProbe: with the app answering, a save makes
+// the dev proxy send its reload with probe: false, so the page reloads
+// without a HEAD request first (one browser round trip less per save).
+// The app down is TestDevProxyAppDownThenUp's "watch" case: there the page
+// probes and waits.
+func TestDevProxyReloadsWithoutProbe(t *testing.T) {
+	needChromium(t)
+	src := t.TempDir()
+	saveFile(t, filepath.Join(src, "page.html"), "one")
+	var mu sync.Mutex
+	heads := 0
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			mu.Lock()
+			heads++
+			mu.Unlock()
+		}
+		b, _ := os.ReadFile(filepath.Join(src, "page.html"))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><html><head><title>app</title></head><body>%s</body></html>", b)
+	}))
+	t.Cleanup(app.Close)
+	dev := startDev(t, t.TempDir(), nil, "--proxy", app.URL, "--watch", src)
+	p := newPage(t)
+	p.navigate(dev.url("/"))
+	p.connected()
+	base := p.state().Loads
+
+	saveFile(t, filepath.Join(src, "page.html"), "two")
+	p.waitState("the reload", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "two" })
+	s := p.settle(dev.publish)
+	checkOneReload(t, s, base, "two", "page.html")
+	mu.Lock()
+	defer mu.Unlock()
+	if heads != 0 {
+		t.Errorf("the app got %d HEAD requests; the proxy knew it answered, so the page should not probe", heads)
+	}
 }
 
 // TestDevCmdExitsAtOnce: dev --cmd false. The command fails at once; the

@@ -36,6 +36,21 @@ type state struct {
 
 	// Polling mode snapshots: the current one and a spare to scan into.
 	snap, spare map[string]entry
+
+	// Stylesheets delivered on their first event (see lead), as they were
+	// then; the next settle drops their later events if they still are.
+	led map[string]stamp
+}
+
+// stamp identifies a file's content as far as its metadata can.
+type stamp struct {
+	mod  int64
+	size int64
+	ino  uint64
+}
+
+func stampOf(fi os.FileInfo) stamp {
+	return stamp{mod: fi.ModTime().UnixNano(), size: fi.Size(), ino: inode(fi)}
 }
 
 // change is one pending path.
@@ -63,6 +78,7 @@ func (st *state) init() {
 		st.snap = make(map[string]entry)
 	}
 	st.spare = make(map[string]entry)
+	st.led = make(map[string]stamp)
 }
 
 func stoppedTimer() *time.Timer {
@@ -195,14 +211,48 @@ func (w *Watcher) emptyPending() bool {
 	return false
 }
 
+// lead settles the pending change at once when it is a save of a single
+// stylesheet whose new content is there (a non-empty regular file): the
+// most frequent edit of a front-end developer then skips the quiet window.
+// The truncation that starts an in-place save leaves the file empty and so
+// does not lead; the events that follow the lead are gathered as usual,
+// and the next settle drops the stylesheet if it is still as it was when
+// it led. A stylesheet change cannot reload the page, so a burst whose
+// first file is a stylesheet still causes at most one reload.
+func (w *Watcher) lead() {
+	st := &w.st
+	if !w.leading || !st.active || st.overflow || len(st.pending) != 1 {
+		return
+	}
+	var p string
+	var c *change
+	for p, c = range st.pending { // the only one
+	}
+	if c.gone || w.actionFor(c.rel) != CSSUpdate || w.windowFor(c.rel) > w.debounce {
+		return
+	}
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
+		return
+	}
+	w.settle()
+	st.led[p] = stampOf(fi)
+}
+
 // settle turns the pending change into the ready batch.
 func (w *Watcher) settle() {
 	st := &w.st
-	for _, c := range st.pending {
+	for p, c := range st.pending {
 		if c.born && c.gone {
 			// Created and gone again within one change: an editor's
 			// temporary file, not a change anyone wants to see.
 			continue
+		}
+		if was, ok := st.led[p]; ok && !c.gone {
+			// Delivered by lead, and the events since were that save's.
+			if fi, err := os.Stat(p); err == nil && stampOf(fi) == was {
+				continue
+			}
 		}
 		a := w.actionFor(c.rel)
 		if a == Ignore {
@@ -211,6 +261,7 @@ func (w *Watcher) settle() {
 		st.ready[c.rel] = a
 	}
 	clear(st.pending)
+	clear(st.led)
 	st.active = false
 	st.graced = false
 	if st.overflow {

@@ -52,10 +52,20 @@
 //     may write the file again just after the save.
 //   - MaxWait (2 s) caps the time from a change's first event, so an
 //     endless stream of writes still produces a batch every MaxWait.
+//   - A change that is one stylesheet goes out on its first event that
+//     finds the file non-empty (leading edge), unless Options.CSSWait is
+//     set: stylesheets are the edit a developer repeats most, and their
+//     css-update is cheap and cannot reload the page. The truncation that
+//     starts an in-place save leaves the file empty, so it does not lead;
+//     the save's later events are dropped if the file is still as it was
+//     when it led (same size, modification time and inode), so a save is
+//     one css-update. A burst whose first file is a stylesheet becomes one
+//     css-update and then one batch for the rest: still one reload.
 //
-// Firing on the first event instead (leading edge) was rejected: a save's
-// first event is often the truncation, before the new content is there,
-// and a burst would be cut into its first file and the rest.
+// Everything else waits for its window. Firing a reload on the first event
+// was rejected: a save's first event is often the truncation, before the
+// new content is there, and a burst of in-place writes (a formatter run)
+// would be cut into its first file and the rest, which is two reloads.
 //
 // The settle timer is armed once per change and, when it fires, re-armed
 // for whatever remains of the moving deadline, rather than reset on each

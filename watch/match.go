@@ -181,7 +181,8 @@ func (w *Watcher) ignored(rel string) bool {
 }
 
 // actionFor maps a file to its Action: the first matching rule, then the
-// defaults (*.css is css-update, everything else reload).
+// defaults (*.css is css-update, source maps are ignored, everything else
+// reload).
 func (w *Watcher) actionFor(rel string) Action {
 	segs := strings.Split(rel, "/")
 	for _, r := range w.rules {
@@ -189,8 +190,13 @@ func (w *Watcher) actionFor(rel string) Action {
 			return r.action
 		}
 	}
-	if strings.EqualFold(path.Ext(rel), ".css") {
+	switch ext := path.Ext(rel); {
+	case strings.EqualFold(ext, ".css"):
 		return CSSUpdate
+	case strings.EqualFold(ext, ".map"):
+		// Written next to a stylesheet or script by its compiler; the
+		// page looks the same without reloading it.
+		return Ignore
 	}
 	return Reload
 }

@@ -110,7 +110,9 @@ type Options struct {
 	// apply as well.
 	Ignore []string
 	// Rules map files to actions; the first match wins. Files no rule
-	// matches map to CSSUpdate for *.css and to Reload otherwise.
+	// matches map to CSSUpdate for *.css, to Ignore for source maps (*.map,
+	// which compilers write next to a stylesheet or script), and to Reload
+	// otherwise.
 	Rules []Rule
 	// Debounce is the quiet window: a change is delivered once no event has
 	// arrived for this long. Zero means DefaultDebounce.
@@ -124,6 +126,13 @@ type Options struct {
 	// BurstDebounce is the quiet window once a pending change holds three
 	// or more files. Zero means DefaultBurstDebounce.
 	BurstDebounce time.Duration
+	// CSSWait makes a stylesheet change wait for the quiet window like any
+	// other change. By default a change that is one stylesheet (a file
+	// mapped to CSSUpdate, with no DebounceFor window longer than
+	// Debounce) is delivered on its first event that finds the file
+	// non-empty; see Timing in the package documentation. Polling mode
+	// always waits.
+	CSSWait bool
 	// MaxWait caps the time from the first event of a change to its
 	// delivery, so that a never-ending stream of writes still produces
 	// batches. Zero means DefaultMaxWait.
@@ -174,6 +183,7 @@ type Watcher struct {
 	burst       time.Duration
 	maxWait     time.Duration
 	poll        bool
+	leading     bool // stylesheets settle on their first event (notify mode)
 	interval    time.Duration
 
 	fs     *fsnotify.Watcher   // nil in polling mode
@@ -263,6 +273,7 @@ func New(o Options) (*Watcher, error) {
 		maxWait:     cmpOr(o.MaxWait, DefaultMaxWait),
 		interval:    cmpOr(o.PollInterval, DefaultPollInterval),
 		poll:        o.Poll,
+		leading:     !o.CSSWait && !o.Poll,
 		debounceFor: DefaultDebounceFor(),
 		dirs:        make(map[string]struct{}),
 		warned:      make(map[string]bool),
@@ -530,6 +541,7 @@ func (w *Watcher) loop(stop <-chan struct{}, out chan<- Batch) error {
 			now := time.Now()
 			w.handleEvent(ev, now)
 			w.kick(now)
+			w.lead()
 		case err, ok := <-errs:
 			if !ok {
 				return errors.New("watch: notification source closed")

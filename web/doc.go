@@ -79,7 +79,9 @@
 // SSE connection is down the reload waits for the next sse:open, and before
 // reloading the page is probed with fetch(location.href, {method: "HEAD",
 // cache: "no-store"}), retried with backoff (100 ms doubling to 5 s) while
-// it fails or answers 502, 503 or 504.
+// it fails or answers 502, 503 or 504. An event whose data has
+// "probe": false skips the probe: its sender knows the page's server
+// answers (the dev proxy sends it when the app accepts a connection).
 //
 // A css-update event ({files, urls}) replaces each matching
 // <link rel="stylesheet">: a copy with the new href (urls[file] when given,

@@ -73,7 +73,7 @@ function swap(link, href) {
 
 class Client {
   #ls = new Map(); #pings = new Map(); #s = null; #port = null;
-  #id = ''; #up = false; #seen = false; #last = ''; #pending = null; #probing = false;
+  #id = ''; #up = false; #seen = false; #last = ''; #pending = null; #probe = true; #probing = false;
 
   constructor({ url, topics = [], reload = true, shared = true }) {
     this.url = new URL(url, location.href).href.replace(/\/+$/, '');
@@ -124,7 +124,7 @@ class Client {
     }
     this.#fire('sse:message', { type, data, id });
     if (!this.reload || !win) return;
-    if (type === 'reload') this.#reload(data?.files || []);
+    if (type === 'reload') this.#reload(data?.files || [], data?.probe !== false);
     if (type === 'css-update') this.#css(data || {});
   }
 
@@ -135,17 +135,18 @@ class Client {
     this.#fire('sse:close', {});
   }
 
-  #reload(files) {
+  #reload(files, probe = true) {
     // A reload already decided on covers this one: no second sse:reload.
     if (this.#pending) return void this.#pending.push(...files.filter((f) => !this.#pending.includes(f)));
-    if (this.#fire('sse:reload', { files }, true)) (this.#pending = [...files]), this.#tryReload();
+    if (this.#fire('sse:reload', { files }, true)) (this.#pending = [...files]), (this.#probe = probe), this.#tryReload();
   }
 
-  // Reload once connected and the page answers HEAD (not 502-504).
+  // Reload once connected and the page answers HEAD (not 502-504), unless
+  // the event said the page's server is known to answer (probe: false).
   async #tryReload() {
     if (!this.#pending || this.#probing || !this.#up) return;
     this.#probing = true;
-    for (let d = 100; ; d = Math.min(d * 2, 5000)) {
+    for (let d = 100; this.#probe; d = Math.min(d * 2, 5000)) {
       try {
         const r = await fetch(location.href, { method: 'HEAD', cache: 'no-store' });
         if (r.status < 502 || r.status > 504) break;

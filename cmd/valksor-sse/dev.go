@@ -23,6 +23,38 @@ import (
 	"github.com/valksor/go-sse/web"
 )
 
+// answeredReload is the reload event for an app known to answer right
+// now: it tells the client to reload without first probing the page with
+// HEAD (probe: false), which saves the browser a round trip.
+func answeredReload(files ...string) sse.Event {
+	if files == nil {
+		files = []string{}
+	}
+	return sse.Event{Type: sse.TypeReload, Data: map[string]any{"files": files, "probe": false}}
+}
+
+// appReload returns the reload event maker of the watcher: when the app
+// accepts a connection at that moment, answeredReload, otherwise the
+// standard event, whose probe makes pages wait until the app is back.
+func appReload(target *url.URL) func(files ...string) sse.Event {
+	addr := target.Host
+	if target.Port() == "" {
+		port := "80"
+		if target.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(target.Hostname(), port)
+	}
+	return func(files ...string) sse.Event {
+		c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
+		if err != nil {
+			return sse.Reload(files...)
+		}
+		_ = c.Close()
+		return answeredReload(files...)
+	}
+}
+
 // dev runs the reloading proxy: valksor-sse dev --proxy URL [--listen ADDR]
 // [--cmd CMD]... [--watch DIR]... [--open].
 func (m *Main) dev(ctx context.Context, args []string) error {
@@ -109,7 +141,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 					changed = nil
 					mu.Unlock()
 					// Browsers reload only now that the app answers.
-					_ = hub.Broadcast(ctx, sse.Reload(files...))
+					_ = hub.Broadcast(ctx, answeredReload(files...))
 				}
 			},
 		})
@@ -126,7 +158,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		// for it after a failed request, and reload the 502 pages then.
 		comeback = &appWatcher{ctx: runCtx, target: target.String(), rt: http.DefaultTransport, onUp: func() {
 			logger.Info("the app answers again; reloading browsers", "app", target.String())
-			_ = hub.Broadcast(runCtx, sse.Reload())
+			_ = hub.Broadcast(runCtx, answeredReload())
 		}}
 		popts.Transport = comeback
 	}
@@ -164,7 +196,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	wt, err := startWatcher(ctx, cfg, m.path, hub, nil, logger, restart)
+	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{restart: restart, reload: appReload(target)})
 	if err != nil {
 		logger.Error("file watcher not started", "err", err)
 	}

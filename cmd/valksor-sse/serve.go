@@ -113,7 +113,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	defer removeOwnPIDFile(pidFile, logger)
 
-	wt, err := startWatcher(ctx, cfg, m.path, hub, mapper, logger, nil)
+	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{mapper: mapper})
 	if err != nil {
 		ln.Close()
 		_ = hub.Shutdown(context.Background())

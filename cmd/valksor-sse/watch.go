@@ -43,18 +43,33 @@ type watcher struct {
 	done   sync.WaitGroup
 }
 
+// watchHooks are what serve and dev do differently with a batch.
+type watchHooks struct {
+	// mapper, when set, gives stylesheets under the asset directories
+	// their new digested URLs in css-update events.
+	mapper *assets.Mapper
+	// restart, when set, handles batches that map to the restart action
+	// (the dev command restarts the app); without it they reload browsers.
+	restart func(context.Context, []string)
+	// reload makes the reload event; nil means sse.Reload.
+	reload func(files ...string) sse.Event
+}
+
 // startWatcher watches cfg.Watch (nothing to do when it is empty) and turns
-// each batch into a browser event: css-update with the new asset URLs for
-// stylesheets, reload otherwise. restart, when set, handles batches that map
-// to the restart action (the dev command restarts the app); without it they
-// reload browsers. Stop the watcher with stop.
-func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) string, hub *sse.Hub, mapper *assets.Mapper, logger *slog.Logger, restart func(context.Context, []string)) (*watcher, error) {
+// each batch into a browser event: css-update (with the new asset URLs
+// when h.mapper knows them) for stylesheets, reload otherwise, restart
+// through h.restart. Stop the watcher with stop.
+func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) string, hub *sse.Hub, logger *slog.Logger, h watchHooks) (*watcher, error) {
 	if len(cfg.Watch) == 0 {
 		return nil, nil
+	}
+	if h.reload == nil {
+		h.reload = sse.Reload
 	}
 	o := watch.Options{
 		Ignore:       cfg.WatchIgnore,
 		Debounce:     cfg.WatchDebounce,
+		CSSWait:      cfg.WatchCSSWait,
 		Poll:         cfg.WatchPoll,
 		PollInterval: cfg.WatchPollInterval,
 		Logger:       logger,
@@ -91,14 +106,14 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 		err := w.Run(ctx, func(b watch.Batch) {
 			logger.Info("files changed", "action", b.Action, "files", b.Files)
 			switch {
-			case b.Action == watch.Restart && restart != nil:
-				restart(ctx, b.Files)
+			case b.Action == watch.Restart && h.restart != nil:
+				h.restart(ctx, b.Files)
 			case b.Action == watch.CSSUpdate:
-				if err := hub.Broadcast(ctx, cssUpdate(b.Files, mapper, logical)); err != nil {
+				if err := hub.Broadcast(ctx, cssUpdate(b.Files, h.mapper, logical)); err != nil {
 					logger.Error("css-update broadcast failed", "err", err)
 				}
 			default:
-				if err := hub.Broadcast(ctx, sse.Reload(b.Files...)); err != nil {
+				if err := hub.Broadcast(ctx, h.reload(b.Files...)); err != nil {
 					logger.Error("reload broadcast failed", "err", err)
 				}
 			}

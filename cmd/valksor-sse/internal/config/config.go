@@ -109,6 +109,10 @@ type Config struct {
 	// WatchDebounce is the quiet time before a change is reported (key
 	// watch.debounce, 0 = the watcher's default).
 	WatchDebounce time.Duration
+	// WatchCSSWait makes stylesheet changes wait for the quiet window like
+	// other changes instead of going out on their first event (key
+	// watch.css_wait).
+	WatchCSSWait bool
 	// WatchPoll polls instead of using inotify (key watch.poll).
 	WatchPoll bool
 	// WatchPollInterval is the polling period (key watch.poll_interval, 0 =
