@@ -52,6 +52,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	base := *target
 	if base == "" {
 		base = strings.Replace(baseURL(cfg), "//localhost:", "//127.0.0.1:", 1)
+		// The server may speak the other scheme (--tls-self-signed): ask
+		// it, as publish and status do.
+		hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz"); err == nil {
+			base = used
+		}
+		cancel()
 		if *pid == 0 {
 			if res, err := (process.PIDFile{Path: m.path(cfg.PIDFile)}).Check(); err == nil && res.Running {
 				*pid = res.PID
@@ -68,6 +75,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 			Streams: *streams, Publishes: *publishes, Gap: *gap, Concurrency: *concurrency,
 			SourceAddrs: *sourceAddrs && loopbackV4(streamBase), ServerPID: serverPID,
 			Progress: m.Stderr, Timeout: *timeout, Slow: *slow, Padding: *size,
+			TLSConfig: m.localTLS(cfg),
 		}
 	}
 	ours := scenario("valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", *token, *pid)

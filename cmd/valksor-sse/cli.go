@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -211,19 +210,4 @@ func (m *Main) path(p string) string {
 		return p
 	}
 	return m.Dir + string(os.PathSeparator) + p
-}
-
-// clientHost is the host a client on this machine dials to reach a server
-// bound to host.
-func clientHost(host string) string {
-	switch host {
-	case "", "0.0.0.0", "::", "[::]":
-		return "localhost"
-	}
-	return host
-}
-
-// baseURL is the server's URL under the base path, as a local client sees it.
-func baseURL(cfg config.Config) string {
-	return "http://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Host, "[]")), strconv.Itoa(cfg.Port)) + cfg.BasePath
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ func (m *Main) publish(ctx context.Context, args []string) error {
 		}
 		e.Data = json.RawMessage(*data)
 	}
-	p := &client.Publisher{URL: *url, Token: *token}
+	p := &client.Publisher{URL: *url, Token: *token, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: m.localTransport(cfg)}}
 	if p.URL == "" {
 		p.URL = baseURL(cfg)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	sse "github.com/valksor/go-sse"
@@ -30,7 +31,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	url := baseURL(cfg)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	health, herr := fetchHealth(ctx, url+"/healthz")
+	health, used, herr := fetchHealth(ctx, m.localTransport(cfg), url+"/healthz")
 	switch {
 	case herr == nil:
 		pid := "pid unknown (no pid file here)"
@@ -38,7 +39,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 			pid = fmt.Sprintf("pid %d", res.PID)
 		}
 		fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s, %d connection(s) (max %s), %d event(s) published, up %s, transport %s\n",
-			pid, url, health.Status, health.Connections, limit(health.MaxConnections), health.Published,
+			pid, used, health.Status, health.Connections, limit(health.MaxConnections), health.Published,
 			(time.Duration(health.UptimeSeconds) * time.Second).String(), health.Transport)
 		return nil
 	case res.Running:
@@ -54,21 +55,23 @@ func limit(n int) string {
 	return fmt.Sprint(n)
 }
 
-func fetchHealth(ctx context.Context, url string) (sse.Health, error) {
-	var h sse.Health
+// fetchHealth reads the health report at url through rt; base is the
+// server's URL as it answered (its scheme may differ from url's).
+func fetchHealth(ctx context.Context, rt http.RoundTripper, url string) (h sse.Health, base string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return h, err
+		return h, "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
-		return h, err
+		return h, "", err
 	}
 	defer resp.Body.Close()
+	base = strings.TrimSuffix(resp.Request.URL.String(), "/healthz")
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		return h, fmt.Errorf("%s answered %d without a valksor-sse health report", url, resp.StatusCode)
+		return h, base, fmt.Errorf("%s answered %d without a valksor-sse health report", url, resp.StatusCode)
 	}
-	return h, nil
+	return h, base, nil
 }
 
 func (m *Main) stop(ctx context.Context, args []string) error {

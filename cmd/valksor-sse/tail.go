@@ -76,7 +76,7 @@ func (m *Main) tail(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st := &tailState{m: m, url: base}
+	st := &tailState{m: m, url: base, next: m.localTransport(cfg)}
 	sub := &client.Subscriber{
 		URL:        base,
 		Topics:     topics,
@@ -152,8 +152,9 @@ func isTerminal(w io.Writer) bool {
 // tailState tells the user on stderr when the stream connects, breaks and
 // resumes. As the Subscriber's transport it sees each connection attempt.
 type tailState struct {
-	m   *Main
-	url string
+	m    *Main
+	url  string
+	next http.RoundTripper
 
 	mu       sync.Mutex
 	up       bool // a stream is open
@@ -162,7 +163,7 @@ type tailState struct {
 }
 
 func (s *tailState) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := http.DefaultTransport.RoundTrip(r)
+	resp, err := s.next.RoundTrip(r)
 	if err != nil {
 		if r.Context().Err() == nil {
 			s.down(fmt.Sprintf("cannot reach %s (%v); retrying", s.url, err))

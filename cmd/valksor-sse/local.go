@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+)
+
+// clientHost is the host a client on this machine dials to reach a server
+// bound to host.
+func clientHost(host string) string {
+	switch host {
+	case "", "0.0.0.0", "::", "[::]":
+		return "localhost"
+	}
+	return host
+}
+
+// baseURL is the server's URL under the base path, as a local client sees
+// it: https when the config has a certificate (tls.cert), http otherwise.
+// localTransport switches scheme when the server turns out to speak the
+// other one (a server started with --tls-self-signed).
+func baseURL(cfg config.Config) string {
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Host, "[]")), strconv.Itoa(cfg.Port)) + cfg.BasePath
+}
+
+// localTransport is the transport of the commands that talk to the server
+// of the config (publish, status, tail). Over HTTPS it accepts the server's
+// own certificate, the one in tls.cert or the one --tls-self-signed wrote
+// in this directory, whatever name it was dialled by; any other
+// certificate must be valid for the host by the system's roots, as usual.
+// A request sent with the wrong scheme (plain HTTP to a TLS server, or the
+// reverse) is sent again with the right one.
+func (m *Main) localTransport(cfg config.Config) http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = m.localTLS(cfg)
+	return &schemeFallback{next: t}
+}
+
+// localTLS is the TLS configuration of localTransport (and of bench).
+func (m *Main) localTLS(cfg config.Config) *tls.Config {
+	var own [][]byte
+	for _, f := range []string{m.path(cfg.TLSCert), m.path(filepath.Join(selfSignedDir, selfSignedCert))} {
+		if f != "" {
+			own = append(own, leafDER(f)...)
+		}
+	}
+	return &tls.Config{
+		// The standard verification is done by VerifyConnection, after
+		// the server's own certificate had its chance.
+		InsecureSkipVerify: true,
+		VerifyConnection:   func(cs tls.ConnectionState) error { return verifyServer(cs, own) },
+	}
+}
+
+// leafDER returns the first certificate of each PEM file, DER-encoded; a
+// file that cannot be read gives nothing (the server may not use it).
+func leafDER(file string) [][]byte {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			return nil
+		}
+		if block.Type == "CERTIFICATE" {
+			return [][]byte{block.Bytes}
+		}
+	}
+}
+
+// verifyServer accepts a server whose certificate is one of own, and
+// otherwise verifies the chain against the system's roots for the name
+// that was dialled.
+func verifyServer(cs tls.ConnectionState, own [][]byte) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the server sent no certificate")
+	}
+	leaf := cs.PeerCertificates[0]
+	for _, der := range own {
+		if bytes.Equal(der, leaf.Raw) {
+			return nil
+		}
+	}
+	opts := x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: x509.NewCertPool()}
+	for _, c := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := leaf.Verify(opts)
+	return err
+}
+
+// schemeFallback sends a request again with the other scheme when the
+// server speaks it: a TLS server answers plain HTTP with a 400 saying so,
+// and a plain server answers a TLS handshake with an HTTP response.
+type schemeFallback struct{ next http.RoundTripper }
+
+// tlsPortReply is the start of what Go's TLS servers answer to plain HTTP.
+const tlsPortReply = "Client sent an HTTP request to an HTTPS server"
+
+func (f *schemeFallback) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := f.next.RoundTrip(r)
+	switch {
+	case err != nil && r.URL.Scheme == "https" && answeredPlain(err):
+		return f.again(r, "http", resp, err)
+	case err == nil && r.URL.Scheme == "http" && resp.StatusCode == http.StatusBadRequest:
+		head := make([]byte, len(tlsPortReply))
+		n, _ := io.ReadFull(resp.Body, head)
+		if string(head[:n]) == tlsPortReply {
+			resp.Body.Close()
+			return f.again(r, "https", nil, nil)
+		}
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head[:n]), resp.Body), resp.Body}
+	}
+	return resp, err
+}
+
+// answeredPlain reports whether err is a TLS handshake that got an HTTP
+// answer.
+func answeredPlain(err error) bool {
+	var re tls.RecordHeaderError
+	return errors.As(err, &re) && string(re.RecordHeader[:]) == "HTTP/"
+}
+
+// again sends r with scheme; when its body cannot be sent twice, it
+// returns the first answer (resp, err) instead.
+func (f *schemeFallback) again(r *http.Request, scheme string, resp *http.Response, err error) (*http.Response, error) {
+	r2 := r.Clone(r.Context())
+	r2.URL.Scheme = scheme
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.GetBody == nil {
+			if err == nil {
+				err = errors.New("the server speaks " + scheme + "; use an " + scheme + ":// URL")
+			}
+			return resp, err
+		}
+		body, gerr := r.GetBody()
+		if gerr != nil {
+			return resp, err
+		}
+		r2.Body = body
+	}
+	return f.next.RoundTrip(r2)
+}
