@@ -254,10 +254,11 @@ func writeFile(t *testing.T, path, s string) {
 	}
 }
 
-// TestReloadWaitsForThePage publishes reload while the page's own server
-// answers 503: the client keeps probing it with HEAD and reloads only once
-// it answers.
-func TestReloadWaitsForThePage(t *testing.T) {
+// markedPage opens a page of another site that loads the client of a new
+// server, waits until it is connected and marks its window (the mark is
+// gone once the page reloaded).
+func markedPage(t *testing.T) (*server, *site, *tab) {
+	t.Helper()
 	srv := startServer(t, t.TempDir(), 0)
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "index.html"), fmt.Sprintf(`<!doctype html>
@@ -265,12 +266,18 @@ func TestReloadWaitsForThePage(t *testing.T) {
 <script type="module" src="%s"></script>
 <p>page</p>`, srv.url("/sse"), srv.url("/sse/client.js")))
 	page := newSite(t, dir, nil)
-
 	tb := newTab(t)
 	tb.navigate(page.URL + "/index.html")
 	tb.waitFor("the client to connect", `window.sseClient && sseClient.isConnected()`, 10*time.Second)
 	tb.eval(`window.__marker = 1`)
+	return srv, page, tb
+}
 
+// TestReloadWaitsForThePage publishes reload while the page's own server
+// answers 503: the client keeps probing it with HEAD and reloads only once
+// it answers.
+func TestReloadWaitsForThePage(t *testing.T) {
+	srv, page, tb := markedPage(t)
 	page.set(func(s *site) { s.pageDown = true })
 	srv.publish("reload")
 	waitUntil(t, "the client to probe the page twice", 10*time.Second, func() bool {
@@ -288,19 +295,7 @@ func TestReloadWaitsForThePage(t *testing.T) {
 // proxy sends when it knows the app answers) reloads at once, without the
 // HEAD probe, here even though the page's server would answer it 503.
 func TestReloadWithoutProbe(t *testing.T) {
-	srv := startServer(t, t.TempDir(), 0)
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "index.html"), fmt.Sprintf(`<!doctype html>
-<meta name="valksor-sse-url" content="%s">
-<script type="module" src="%s"></script>
-<p>page</p>`, srv.url("/sse"), srv.url("/sse/client.js")))
-	page := newSite(t, dir, nil)
-
-	tb := newTab(t)
-	tb.navigate(page.URL + "/index.html")
-	tb.waitFor("the client to connect", `window.sseClient && sseClient.isConnected()`, 10*time.Second)
-	tb.eval(`window.__marker = 1`)
-
+	srv, page, tb := markedPage(t)
 	page.set(func(s *site) { s.pageDown = true })
 	srv.publish("reload", "--data", `{"files":["index.html"],"probe":false}`)
 	tb.waitFor("the reload", `window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload'`, 10*time.Second)
