@@ -50,6 +50,7 @@ type Hub struct {
 	published atomic.Uint64
 	delivered atomic.Uint64
 	slow      atomic.Uint64
+	lastID    atomic.Pointer[string] // id of the newest message delivered
 
 	done        chan struct{}
 	closeOnce   sync.Once
@@ -161,6 +162,7 @@ func (h *Hub) deliver(m *Message) {
 		return
 	}
 	f := &frame{cursor: m.Cursor, b: b}
+	h.lastID.Store(&m.ID)
 	h.mu.RLock()
 	h.gen++
 	gen := h.gen
@@ -356,6 +358,17 @@ func (h *Hub) Stats() Stats {
 		SlowDisconnects: h.slow.Load(),
 		Uptime:          time.Since(h.started),
 	}
+}
+
+// LastEventID returns the id of the newest event the hub has handed to its
+// streams, whether it was published on this hub or, with a transport shared
+// by several servers, on another one; "" before the first. A subscriber
+// that resumes from it misses nothing published afterwards.
+func (h *Hub) LastEventID() string {
+	if id := h.lastID.Load(); id != nil {
+		return *id
+	}
+	return ""
 }
 
 // ClientInfo describes one open stream.

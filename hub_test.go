@@ -893,3 +893,22 @@ func TestServeStreamOpenedAndClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestLastEventID: the hub reports the id of the newest event it handed to
+// its streams, private ones included, and nothing before the first.
+func TestLastEventID(t *testing.T) {
+	hub, _ := newHub(t)
+	if id := hub.LastEventID(); id != "" {
+		t.Fatalf("LastEventID before any event = %q", id)
+	}
+	ctx := context.Background()
+	for _, e := range []sse.Event{{Type: "a"}, {Type: "b", Topics: []string{"orders"}, Private: true}} {
+		id, err := hub.Publish(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hub.LastEventID(); got != id {
+			t.Fatalf("LastEventID after %s = %q, want %q", e.Type, got, id)
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -83,9 +82,6 @@ type Handler struct {
 	verify *verifier
 	public *url.URL // parsed Config.PublicURL; nil: from each request
 	subs   *registry
-
-	lastMu sync.Mutex
-	lastID string // id of the last update this handler published
 }
 
 // New returns a Handler serving hub.
@@ -104,7 +100,7 @@ func New(hub *sse.Hub, c Config) (*Handler, error) {
 			return nil, fmt.Errorf("mercure: allowed origin %q must be \"*\" or look like scheme://host[:port]", o)
 		}
 	}
-	h := &Handler{hub: hub, cfg: c, log: c.Logger, now: c.Now, verify: &verifier{issuer: c.Issuer, audience: c.Audience}, lastID: sse.EarliestID}
+	h := &Handler{hub: hub, cfg: c, log: c.Logger, now: c.Now, verify: &verifier{issuer: c.Issuer, audience: c.Audience}}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -441,7 +437,6 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, status, "", err.Error())
 		return
 	}
-	h.published(id)
 	hd := w.Header()
 	hd.Set("Content-Type", "text/plain; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
@@ -464,20 +459,14 @@ func reserved(topic, base string) bool {
 	return p == Path || strings.HasPrefix(p, Path+"/")
 }
 
-// published records the id of an update published through this handler,
-// reported as lastEventID by the subscriptions API.
-func (h *Handler) published(id string) {
-	h.lastMu.Lock()
-	h.lastID = id
-	h.lastMu.Unlock()
-}
-
-// lastEventID returns the id of the last update published through this
-// handler, or "earliest".
+// lastEventID returns the id of the newest update the hub dispatched (from
+// this endpoint, the native one or another server sharing the transport),
+// or "earliest" before the first.
 func (h *Handler) lastEventID() string {
-	h.lastMu.Lock()
-	defer h.lastMu.Unlock()
-	return h.lastID
+	if id := h.hub.LastEventID(); id != "" {
+		return id
+	}
+	return sse.EarliestID
 }
 
 // refuse answers an authorization failure with its status and an RFC 6750

@@ -159,16 +159,14 @@ func (h *Handler) announce(a *activeSub, active bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), announceTimeout)
 	defer cancel()
-	id, err := h.hub.Publish(ctx, sse.Event{Topics: []string{a.id}, Data: string(data), Private: true})
+	_, err = h.hub.Publish(ctx, sse.Event{Topics: []string{a.id}, Data: string(data), Private: true})
 	if err != nil {
 		level := h.log.Warn
 		if errors.Is(err, sse.ErrHubClosed) {
 			level = h.log.Debug
 		}
 		level("mercure: subscription update not published", "subscription", a.id, "active", active, "err", err)
-		return
 	}
-	h.published(id)
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -1,6 +1,7 @@
 package mercure_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
+	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/mercure"
 )
 
@@ -118,6 +120,17 @@ func TestMercureSubscriptionsAPI(t *testing.T) {
 	decode(api("/.well-known/mercure/subscriptions", reader), &all)
 	if len(all.Subscriptions) != 3 || all.LastEventID == "earliest" {
 		t.Fatalf("collection %+v, want 3 subscriptions and the last update's id", all)
+	}
+	// An event published on the native endpoint is an update of the hub
+	// too: lastEventID is its id.
+	native, err := e.hub.Publish(context.Background(), sse.Event{Type: "note", Data: "from /sse/publish"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after mercure.SubscriptionsDoc
+	decode(api("/.well-known/mercure/subscriptions", reader), &after)
+	if after.LastEventID != native {
+		t.Fatalf("lastEventID %q after a native publish, want its id %q", after.LastEventID, native)
 	}
 
 	var byTopic mercure.SubscriptionsDoc
