@@ -12,7 +12,12 @@
 //
 // Every directory below a root gets its own watch, except the ignored ones
 // (DefaultIgnore: version-control directories, node_modules, vendor, var,
-// and editors' swap, backup and temporary files; Options.Ignore adds more).
+// editors' swap, backup and temporary files, and what apps write into their
+// own tree while they run: logs (*.log), SQLite databases and their
+// journals, Python bytecode (__pycache__, *.pyc); Options.Ignore adds
+// more). Options.ExcludeFiles names single files to leave out whatever
+// their names, such as the file a program's own log is redirected to: a
+// log line about a change must not be a change.
 // A directory created later is watched as soon as its creation is seen, and
 // the files already written into it by then are reported as created, so
 // "mkdir -p a/b && echo x > a/b/c" is not lost. A directory that is deleted

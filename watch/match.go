@@ -8,9 +8,18 @@ import (
 )
 
 // defaultIgnore holds the globs every Watcher skips on top of
-// Options.Ignore: version-control and dependency directories, and the swap,
+// Options.Ignore: version-control and dependency directories, the swap,
 // backup, lock and temporary files that editors write next to the file being
-// saved.
+// saved, and the files a running app writes into its own tree (logs,
+// databases, bytecode). A file of the last kind changes on every request
+// or every log line, so watching it makes each reload cause the next.
+//
+// Every glob here applies to directories as well as files, and a name
+// glob skips everything below a directory it matches, so each must name
+// only things nobody edits as a source of a web page. Where a broader
+// glob would also catch such things, the narrower one is used. A file
+// named by its own watch path (a single-file root) is never ignored, so
+// "--watch db.sqlite3" still works.
 var defaultIgnore = []string{
 	// Version control, dependencies, caches and IDE state.
 	".git", ".hg", ".svn", ".bzr", ".jj", "_darcs",
@@ -27,6 +36,26 @@ var defaultIgnore = []string{
 	"*.tmp", "*.bak", ".goutputstream-*", "*.kate-swp", "*.crswap", ".~lock.*#",
 	// Operating system litter.
 	".DS_Store", "Thumbs.db",
+	// Logs: Laravel's storage/logs/*.log, npm-debug.log, and the log of
+	// this very server when its output is redirected into the watched
+	// tree. Pages are not written in files named *.log.
+	"*.log",
+	// SQLite and other embedded databases, written on every request that
+	// touches data (Django's db.sqlite3, Laravel's database.sqlite,
+	// Rails' development.sqlite3, BoltDB and similar *.db files). Their
+	// content is data, edited through the app, not a page source.
+	"*.sqlite", "*.sqlite3", "*.db",
+	// SQLite's rollback journal and its write-ahead log and shared-memory
+	// index, written next to the database as "NAME-journal", "NAME-wal"
+	// and "NAME-shm". Only those of the database names above are listed:
+	// "*-journal" alone would also skip a content directory such as
+	// "travel-journal" and all the pages in it.
+	"*.sqlite-journal", "*.sqlite3-journal", "*.db-journal",
+	"*.sqlite-wal", "*.sqlite3-wal", "*.db-wal",
+	"*.sqlite-shm", "*.sqlite3-shm", "*.db-shm",
+	// Python bytecode, rewritten whenever a module is imported after a
+	// change; the .py source is the file that matters.
+	"__pycache__", "*.pyc",
 }
 
 // defaultDebounceFor holds the per-extension quiet windows applied unless

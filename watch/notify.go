@@ -23,7 +23,7 @@ func (w *Watcher) watchRoot(r *root, report bool, now time.Time) error {
 		return err
 	}
 	w.dirs[r.dir] = struct{}{}
-	if report {
+	if report && !w.exclude[r.path] {
 		if _, err := os.Lstat(r.path); err == nil {
 			w.note(r.path, filepath.Base(r.path), created, now)
 		}
@@ -63,7 +63,7 @@ func (w *Watcher) addTree(dir string, report bool, now time.Time) error {
 			return filepath.SkipDir
 		}
 		if d.IsDir() {
-			if p != dir && w.skip(r, rel) {
+			if p != dir && w.skip(r, p, rel) {
 				return filepath.SkipDir
 			}
 			if _, ok := w.dirs[p]; !ok {
@@ -80,7 +80,7 @@ func (w *Watcher) addTree(dir string, report bool, now time.Time) error {
 			w.dirs[p] = struct{}{}
 			return nil
 		}
-		if report && fresh[filepath.Dir(p)] && !w.skip(r, rel) {
+		if report && fresh[filepath.Dir(p)] && !w.skip(r, p, rel) {
 			w.note(p, rel, created, now)
 		}
 		return nil
@@ -108,7 +108,7 @@ func (w *Watcher) handleEvent(ev fsnotify.Event, now time.Time) {
 			}
 		}
 		r, rel := w.locate(p)
-		if r == nil || w.skip(r, rel) {
+		if r == nil || w.skip(r, p, rel) {
 			return
 		}
 		// A directory's removal comes after its files' own events, so
@@ -121,7 +121,7 @@ func (w *Watcher) handleEvent(ev fsnotify.Event, now time.Time) {
 		return
 	}
 	r, rel := w.locate(p)
-	if r == nil || w.skip(r, rel) {
+	if r == nil || w.skip(r, p, rel) {
 		return
 	}
 	switch {

@@ -77,6 +77,9 @@ func (w *Watcher) scan(now time.Time, baseline bool) int {
 
 func (w *Watcher) scanRoot(r *root, next map[string]entry, now time.Time, baseline bool) int {
 	if r.file {
+		if w.exclude[r.path] {
+			return 0
+		}
 		fi, err := os.Lstat(r.path)
 		if err != nil {
 			return 0
@@ -113,7 +116,7 @@ func (w *Watcher) scanRoot(r *root, next map[string]entry, now time.Time, baseli
 		}
 		rr, rel := w.locate(p)
 		_, dup := next[p] // already scanned under a deeper root
-		if rr == nil || dup || (p != r.path && w.skip(rr, rel)) {
+		if rr == nil || dup || (p != r.path && w.skip(rr, p, rel)) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

@@ -83,7 +83,13 @@ var ErrClosed = errors.New("watch: watcher closed")
 var errRunning = errors.New("watch: Run is already running")
 
 // DefaultIgnore returns a copy of the ignore globs that every Watcher
-// applies in addition to Options.Ignore. The caller may modify the slice.
+// applies in addition to Options.Ignore: version-control directories
+// (.git and the like), node_modules, vendor, var, IDE state, editors' swap,
+// backup, lock and temporary files, and the files apps write at run time
+// into their own tree: logs (*.log), SQLite and other embedded databases
+// with their journals (*.sqlite, *.sqlite3, *.db, *.db-journal, *.db-wal,
+// *.db-shm, ...), and Python bytecode (__pycache__, *.pyc). The caller may
+// modify the slice.
 func DefaultIgnore() []string { return slices.Clone(defaultIgnore) }
 
 // DefaultDebounceFor returns a copy of the per-extension quiet windows that
@@ -109,6 +115,16 @@ type Options struct {
 	// are not watched (or scanned) at all. DefaultIgnore's globs always
 	// apply as well.
 	Ignore []string
+	// ExcludeFiles holds absolute paths of single files that are never
+	// reported, whatever their names: typically the file the program's
+	// own log is written to, when it lies below a watched directory (each
+	// log line about a change would otherwise be the next change). Unlike
+	// Ignore, the entries are exact files, not globs. Symbolic links in
+	// them are resolved when New is called; a file that does not exist
+	// yet is excluded once it appears at that path. Entries outside the
+	// watched paths have no effect. New rejects empty and relative paths
+	// and directories (Ignore skips directories).
+	ExcludeFiles []string
 	// Rules map files to actions; the first match wins. Files no rule
 	// matches map to CSSUpdate for *.css, to Ignore for source maps (*.map,
 	// which compilers write next to a stylesheet or script), and to Reload
@@ -177,6 +193,7 @@ type Watcher struct {
 	log         *slog.Logger
 	roots       []*root // deepest first
 	ignore      []glob
+	exclude     map[string]bool // ExcludeFiles, resolved
 	rules       []rule
 	debounce    time.Duration
 	debounceFor map[string]time.Duration
@@ -300,6 +317,11 @@ func New(o Options) (*Watcher, error) {
 		}
 		w.ignore = append(w.ignore, g)
 	}
+	excl, err := resolveExcludes(o.ExcludeFiles)
+	if err != nil {
+		return nil, err
+	}
+	w.exclude = excl
 	for _, r := range o.Rules {
 		switch r.Action {
 		case Reload, CSSUpdate, Restart, Ignore:
@@ -390,9 +412,42 @@ func (w *Watcher) locate(p string) (*root, string) {
 	return nil, ""
 }
 
-// skip reports whether a change to rel under r is ignored.
-func (w *Watcher) skip(r *root, rel string) bool {
-	return rel == "." || (!r.file && w.ignored(rel))
+// skip reports whether a change to p, which is rel under r, is ignored.
+func (w *Watcher) skip(r *root, p, rel string) bool {
+	return rel == "." || w.exclude[p] || (!r.file && w.ignored(rel))
+}
+
+// resolveExcludes validates Options.ExcludeFiles and returns the files with
+// symbolic links resolved as far as they exist, so that they compare equal
+// to the paths found below the (resolved) roots.
+func resolveExcludes(files []string) (map[string]bool, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]bool, len(files))
+	for _, f := range files {
+		if f == "" {
+			return nil, errors.New("watch: empty path in ExcludeFiles; remove it")
+		}
+		if !filepath.IsAbs(f) {
+			return nil, fmt.Errorf("watch: ExcludeFiles entry %q is not an absolute path; give the file's full path", f)
+		}
+		if fi, err := os.Stat(f); err == nil && fi.IsDir() {
+			return nil, fmt.Errorf("watch: ExcludeFiles entry %q is a directory; name files only, or skip directories with Ignore", f)
+		}
+		f = filepath.Clean(f)
+		p, err := filepath.EvalSymlinks(f)
+		if err != nil {
+			// Not there yet: resolve its directory, and failing that
+			// keep the path as given.
+			p = f
+			if dir, err := filepath.EvalSymlinks(filepath.Dir(f)); err == nil {
+				p = filepath.Join(dir, filepath.Base(f))
+			}
+		}
+		out[p] = true
+	}
+	return out, nil
 }
 
 // warn logs a problem with p once at warning level, then at debug level.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -58,7 +60,10 @@ type watchHooks struct {
 // startWatcher watches cfg.Watch (nothing to do when it is empty) and turns
 // each batch into a browser event: css-update (with the new asset URLs
 // when h.mapper knows them) for stylesheets, reload otherwise, restart
-// through h.restart. Stop the watcher with stop.
+// through h.restart. The files the process's own output goes to are never
+// watched: with "valksor-sse --watch . > sse.log 2>&1", each "files
+// changed" line would otherwise be a change of sse.log, and the browsers
+// would reload forever. Stop the watcher with stop.
 func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) string, hub *sse.Hub, logger *slog.Logger, h watchHooks) (*watcher, error) {
 	if len(cfg.Watch) == 0 {
 		return nil, nil
@@ -89,6 +94,12 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 	logical := assetNames(cfg, o.Paths, resolve)
 	if len(o.Paths) == 0 {
 		return nil, nil
+	}
+	for _, f := range ownOutput() {
+		if within(f, o.Paths) {
+			o.ExcludeFiles = append(o.ExcludeFiles, f)
+			logger.Info("not watching the server's own log", "path", f)
+		}
 	}
 	for _, r := range cfg.WatchRules {
 		glob, action, _ := strings.Cut(r, "=")
@@ -124,6 +135,64 @@ func startWatcher(ctx context.Context, cfg config.Config, resolve func(string) s
 	}()
 	logger.Info("watching for changes", "paths", o.Paths, "poll", cfg.WatchPoll)
 	return wt, nil
+}
+
+// ownOutput returns the regular files this process's standard output and
+// standard error are written to, without duplicates (2>&1 gives one).
+// Terminals, pipes and sockets are not files anyone watches and are left
+// out. Only Linux tells (through /proc/self/fd); elsewhere the result is
+// empty.
+func ownOutput() []string {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	var files []string
+	for _, fd := range []string{"/proc/self/fd/1", "/proc/self/fd/2"} {
+		fi, err := os.Stat(fd)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		p, err := os.Readlink(fd)
+		if err != nil || !filepath.IsAbs(p) {
+			continue
+		}
+		// A deleted file reads as "PATH (deleted)", and a file opened
+		// in another mount namespace may have a path that names a
+		// different file here: keep only a path that is the file.
+		if pfi, err := os.Stat(p); err != nil || !os.SameFile(fi, pfi) {
+			continue
+		}
+		if !slices.Contains(files, p) {
+			files = append(files, p)
+		}
+	}
+	return files
+}
+
+// within reports whether file is one of roots or lies below one of them,
+// comparing the paths with symbolic links resolved.
+func within(file string, roots []string) bool {
+	file, err := filepath.EvalSymlinks(file)
+	if err != nil {
+		return false
+	}
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			continue
+		}
+		if res, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = res
+		}
+		rel, err := filepath.Rel(abs, file)
+		if err != nil {
+			continue
+		}
+		if rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))) {
+			return true
+		}
+	}
+	return false
 }
 
 // stop stops the watcher and waits for it. A nil watcher is fine.

@@ -154,7 +154,7 @@ var keys = []keyDef{
 	{name: "watch.paths", kind: kindList, field: func(c *Config) any { return &c.Watch },
 		doc: "Files and directories watched (recursively) while the server runs: a saved stylesheet is swapped in place (css-update), anything else reloads the page. Also --watch DIR. Comma-separated in the environment."},
 	{name: "watch.ignore", kind: kindList, field: func(c *Config) any { return &c.WatchIgnore },
-		doc: "Globs ignored in addition to the defaults (.git, node_modules, vendor, var, editor swap and backup files). Comma-separated in the environment."},
+		doc: "Globs ignored in addition to the defaults (.git, node_modules, vendor, var, editor swap and backup files, logs (*.log), SQLite databases and journals (*.sqlite, *.sqlite3, *.db), Python bytecode (__pycache__, *.pyc)). The files the server's own output is redirected to are never watched. Comma-separated in the environment."},
 	{name: "watch.rules", kind: kindList, field: func(c *Config) any { return &c.WatchRules }, check: checkRules,
 		doc: `What a change does, as "glob=action" with action reload, css-update, restart or ignore, e.g. "*.tmpl=reload"; first match wins, then *.css=css-update, *.map=ignore (source maps) and everything else reload. Comma-separated in the environment.`},
 	{name: "watch.debounce", kind: kindMillis, field: func(c *Config) any { return &c.WatchDebounce },
