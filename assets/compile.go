@@ -12,8 +12,10 @@ import (
 // outDir joined with its public path (outDir "public" and prefix "/assets/"
 // give public/assets/app-3f2a1b9c.js), and, in the prefix directory
 // (public/assets/), manifest.json (logical path → public path, sorted by
-// logical path) and importmap.json (the import map for im, as returned by
-// [Mapper.ImportMapJSON] with an empty base URL). Existing files are
+// logical path), importmap.json (the import map for im, as returned by
+// [Mapper.ImportMapJSON] with an empty base URL) and importmap.html (the
+// same as tags for a page's <head>, with the modulepreload links of the
+// preloaded entries, as returned by [Mapper.RenderImportMap]). Existing files are
 // overwritten; stale ones are left alone. Errors start with "assets:"; on
 // error some files may have been written. Safe for concurrent use.
 func (m *Mapper) Compile(outDir string, im ImportMap) error {
@@ -36,7 +38,14 @@ func (m *Mapper) Compile(outDir string, im ImportMap) error {
 	if err := writeFile(outDir, m.prefix+"manifest.json", append(mJSON, '\n')); err != nil {
 		return err
 	}
-	return writeFile(outDir, m.prefix+"importmap.json", append(imJSON, '\n'))
+	if err := writeFile(outDir, m.prefix+"importmap.json", append(imJSON, '\n')); err != nil {
+		return err
+	}
+	tags, err := m.RenderImportMap(im, "", "")
+	if err != nil {
+		return err
+	}
+	return writeFile(outDir, m.prefix+"importmap.html", []byte(string(tags)+"\n"))
 }
 
 func writeFile(outDir, urlPath string, data []byte) error {

@@ -204,7 +204,7 @@ func TestCompile(t *testing.T) {
 			}
 		})
 	}
-	for _, name := range []string{"manifest.json", "importmap.json"} {
+	for _, name := range []string{"manifest.json", "importmap.json", "importmap.html"} {
 		data, err := os.ReadFile(filepath.Join(out, "public", "assets", name))
 		if err != nil {
 			t.Fatal(err)
