@@ -29,16 +29,14 @@ import (
 
 // startDev runs "valksor-sse dev --listen 127.0.0.1:0 args..." in dir with
 // env added, and a publish token of its own, and waits until the proxy
-// listens and, when there is something to watch, until the watcher runs.
+// listens and the watcher runs (the --watch paths, or dir without them).
 func startDev(tb testing.TB, dir string, env []string, args ...string) *proc {
 	tb.Helper()
 	token := randomHex(16)
 	env = append(slices.Clone(env), "VALKSOR_SSE_PUBLISH_TOKEN="+token)
 	p := startProc(tb, dir, env, devListening, append([]string{"dev", "--listen", "127.0.0.1:0"}, args...)...)
 	p.token = token
-	if slices.Contains(args, "--watch") || slices.Contains(args, "--cmd") {
-		p.waitLog("the watcher to start", "watching for changes", 10*time.Second)
-	}
+	p.waitLog("the watcher to start", "watching for changes", 10*time.Second)
 	return p
 }
 

@@ -11,14 +11,19 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/assets"
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/dev"
+	"github.com/valksor/go-sse/jwt"
 	"github.com/valksor/go-sse/tmpl"
 	"github.com/valksor/go-sse/web"
 )
@@ -55,14 +60,41 @@ func appReload(target *url.URL) func(files ...string) sse.Event {
 	}
 }
 
-// dev runs the reloading proxy: valksor-sse dev --proxy URL [--listen ADDR]
-// [--cmd CMD]... [--watch DIR]... [--open].
+// devSynopsis is the usage text of the dev command, above its flags.
+const devSynopsis = `dev --proxy http://localhost:8000 [--listen localhost:3000 | --port 3000] [--cmd "go run ./app"] [--watch DIR]...
+
+Serves your app through a proxy that injects the live-reload client into
+its HTML pages and hosts the event stream (/sse) on the proxy's address.
+
+Browsers reload when:
+  - a watched file changes: the --watch directories and watch.paths, or,
+    when there are none, the whole working directory, minus the watcher's
+    default ignores (.git, node_modules, vendor, var, editors' temporary
+    files and the like; watch.ignore skips more). With --cmd, a *.go
+    change restarts the app first.
+  - valksor-sse publish reload --port 3000 runs in this directory.
+    Publishers authenticate as with serve (publish_token, the token file
+    created on first start, or with JWT keys a publisher JWT), so the app
+    can publish its own events to the proxy too.
+  - the reload signal file appears (signal_file, default
+    var/run/valksor-reload.signal), as under serve.
+
+SIGINT, SIGTERM and SIGHUP stop dev and the app it runs. Unlike serve,
+where SIGHUP reloads every browser, SIGHUP here means the terminal went
+away; reload by hand with valksor-sse publish reload --port 3000 or by
+touching the signal file.`
+
+// dev runs the reloading proxy: valksor-sse dev --proxy URL [--listen ADDR
+// | --host HOST --port PORT] [--cmd CMD]... [--watch DIR]... [--open].
 func (m *Main) dev(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("dev", "dev --proxy http://localhost:8000 [--listen localhost:3000] [--cmd \"go run ./app\"] [--watch DIR]...")
+	fs := m.newFlagSet("dev", devSynopsis)
 	var c commonFlags
 	c.register(fs)
+	// --host and --port place the proxy, as they place the server of serve.
+	fs.Lookup("host").Usage = "`host` of the proxy when --listen is not given (default: the host of dev.listen, localhost)"
+	fs.Lookup("port").Usage = "`port` of the proxy when --listen is not given (default: the port of dev.listen, 3000; 0 picks a free port); publish to it with valksor-sse publish --port PORT"
 	proxyURL := fs.String("proxy", "", "`URL` of your app (any language); pages are served through the proxy with live reload")
-	listen := fs.String("listen", "", "`address` of the proxy (default dev.listen, localhost:3000)")
+	listen := fs.String("listen", "", "`address` of the proxy, host:port (default dev.listen, localhost:3000); or give --host/--port")
 	var cmds stringList
 	fs.Var(&cmds, "cmd", "`command` that runs the app; restarted when a watched source changes (repeatable: run in order as one shell line each)")
 	open := fs.Bool("open", false, "open the proxy in the browser once it is up")
@@ -80,8 +112,8 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if *proxyURL != "" {
 		cfg.DevProxy = *proxyURL
 	}
-	if *listen != "" {
-		cfg.DevListen = *listen
+	if err := devListen(&cfg, c, *listen); err != nil {
+		return err
 	}
 	if len(cmds) > 0 {
 		cfg.DevCmd = cmds
@@ -96,15 +128,39 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
 		return usageError{fmt.Sprintf("--proxy %q: want the app's URL, such as http://localhost:8000", cfg.DevProxy)}
 	}
+	// Without watch paths, the working directory: a save anywhere in the
+	// project reloads, as a user who gave only --proxy expects.
+	watchAll := len(cfg.Watch) == 0
+	if watchAll {
+		cfg.Watch = []string{"."}
+	}
 	if len(cfg.DevCmd) > 0 {
-		if len(cfg.Watch) == 0 {
-			cfg.Watch = []string{"."}
-		}
 		cfg.WatchRules = append(cfg.WatchRules, "*.go=restart")
 	}
 	logger := newLogger(m.Stderr, cfg)
+	if watchAll {
+		dir, _ := filepath.Abs(m.path("."))
+		logger.Info("no --watch or watch.paths given: watching the whole working directory, minus the default ignores (.git, node_modules, vendor, var, editors' temporary files and the like); narrow it with --watch DIR (repeatable) or watch.paths, skip more with watch.ignore", "dir", dir)
+	}
 
-	hub, err := sse.New(hubOptions(cfg, m.readToken(cfg), logger)...)
+	// Publishers authenticate as with serve, so that valksor-sse publish
+	// run in this directory, and the app, publish to dev as they would to
+	// serve: the static token (publish_token, or the token file, created
+	// on first start), or with JWT keys a publisher JWT.
+	token, err := m.servePublishToken(cfg, logger)
+	if err != nil {
+		return err
+	}
+	opts := hubOptions(cfg, token, logger)
+	authz, err := m.authorizer(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	if authz != nil {
+		opts = append(opts, sse.WithAuthorizer(devAuthorizer{authz}))
+		logger.Info("JWT keys configured: publishes are checked as under serve (a publisher JWT, or publish_token when set); every stream may subscribe to public events, so that live reload works without a token")
+	}
+	hub, err := sse.New(opts...)
 	if err != nil {
 		return err
 	}
@@ -172,9 +228,16 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	mux.Handle(mapper.Prefix(), mapper)
 	mux.Handle("/", proxy)
 
+	// Before listening, so that a signal sent once the proxy answers stops
+	// it cleanly. SIGHUP too: when the terminal goes, the app (in its own
+	// process group) must not be left holding its port. (serve reloads
+	// browsers on SIGHUP instead; devSynopsis says so.)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	ln, err := net.Listen("tcp", cfg.DevListen)
 	if err != nil {
-		return fmt.Errorf("dev proxy: listen on %s: %w; choose another address with --listen", cfg.DevListen, err)
+		return fmt.Errorf("dev proxy: listen on %s: %w; choose another port with --port (or an address with --listen)", cfg.DevListen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug)}
 	serveErr := make(chan error, 1)
@@ -200,12 +263,10 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		logger.Error("file watcher not started", "err", err)
 	}
+	// The reload signal file of PHP setups, as under serve; the reload
+	// skips the probe when the app answers.
+	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, appReload(target), logger)
 
-	sigs := make(chan os.Signal, 2)
-	// SIGHUP too: when the terminal goes, the app (in its own process
-	// group) must not be left holding its port.
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	if runner != nil {
 		go func() {
 			if err := runner.Start(runCtx); err != nil && runCtx.Err() == nil {
@@ -226,6 +287,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	stopRun()
 	comeback.wait()
 	wt.stop()
+	signalFile.stop()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if runner != nil {
@@ -329,4 +391,46 @@ func openBrowser(url string, logger *slog.Logger) {
 		return
 	}
 	go func() { _ = cmd.Wait() }()
+}
+
+// devAuthorizer is the authorizer of dev with JWT keys: publishes are
+// checked as under serve, and a stream the JWT rules refuse (no token
+// while auth.anonymous_subscribe is false, or a bad one) still opens for
+// public events, since the live-reload client injected into the pages
+// sends no token.
+type devAuthorizer struct{ *jwt.Authorizer }
+
+// AuthorizeSubscribe grants what the JWT rules grant, and public events
+// when they refuse.
+func (a devAuthorizer) AuthorizeSubscribe(r *http.Request, topics []string) (sse.Grant, error) {
+	if g, err := a.Authorizer.AuthorizeSubscribe(r, topics); err == nil {
+		return g, nil
+	}
+	return sse.Grant{}, nil
+}
+
+// devListen sets cfg.DevListen, the proxy's address: --listen, else
+// --host and --port (each defaulting to its part of dev.listen), else
+// dev.listen. The host and port of the config file and the environment
+// are serve's and do not move the proxy.
+func devListen(cfg *config.Config, c commonFlags, listen string) error {
+	switch {
+	case listen != "" && (c.host != "" || c.port != ""):
+		return usageError{"--listen and --host/--port both choose the proxy's address: give --listen HOST:PORT, or --host and --port"}
+	case listen != "":
+		cfg.DevListen = listen
+	case c.host != "" || c.port != "":
+		host, port, err := net.SplitHostPort(cfg.DevListen)
+		if err != nil {
+			return fmt.Errorf("dev.listen %q is not host:port (such as localhost:3000): fix it in the config, or give --listen HOST:PORT", cfg.DevListen)
+		}
+		if c.host != "" {
+			host = strings.Trim(cfg.Host, "[]")
+		}
+		if c.port != "" {
+			port = strconv.Itoa(cfg.Port)
+		}
+		cfg.DevListen = net.JoinHostPort(host, port)
+	}
+	return nil
 }

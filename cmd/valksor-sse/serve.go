@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,9 +23,6 @@ import (
 	"github.com/valksor/go-sse/redis"
 	"github.com/valksor/go-sse/web"
 )
-
-// signalFilePoll is how often the reload signal file is looked for.
-const signalFilePoll = 100 * time.Millisecond
 
 func (m *Main) serve(ctx context.Context, args []string) error {
 	fs := m.newFlagSet("serve", "serve [flags]")
@@ -88,7 +84,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	mapper, _, err := m.newMapper(cfg, true)
+	mapper, im, err := m.newMapper(cfg, true)
 	if err != nil {
 		ln.Close()
 		return err
@@ -98,6 +94,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	m.mountMercure(cfg, hub, mux, logger)
 	defer dash.mount(ctx, mux, hub, logger)()
 	mux.Handle(mapper.Prefix(), mapper)
+	registerImportMap(mux, mapper, im, cfg.CORSOrigins)
 	web.Register(mux, cfg.BasePath)
 	mux.Handle("/{$}", web.DemoHandler(cfg.BasePath))
 	srv := &http.Server{
@@ -134,15 +131,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		m.ready(addr)
 	}
 
-	signalFile := m.path(cfg.SignalFile)
-	poll := time.NewTicker(signalFilePoll)
-	defer poll.Stop()
+	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, sse.Reload, logger)
+	defer signalFile.stop()
 	for {
 		select {
 		case err := <-serveErr:
+			signalFile.stop()
 			_ = hub.Shutdown(context.Background())
 			return fmt.Errorf("server stopped: %w", err)
 		case <-ctx.Done():
+			signalFile.stop()
 			return m.shutdown(hub, srv, cfg, logger, nil)
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
@@ -153,9 +151,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 				continue
 			}
 			logger.Info("shutting down", "signal", sig.String())
+			signalFile.stop()
 			return m.shutdown(hub, srv, cfg, logger, sigs)
-		case <-poll.C:
-			readSignalFile(ctx, signalFile, hub, logger)
 		}
 	}
 }
@@ -341,43 +338,11 @@ func (m *Main) readToken(cfg config.Config) string {
 	if cfg.PublishToken != "" {
 		return cfg.PublishToken
 	}
-	b, err := os.ReadFile(m.path(cfg.TokenFile))
+	b, err := os.ReadFile(m.serverFile(cfg, cfg.TokenFile))
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// signalFile is the JSON the PHP component's watcher writes to ask for a
-// reload.
-type signalFile struct {
-	Files     []string `json:"files"`
-	Timestamp float64  `json:"timestamp"`
-}
-
-// readSignalFile broadcasts a reload when the signal file exists, then
-// removes it.
-func readSignalFile(ctx context.Context, path string, hub *sse.Hub, logger *slog.Logger) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			logger.Warn("cannot read the reload signal file", "path", path, "err", err)
-		}
-		return
-	}
-	if err := os.Remove(path); err != nil {
-		logger.Warn("cannot remove the reload signal file; it would reload browsers again", "path", path, "err", err)
-	}
-	var sf signalFile
-	if len(strings.TrimSpace(string(b))) > 0 {
-		if err := json.Unmarshal(b, &sf); err != nil {
-			logger.Warn("the reload signal file is not JSON {files, timestamp}; reloading anyway", "path", path, "err", err)
-		}
-	}
-	logger.Info("reload signal file: reloading every browser", "files", sf.Files)
-	if err := hub.Broadcast(ctx, sse.Reload(sf.Files...)); err != nil {
-		logger.Error("reload broadcast failed", "err", err)
-	}
 }
 
 // removeOwnPIDFile removes the pid file unless another process has replaced it.
