@@ -372,6 +372,29 @@ func TestMaxConnections(t *testing.T) {
 	})
 }
 
+// TestMaxConnectionsMessage checks the wording of the refusal at the limit.
+func TestMaxConnectionsMessage(t *testing.T) {
+	for _, n := range []int{1, 2} {
+		_, srv := newHub(t, sse.WithMaxConnections(n))
+		for range n {
+			open(t, srv, "/sse", nil)
+		}
+		resp, err := srv.Client().Get(srv.URL + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("holds its limit of %d streams;", n)
+		if n == 1 {
+			want = "holds its limit of 1 stream;"
+		}
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), want) {
+			t.Errorf("max %d: %d %q, want 503 saying %q", n, resp.StatusCode, b, want)
+		}
+	}
+}
+
 func TestStreamTimeoutLosesNothing(t *testing.T) {
 	eachMode(t, func(t *testing.T, mode sse.Option) {
 		hub, srv := newHub(t, mode, sse.WithStreamTimeout(300*time.Millisecond), sse.WithRetry(10*time.Millisecond))

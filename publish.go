@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -18,7 +19,10 @@ import (
 )
 
 // servePublish handles POST base/publish: authenticate, decode, publish,
-// answer {"id": "..."}.
+// answer {"id": "..."}. A reload or css-update without data carries
+// {"files":[]}, as the CLI, SIGHUP and the signal file send it; other events
+// without data carry {}. A "timestamp" field (a number, or a string holding
+// one, as the PHP component's publisher sends) is accepted and ignored.
 func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
@@ -39,6 +43,10 @@ func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, err)
 		return
+	}
+	if e.Data == nil && (e.Type == TypeReload || e.Type == TypeCSSUpdate) {
+		// As the CLI, SIGHUP and the signal file send them.
+		e.Data = filesPayload(nil)
 	}
 	if staticErr != nil {
 		// Not the static token: the Authorizer decides, seeing the event.
@@ -92,6 +100,37 @@ type publishRequest struct {
 	Topics  []string        `json:"topics"`
 	Retry   *int64          `json:"retry"`
 	Private bool            `json:"private"`
+	// Timestamp is accepted and ignored, for compatibility with publishers
+	// written for the PHP component, whose events carry one.
+	Timestamp timestamp `json:"timestamp"`
+}
+
+// timestamp accepts a number or a string holding one (or null) and keeps
+// nothing: the hub orders events itself.
+type timestamp struct{}
+
+// UnmarshalJSON checks that b is a number, a string holding one, or null.
+func (timestamp) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "null" {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+	}
+	if !isNumber(s) {
+		return fmt.Errorf("timestamp must be a number (unix seconds), got %.40s", b)
+	}
+	return nil
+}
+
+// isNumber reports whether s is a finite decimal number.
+func isNumber(s string) bool {
+	f, err := strconv.ParseFloat(s, 64)
+	return err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) && !strings.ContainsAny(s, "xXpP_")
 }
 
 // topicList accepts a string or an array of strings.
@@ -107,7 +146,8 @@ func (t *topicList) UnmarshalJSON(b []byte) error {
 }
 
 // decodePublish reads a publish body: JSON, or a URL-encoded or multipart
-// form with the fields type, data, id, topic (repeatable) and retry (ms).
+// form with the fields type, data, id, topic (repeatable), retry (ms),
+// private and timestamp (checked, then ignored).
 func decodePublish(r *http.Request) (Event, error) {
 	ct := r.Header.Get("Content-Type")
 	media := ""
@@ -141,6 +181,9 @@ func decodePublishJSON(body io.Reader) (Event, error) {
 		if errors.Is(err, io.EOF) {
 			return Event{}, fmt.Errorf("%w: empty body; send a JSON object such as {\"type\": \"reload\"}", errBadRequest)
 		}
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return Event{}, fmt.Errorf("%w: publish body is not a valid event object: %v; the fields are id, type, data, topic, topics, retry, private and timestamp", errBadRequest, err)
+		}
 		return Event{}, fmt.Errorf("%w: publish body is not a valid event object: %v", errBadRequest, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -168,7 +211,7 @@ func decodePublishJSON(body io.Reader) (Event, error) {
 	return e, nil
 }
 
-var formFields = map[string]bool{"id": true, "type": true, "data": true, "topic": true, "retry": true, "private": true}
+var formFields = map[string]bool{"id": true, "type": true, "data": true, "topic": true, "retry": true, "private": true, "timestamp": true}
 
 func decodePublishForm(r *http.Request) (Event, error) {
 	var err error
@@ -187,7 +230,7 @@ func decodePublishForm(r *http.Request) (Event, error) {
 	f := r.PostForm
 	for k := range f {
 		if !formFields[k] {
-			return Event{}, fmt.Errorf("%w: unknown form field %q; the fields are id, type, data, topic, retry and private", errBadRequest, k)
+			return Event{}, fmt.Errorf("%w: unknown form field %q; the fields are id, type, data, topic, retry, private and timestamp", errBadRequest, k)
 		}
 	}
 	e := Event{ID: f.Get("id"), Type: f.Get("type"), Topics: f["topic"]}
@@ -200,6 +243,11 @@ func decodePublishForm(r *http.Request) (Event, error) {
 	}
 	if d, ok := f["data"]; ok {
 		e.Data = strings.Join(d, "\n")
+	}
+	if v, ok := f["timestamp"]; ok {
+		if !isNumber(strings.TrimSpace(v[0])) {
+			return Event{}, fmt.Errorf("%w: timestamp %.40q must be a number (unix seconds)", errBadRequest, v[0])
+		}
 	}
 	if v := f.Get("retry"); v != "" {
 		ms, err := strconv.ParseInt(v, 10, 64)

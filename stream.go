@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -97,7 +98,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		}
 	}
 	if !h.acquire() {
-		writeError(w, fmt.Errorf("%w: the server holds its limit of %d streams; retry later or raise max_connections", ErrTooManyConnections, h.opts.maxConnections))
+		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
 		return
 	}
 	s := &subscriber{
@@ -441,4 +442,12 @@ func (h *Hub) parseStreamRequest(r *http.Request) ([]string, string, error) {
 		}
 	}
 	return topics, lastID, nil
+}
+
+// countStreams says "1 stream", "2 streams".
+func countStreams(n int) string {
+	if n == 1 {
+		return "1 stream"
+	}
+	return strconv.Itoa(n) + " streams"
 }

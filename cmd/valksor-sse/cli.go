@@ -7,14 +7,58 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=...". When it
+// is not, versionString reads the version from the build information.
 var version = "dev"
+
+// versionString is the version printed by `valksor-sse version`: the one
+// set with -ldflags, else the main module's version from the build
+// information (v1.2.3 for go install ...@v1.2.3, a pseudo-version for a
+// build in a clone), else the VCS revision stamped by go build, else "dev".
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	return versionFrom(version, bi, ok)
+}
+
+// versionFrom is versionString for a given -ldflags version and build
+// information.
+func versionFrom(ldflags string, bi *debug.BuildInfo, ok bool) string {
+	if ldflags != "" && ldflags != "dev" {
+		return ldflags
+	}
+	if !ok || bi == nil {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		return "dev (revision " + rev + ", modified)"
+	}
+	return "dev (revision " + rev + ")"
+}
 
 // Exit codes.
 const (
@@ -57,7 +101,7 @@ Usage:
   valksor-sse publish [TYPE] [flags] publish an event to a running server
   valksor-sse tail [flags]           follow the stream in the terminal (--type, --topic, --json)
   valksor-sse status [flags]         tell whether the server runs, and how
-  valksor-sse stop [flags]           stop the server named in the pid file
+  valksor-sse stop [flags]           stop the server named in the pid file, else the one on the port
   valksor-sse dev --proxy URL [--cmd CMD] [--watch DIR]
                                      live reload in front of any app, restarting it on change
   valksor-sse assets list|compile    show or write the digested assets and import map
@@ -79,6 +123,13 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
+	} else if wantsHelp(args) {
+		// valksor-sse --help: the commands, then the flags of serve, the
+		// default command, all on stdout like valksor-sse help.
+		fmt.Fprint(m.Stdout, usage+"\n")
+		h := *m
+		h.Stderr = m.Stdout
+		return m.exit(h.serve(ctx, args))
 	}
 	var err error
 	switch cmd {
@@ -103,13 +154,43 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	case floorCommand:
 		err = m.floor(ctx)
 	case "version":
-		fmt.Fprintln(m.Stdout, "valksor-sse", version)
-	case "help", "-h", "--help":
+		err = m.version(args)
+	case "help":
 		fmt.Fprint(m.Stdout, usage)
 	default:
 		err = usageError{fmt.Sprintf("unknown command %q; run valksor-sse help", cmd)}
 	}
 	return m.exit(err)
+}
+
+// wantsHelp reports whether args ask for help (-h, -help or --help) before
+// any "--" that ends the flags.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// version prints the version.
+func (m *Main) version(args []string) error {
+	fs := m.newFlagSet("version", "")
+	fs.Usage = func() {
+		fmt.Fprint(m.Stderr, "Usage: valksor-sse version\n\nPrints the version: the release, or the revision of a development build.\n")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("version takes no arguments, got %q", fs.Args())}
+	}
+	fmt.Fprintln(m.Stdout, "valksor-sse", versionString())
+	return nil
 }
 
 // exit prints err and maps it to an exit code.

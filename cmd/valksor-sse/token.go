@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -134,7 +135,52 @@ func (m *Main) signingKey(spec string) (any, error) {
 		return []byte(text), nil
 	}
 	if strings.Contains(text, "PUBLIC KEY") || strings.Contains(text, "CERTIFICATE") {
-		return nil, fmt.Errorf("%s holds a public key, which only verifies tokens; sign with the private key: --key file:/path/to/private.pem", path)
+		return nil, publicKeyError{path}
 	}
 	return jwt.ParsePrivateKeyPEM(b)
+}
+
+// publicKeyError is signingKey's error for a key file holding a public key
+// or a certificate.
+type publicKeyError struct{ path string }
+
+func (e publicKeyError) Error() string {
+	return e.path + " holds a public key, which only verifies tokens; sign with the private key: --key file:/path/to/private.pem"
+}
+
+// publishJWTTTL is the lifetime of the publisher JWT publish signs for
+// itself: long enough for one request, short enough to be worthless later.
+const publishJWTTTL = time.Minute
+
+// publisherJWT signs the short-lived publisher JWT the publish command
+// sends when the config has JWT publisher keys and no static token: its
+// publish claim covers topics, or every topic when there are none. It fails,
+// saying why and what to do instead, when the config holds no key that can
+// sign: a public key or a JWKS URL only.
+func (m *Main) publisherJWT(cfg config.Config, topics []string) (string, error) {
+	const mint = "valksor-sse publish TYPE --token \"$(valksor-sse token --publish '*' --key file:/path/to/private.pem)\""
+	if cfg.AuthPublisherKey == "" {
+		return "", fmt.Errorf("publish cannot sign a publisher JWT: the config has only auth.jwks_url, whose keys verify tokens but cannot sign them; pass a publisher JWT with --token, one from your identity provider or one minted with the private key: %s", mint)
+	}
+	signer, err := m.tokenSigner(cfg, "", true, false)
+	if err != nil {
+		var pk publicKeyError
+		if errors.As(err, &pk) {
+			return "", fmt.Errorf("publish cannot sign a publisher JWT: auth.publisher_key (%s) is a public key, which only verifies tokens; pass a publisher JWT minted with the private key: %s", pk.path, mint)
+		}
+		return "", fmt.Errorf("publish cannot sign a publisher JWT: %w; fix the key, or pass a publisher JWT with --token", err)
+	}
+	patterns := jwt.Patterns(topics)
+	if len(patterns) == 0 {
+		patterns = jwt.Patterns{"*"}
+	}
+	now := time.Now()
+	return signer.Sign(jwt.Claims{
+		RegisteredClaims: gojwt.RegisteredClaims{
+			Subject:   "valksor-sse publish",
+			IssuedAt:  gojwt.NewNumericDate(now),
+			ExpiresAt: gojwt.NewNumericDate(now.Add(publishJWTTTL)),
+		},
+		Valksor: &jwt.Scopes{Publish: patterns},
+	})
 }

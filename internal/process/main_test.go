@@ -78,7 +78,15 @@ func (h *holder) wait() error {
 // kills and reaps it when the test ends.
 func startHolder(t *testing.T, bin string, args ...string) *holder {
 	t.Helper()
+	return startHolderIn(t, "", bin, args...)
+}
+
+// startHolderIn is startHolder with the helper's working directory set to
+// dir ("" keeps the test's).
+func startHolderIn(t *testing.T, dir, bin string, args ...string) *holder {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

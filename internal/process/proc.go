@@ -94,6 +94,25 @@ func Cmdline(pid int) ([]string, error) {
 	return strings.Split(string(b), "\x00"), nil
 }
 
+// Cwd returns the working directory of process pid, read from the
+// /proc/<pid>/cwd link. It fails for a process that does not exist (the
+// error wraps fs.ErrNotExist) and for one of another user (the error wraps
+// fs.ErrPermission). A directory removed while the process runs is
+// reported as an error: no file can be found relative to it.
+func Cwd(pid int) (string, error) {
+	if pid <= 0 {
+		return "", fmt.Errorf("cwd: invalid pid %d: %w", pid, fs.ErrNotExist)
+	}
+	dir, err := os.Readlink(filepath.Join(procDir, strconv.Itoa(pid), "cwd"))
+	if err != nil {
+		return "", fmt.Errorf("cwd of pid %d: %w", pid, err)
+	}
+	if strings.HasSuffix(dir, " (deleted)") {
+		return "", fmt.Errorf("cwd of pid %d: %s was removed", pid, strings.TrimSuffix(dir, " (deleted)"))
+	}
+	return dir, nil
+}
+
 // executable returns the path of the program process pid runs: the target of
 // /proc/<pid>/exe, or argv[0] when that link cannot be read (for example a
 // process of another user).

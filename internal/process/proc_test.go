@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -105,4 +107,53 @@ func TestIsValksorSSE(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestCwd(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHolderIn(t, dir, binSSE, "serve")
+	self, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	tests := []struct {
+		name    string
+		pid     int
+		want    string
+		wantErr error
+	}{
+		{"helper", h.pid(), dir, nil},
+		{"self", os.Getpid(), self, nil},
+		{"dead", deadPID(t), "", fs.ErrNotExist},
+		{"invalid", 0, "", fs.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := process.Cwd(tt.pid)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Cwd(%d) = %q, %v; want an error wrapping %v", tt.pid, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Cwd(%d) = %q, %v; want %q", tt.pid, got, err, tt.want)
+			}
+		})
+	}
+
+	t.Run("removed directory", func(t *testing.T) {
+		gone := t.TempDir()
+		h := startHolderIn(t, gone, binOther)
+		if err := os.Remove(gone); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := process.Cwd(h.pid()); err == nil || !strings.Contains(err.Error(), "was removed") {
+			t.Fatalf("Cwd = %q, %v; want an error saying the directory was removed", got, err)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 // Package config loads the valksor-sse configuration from defaults, a YAML
 // file using the Symfony bundle's schema (valksor: sse: ...) and VALKSOR_SSE_*
-// environment variables, in increasing order of precedence. Command-line
+// environment variables, in increasing order of precedence. In the file, the
+// when@<APP_ENV> block overrides the base keys, as in Symfony. Command-line
 // flags, applied by the command afterwards, take precedence over all three.
 package config
 

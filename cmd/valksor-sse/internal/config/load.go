@@ -41,13 +41,26 @@ const SymfonyFileName = "config/packages/valksor.yaml"
 // means an empty list. A VALKSOR_SSE_* variable that is neither a key's nor
 // reserved (see IsReserved) is an error.
 //
+// As in Symfony, when APP_ENV is set in env, the keys of the top-level
+// when@<APP_ENV> block's valksor.sse mapping override those of the base
+// mapping (a list replaces the base list); other when@ blocks are ignored,
+// and so are all of them without APP_ENV. Symfony parameters are not
+// resolved: a value holding an %env(...)% placeholder is an error that
+// names the VALKSOR_SSE_* variable to set instead, unless that variable is
+// set, since it overrides the value anyway.
+//
 // Errors name the file and line or the variable, the full key, and what is
 // accepted; several problems are reported together, one per line. When the
 // resulting Enabled is false, the error wraps ErrDisabled. On error the
 // returned Config is the zero value.
 func Load(dir, path string, env []string) (Config, error) {
 	c := Default()
-	l := loader{origins: make(map[string]string)}
+	l := loader{origins: make(map[string]string), env: make(map[string]string)}
+	for _, kv := range env {
+		if name, value, ok := strings.Cut(kv, "="); ok {
+			l.env[name] = value
+		}
+	}
 
 	file, data, err := readConfigFile(dir, path)
 	if err != nil {
@@ -113,6 +126,7 @@ func readConfigFile(dir, path string) (string, []byte, error) {
 type loader struct {
 	file    string
 	origins map[string]string // key name -> "file:line" or "environment variable NAME"
+	env     map[string]string // the environment given to Load
 	errs    []error
 }
 
@@ -170,16 +184,36 @@ func (l *loader) loadFile(c *Config, data []byte) error {
 		l.addf(root, "want a mapping at the top level (valksor: sse: ...), got %s", describe(root))
 		return nil
 	}
-	valksor := l.child(root, "valksor", "valksor")
-	if valksor == nil {
-		return nil
+	l.loadSSE(c, root, "")
+	if appEnv := l.env[appEnvVar]; appEnv != "" {
+		block := whenPrefix + appEnv
+		if when := l.child(root, block, block); when != nil {
+			l.loadSSE(c, when, block+".")
+		}
 	}
-	sse := l.child(valksor, "sse", "valksor.sse")
+	return nil
+}
+
+// appEnvVar is the environment variable naming the Symfony environment
+// whose when@ block applies.
+const appEnvVar = "APP_ENV"
+
+// whenPrefix starts the top-level keys of Symfony's per-environment blocks
+// (when@dev, when@prod).
+const whenPrefix = "when@"
+
+// loadSSE applies the valksor.sse mapping inside mapping m, if any; path
+// names m for messages ("" for the top level, "when@prod." for a block).
+func (l *loader) loadSSE(c *Config, m *yaml.Node, path string) {
+	valksor := l.child(m, "valksor", path+"valksor")
+	if valksor == nil {
+		return
+	}
+	sse := l.child(valksor, "sse", path+"valksor.sse")
 	if sse == nil {
-		return nil
+		return
 	}
 	l.loadMapping(c, sse, "", make(map[string]int))
-	return nil
 }
 
 // loadMapping applies the keys of m, whose names are relative to prefix
@@ -214,6 +248,12 @@ func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[st
 		if isNull(v) {
 			continue // keep the default
 		}
+		if n, param := envPlaceholder(v); n != nil {
+			if !l.envSets(d) {
+				l.addf(n, "%s%s: %s", keyPrefix, name, placeholderHint(d, param))
+			}
+			continue
+		}
 		val, bad, msg := d.parseNode(v)
 		if msg != "" {
 			l.addf(bad, "%s%s: %s", keyPrefix, name, msg)
@@ -222,6 +262,53 @@ func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[st
 		d.set(c, val)
 		l.origins[name] = strings.TrimSuffix(l.at(v), ": ")
 	}
+}
+
+// envParam matches a Symfony environment variable placeholder such as
+// %env(int:SSE_PORT)%; the group is what is between the parentheses.
+var envParam = regexp.MustCompile(`%env\((.*?)\)%`)
+
+// envPlaceholder returns the first scalar of n (n itself, or an item of a
+// list) holding a Symfony %env(...)% placeholder, and the placeholder.
+func envPlaceholder(n *yaml.Node) (*yaml.Node, string) {
+	nodes := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		nodes = n.Content
+	}
+	for _, item := range nodes {
+		item = deref(item)
+		if item != nil && item.Kind == yaml.ScalarNode {
+			if p := envParam.FindString(item.Value); p != "" {
+				return item, p
+			}
+		}
+	}
+	return nil, ""
+}
+
+// envSets reports whether the environment given to Load sets key d, so
+// that its value in the file does not matter.
+func (l *loader) envSets(d *keyDef) bool {
+	v, ok := l.env[d.env()]
+	return ok && (v != "" || d.kind == kindList)
+}
+
+// envVarName matches an environment variable name as Symfony's %env()%
+// takes it, after any processors ("int:", "default:fallback:").
+var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// placeholderHint explains that the Symfony parameter param cannot be used
+// for key d, and what to do instead.
+func placeholderHint(d *keyDef, param string) string {
+	example := ""
+	inner := envParam.FindStringSubmatch(param)[1]
+	if i := strings.LastIndexByte(inner, ':'); i >= 0 {
+		inner = inner[i+1:]
+	}
+	if envVarName.MatchString(inner) && inner != d.env() {
+		example = fmt.Sprintf(", e.g. %s=\"$%s\"", d.env(), inner)
+	}
+	return fmt.Sprintf("%q is a Symfony parameter, which only Symfony resolves, not valksor-sse; set the environment variable %s instead%s (it overrides this value, which is then ignored), or write the value itself here", param, d.env(), example)
 }
 
 // isBlock reports whether name is a block of keys such as "watch".

@@ -88,6 +88,15 @@ func TestLoadSymfonyFile(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Symfony file loads as\n%+v\nwant\n%+v", c, want)
 	}
+	// With APP_ENV=prod the when@prod block applies, as in Symfony.
+	c, err = config.Load(dir, "", []string{"APP_ENV=prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Debug = false
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("Symfony file with APP_ENV=prod loads as\n%+v\nwant\n%+v", c, want)
+	}
 }
 
 func TestLoadFileValues(t *testing.T) {
@@ -574,5 +583,127 @@ func TestDashboardAuto(t *testing.T) {
 	}
 	if c, err := config.Load(dir, "", nil); err != nil || c.DashboardAuto || c.DashboardEnabled {
 		t.Fatalf("set in the file: auto %v enabled %v (%v)", c.DashboardAuto, c.DashboardEnabled, err)
+	}
+}
+
+func TestLoadSymfonyPlaceholders(t *testing.T) {
+	const hint = "is a Symfony parameter, which only Symfony resolves, not valksor-sse; set the environment variable "
+	tests := []struct {
+		name    string
+		content string
+		env     []string
+		want    string // the complete error message; "" = loads
+		check   func(c config.Config) bool
+	}{
+		{"int port", sseFile("port: '%env(int:SSE_PORT)%'"), nil,
+			`valksor.yaml:3: valksor.sse.port: "%env(int:SSE_PORT)%" ` + hint + `VALKSOR_SSE_PORT instead, e.g. VALKSOR_SSE_PORT="$SSE_PORT" (it overrides this value, which is then ignored), or write the value itself here`, nil},
+		{"string key", sseFile("publish_token: '%env(SSE_TOKEN)%'"), nil,
+			`valksor.yaml:3: valksor.sse.publish_token: "%env(SSE_TOKEN)%" ` + hint + `VALKSOR_SSE_PUBLISH_TOKEN instead, e.g. VALKSOR_SSE_PUBLISH_TOKEN="$SSE_TOKEN" (it overrides this value, which is then ignored), or write the value itself here`, nil},
+		{"processors and default", sseFile("debug: '%env(default:sse_debug:bool:SSE_DEBUG)%'"), nil,
+			`~VALKSOR_SSE_DEBUG instead, e.g. VALKSOR_SSE_DEBUG="$SSE_DEBUG"`, nil},
+		{"inside a value", sseFile("transport: 'redis://%env(REDIS_HOST)%:6379/0'"), nil,
+			`~valksor.yaml:3: valksor.sse.transport: "%env(REDIS_HOST)%" ` + hint + "VALKSOR_SSE_TRANSPORT instead", nil},
+		{"list item", sseFile("cors_origins:", "    - https://a.example", "    - '%env(APP_ORIGIN)%'"), nil,
+			`~valksor.yaml:5: valksor.sse.cors_origins: "%env(APP_ORIGIN)%" ` + hint + "VALKSOR_SSE_CORS_ORIGINS instead", nil},
+		{"block key", sseFile("auth:", "    publisher_key: '%env(JWT_SECRET)%'"), nil,
+			`~valksor.yaml:4: valksor.sse.auth.publisher_key: "%env(JWT_SECRET)%" ` + hint + "VALKSOR_SSE_AUTH_PUBLISHER_KEY instead", nil},
+		{"every one reported", sseFile("host: '%env(SSE_HOST)%'", "port: '%env(int:SSE_PORT)%'"), nil,
+			"~valksor.yaml:3: valksor.sse.host: \"%env(SSE_HOST)%\" " + hint + "VALKSOR_SSE_HOST instead, e.g. VALKSOR_SSE_HOST=\"$SSE_HOST\" (it overrides this value, which is then ignored), or write the value itself here\nvalksor.yaml:4: valksor.sse.port:", nil},
+		{"the variable set overrides it", sseFile("port: '%env(int:SSE_PORT)%'", "debug: true"), []string{"VALKSOR_SSE_PORT=9001"},
+			"", func(c config.Config) bool { return c.Port == 9001 && c.Debug }},
+		{"an empty variable does not", sseFile("port: '%env(int:SSE_PORT)%'"), []string{"VALKSOR_SSE_PORT="},
+			"~valksor.yaml:3: valksor.sse.port: \"%env(int:SSE_PORT)%\"", nil},
+		{"an empty list variable does", sseFile("topics: ['%env(SSE_TOPICS)%']"), []string{"VALKSOR_SSE_TOPICS="},
+			"", func(c config.Config) bool { return c.Topics != nil && len(c.Topics) == 0 }},
+		{"no example for the same name", sseFile("port: '%env(VALKSOR_SSE_PORT)%'"), nil,
+			`valksor.yaml:3: valksor.sse.port: "%env(VALKSOR_SSE_PORT)%" ` + hint + `VALKSOR_SSE_PORT instead (it overrides this value, which is then ignored), or write the value itself here`, nil},
+		{"other percent signs are values", sseFile(`publish_token: "100%sure%"`), nil,
+			"", func(c config.Config) bool { return c.PublishToken == "100%sure%" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, msg, err := loadYAML(t, tt.content, tt.env...)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !tt.check(c) {
+					t.Errorf("unexpected config:\n%+v", c)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if sub, ok := strings.CutPrefix(tt.want, "~"); ok {
+				if !strings.Contains(msg, sub) {
+					t.Errorf("error:\n%s\nwant it to contain:\n%s", msg, sub)
+				}
+			} else if msg != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", msg, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadWhenBlocks(t *testing.T) {
+	file := "framework:\n    secret: x\n" + sseFile("port: 3001", "debug: true", "topics: [a, b]") +
+		"when@dev:\n    valksor:\n        sse:\n            port: 3002\n" +
+		"when@prod:\n    framework: {secret: y}\n    valksor:\n        sse:\n            debug: false\n            topics: [c]\n            watch:\n                poll: true\n" +
+		"when@test:\n    valksor:\n        sse:\n            port: nonsense\n"
+	tests := []struct {
+		name  string
+		env   []string
+		check func(c config.Config) bool
+	}{
+		{"no APP_ENV: base only", nil, func(c config.Config) bool {
+			return c.Port == 3001 && c.Debug && slices.Equal(c.Topics, []string{"a", "b"}) && !c.WatchPoll
+		}},
+		{"dev", []string{"APP_ENV=dev"}, func(c config.Config) bool { return c.Port == 3002 && c.Debug }},
+		{"prod overrides and replaces lists", []string{"APP_ENV=prod"}, func(c config.Config) bool {
+			return c.Port == 3001 && !c.Debug && slices.Equal(c.Topics, []string{"c"}) && c.WatchPoll
+		}},
+		{"no block for the environment", []string{"APP_ENV=staging"}, func(c config.Config) bool { return c.Port == 3001 && c.Debug }},
+		{"empty APP_ENV", []string{"APP_ENV="}, func(c config.Config) bool { return c.Port == 3001 }},
+		{"variables override the block", []string{"APP_ENV=dev", "VALKSOR_SSE_PORT=4000"}, func(c config.Config) bool { return c.Port == 4000 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, err := loadYAML(t, file, tt.env...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config for %q:\n%+v", tt.env, c)
+			}
+		})
+	}
+
+	errTests := []struct {
+		name, content string
+		env           []string
+		want          string
+	}{
+		{"error in the active block", file, []string{"APP_ENV=test"},
+			`valksor.yaml:23: valksor.sse.port: want an integer between 0 and 65535, got "nonsense"`},
+		{"block without base", "when@prod:\n    valksor:\n        sse:\n            enabled: false\n", []string{"APP_ENV=prod"},
+			"valksor.yaml:4: valksor.sse.enabled is false: the SSE server is disabled in this config; set it to true (or remove the key) to run it"},
+		{"block not a mapping", "when@prod: [1]\n", []string{"APP_ENV=prod"}, "valksor.yaml:1: when@prod: want a mapping, got a list"},
+		{"sse in block not a mapping", "when@prod:\n    valksor:\n        sse: 5\n", []string{"APP_ENV=prod"}, `valksor.yaml:3: when@prod.valksor.sse: want a mapping, got "5"`},
+		{"placeholder in the block", "when@prod:\n    valksor:\n        sse:\n            port: '%env(int:SSE_PORT)%'\n", []string{"APP_ENV=prod"},
+			`valksor.yaml:4: valksor.sse.port: "%env(int:SSE_PORT)%" is a Symfony parameter`},
+		{"duplicate key in the block", "when@prod:\n    valksor:\n        sse:\n            port: 1\n            port: 2\n", []string{"APP_ENV=prod"},
+			"valksor.yaml:5: duplicate key valksor.sse.port (first set on line 4); remove one of them"},
+	}
+	for _, tt := range errTests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, msg, err := loadYAML(t, tt.content, tt.env...)
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			if !strings.HasPrefix(msg, tt.want) {
+				t.Errorf("error:\n%s\nwant it to start with:\n%s", msg, tt.want)
+			}
+		})
 	}
 }
