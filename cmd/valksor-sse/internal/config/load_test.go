@@ -243,13 +243,7 @@ func TestLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load succeeded, want an error")
 			}
-			if sub, ok := strings.CutPrefix(tt.want, "~"); ok {
-				if !strings.Contains(msg, sub) {
-					t.Errorf("error:\n%s\nwant it to contain:\n%s", msg, sub)
-				}
-			} else if msg != tt.want {
-				t.Errorf("error:\n%s\nwant:\n%s", msg, tt.want)
-			}
+			checkMessage(t, msg, tt.want)
 			if errors.Is(err, config.ErrDisabled) {
 				t.Error("error wraps ErrDisabled")
 			}
@@ -635,13 +629,7 @@ func TestLoadSymfonyPlaceholders(t *testing.T) {
 			if err == nil {
 				t.Fatal("Load succeeded, want an error")
 			}
-			if sub, ok := strings.CutPrefix(tt.want, "~"); ok {
-				if !strings.Contains(msg, sub) {
-					t.Errorf("error:\n%s\nwant it to contain:\n%s", msg, sub)
-				}
-			} else if msg != tt.want {
-				t.Errorf("error:\n%s\nwant:\n%s", msg, tt.want)
-			}
+			checkMessage(t, msg, tt.want)
 		})
 	}
 }
@@ -705,5 +693,18 @@ func TestLoadWhenBlocks(t *testing.T) {
 				t.Errorf("error:\n%s\nwant it to start with:\n%s", msg, tt.want)
 			}
 		})
+	}
+}
+
+// checkMessage compares an error message with want: equal, or, when want
+// starts with "~", containing the rest.
+func checkMessage(t *testing.T, msg, want string) {
+	t.Helper()
+	if sub, ok := strings.CutPrefix(want, "~"); ok {
+		if !strings.Contains(msg, sub) {
+			t.Errorf("error:\n%s\nwant it to contain:\n%s", msg, sub)
+		}
+	} else if msg != want {
+		t.Errorf("error:\n%s\nwant:\n%s", msg, want)
 	}
 }
