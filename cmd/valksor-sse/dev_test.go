@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -23,13 +22,8 @@ var devListening = regexp.MustCompile(`valksor-sse dev proxy listening" url=http
 
 // devProc is a running "valksor-sse dev".
 type devProc struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	host   string // as logged
-	port   int
-	stderr *syncBuffer
-	done   chan struct{}
-	err    error
+	*server
+	host string // as logged
 }
 
 // startDevCmd runs "valksor-sse dev args..." in dir with env added and
@@ -37,18 +31,7 @@ type devProc struct {
 // and must exit with status 0 (the race detector's exit status is not 0).
 func startDevCmd(t *testing.T, dir string, env []string, args ...string) *devProc {
 	t.Helper()
-	d := &devProc{t: t, stderr: &syncBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(bin, append([]string{"dev"}, args...)...)
-	d.cmd.Dir = dir
-	d.cmd.Env = append(cleanEnv(), env...)
-	d.cmd.Stderr = d.stderr
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		d.err = d.cmd.Wait()
-		close(d.done)
-	}()
+	d := &devProc{server: spawn(t, dir, env, append([]string{"dev"}, args...)...)}
 	t.Cleanup(func() {
 		_ = d.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -57,27 +40,13 @@ func startDevCmd(t *testing.T, dir string, env []string, args ...string) *devPro
 				t.Errorf("valksor-sse dev after SIGTERM: %v\n%s", d.err, d.stderr)
 			}
 		case <-time.After(10 * time.Second):
-			_ = d.cmd.Process.Kill()
-			<-d.done
 			t.Errorf("valksor-sse dev still running 10s after SIGTERM:\n%s", d.stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := devListening.FindStringSubmatch(d.stderr.String()); m != nil {
-			d.host = m[1]
-			d.port, _ = strconv.Atoi(m[2])
-			return d
-		}
-		select {
-		case <-d.done:
-			t.Fatalf("valksor-sse dev exited before listening: %v\n%s", d.err, d.stderr)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valksor-sse dev not listening after 20s:\n%s", d.stderr)
-		}
-	}
+	m := d.awaitLog("the dev proxy to listen", devListening)
+	d.host = m[1]
+	d.port, _ = strconv.Atoi(m[2])
+	return d
 }
 
 // url is the proxy's URL for path, at the address it logged.

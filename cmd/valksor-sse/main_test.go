@@ -67,21 +67,9 @@ func start(t *testing.T, dir string, args ...string) *server {
 func startEnv(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
 	s := startNoWaitEnv(t, dir, env, args...)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[1])
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("server exited before listening: %v\n%s", s.err, s.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not listening after 20s:\n%s", s.stderr)
-		}
-	}
+	m := s.awaitLog("the server to listen", listening)
+	s.port, _ = strconv.Atoi(m[1])
+	return s
 }
 
 func startNoWait(t *testing.T, dir string, args ...string) *server {
@@ -91,8 +79,16 @@ func startNoWait(t *testing.T, dir string, args ...string) *server {
 
 func startNoWaitEnv(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
+	return spawn(t, dir, env, append([]string{"serve"}, args...)...)
+}
+
+// spawn runs the binary with args in dir, with env added to a clean
+// environment, without waiting for anything. It is killed when the test
+// ends (after the cleanups registered later, which may stop it gently).
+func spawn(t *testing.T, dir string, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, append([]string{"serve"}, args...)...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Dir = dir
 	s.cmd.Env = append(cleanEnv(), env...)
 	s.cmd.Stderr = s.stderr
@@ -108,6 +104,26 @@ func startNoWaitEnv(t *testing.T, dir string, env []string, args ...string) *ser
 		<-s.done
 	})
 	return s
+}
+
+// awaitLog waits until re matches the process's log and returns the
+// match; it fails the test if the process exits first or after 20s.
+func (s *server) awaitLog(what string, re *regexp.Regexp) []string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if m := re.FindStringSubmatch(s.stderr.String()); m != nil {
+			return m
+		}
+		select {
+		case <-s.done:
+			s.t.Fatalf("exited while waiting for %s: %v\n%s", what, s.err, s.stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("waited 20s for %s:\n%s", what, s.stderr)
+		}
+	}
 }
 
 // cleanEnv is the environment without the caller's VALKSOR_SSE_* variables.
