@@ -40,6 +40,9 @@ type state struct {
 	// Stylesheets delivered on their first event (see lead), as they were
 	// then; the next settle drops their later events if they still are.
 	led map[string]stamp
+	// The last stylesheet that led, and when.
+	leadPath string
+	leadAt   time.Time
 }
 
 // stamp identifies a file's content as far as its metadata can.
@@ -219,7 +222,12 @@ func (w *Watcher) emptyPending() bool {
 // and the next settle drops the stylesheet if it is still as it was when
 // it led. A stylesheet change cannot reload the page, so a burst whose
 // first file is a stylesheet still causes at most one reload.
-func (w *Watcher) lead() {
+//
+// A stylesheet that led less than releadAfter ago does not lead again: a
+// save written in several steps (an editor writing blocks, a compiler
+// flushing) is then one early css-update and, after the quiet window, one
+// with the whole file, not one per write.
+func (w *Watcher) lead(now time.Time) {
 	st := &w.st
 	if !w.leading || !st.active || st.overflow || len(st.pending) != 1 {
 		return
@@ -231,13 +239,21 @@ func (w *Watcher) lead() {
 	if c.gone || w.actionFor(c.rel) != CSSUpdate || w.windowFor(c.rel) > w.debounce {
 		return
 	}
+	if p == st.leadPath && now.Sub(st.leadAt) < min(w.debounce, releadAfter) {
+		return
+	}
 	fi, err := os.Stat(p)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() == 0 {
 		return
 	}
 	w.settle()
 	st.led[p] = stampOf(fi)
+	st.leadPath, st.leadAt = p, now
 }
+
+// releadAfter is how long after a lead the same stylesheet cannot lead
+// again (at most Debounce).
+const releadAfter = DefaultDebounce
 
 // settle turns the pending change into the ready batch.
 func (w *Watcher) settle() {

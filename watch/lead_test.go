@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,4 +124,42 @@ func TestSourceMapsIgnored(t *testing.T) {
 		h.write("sentinel.html", "s")
 		h.expect(watch.Reload, "sentinel.html")
 	})
+}
+
+// TestStylesheetWrittenInSteps: a save written in several steps close
+// together (an editor writing blocks) is one early css-update and one
+// with the whole file, not one per write.
+func TestStylesheetWrittenInSteps(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, "app.css")
+	h := start(t, dir, watch.Options{})
+	f, err := os.OpenFile(filepath.Join(dir, "app.css"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := strings.Repeat("#box { color: red; }\n", 400) // 8 KB
+	for range 4 {
+		if _, err := f.WriteString(block); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // the writer's pace, not a wait for the watcher
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.write("sentinel.html", "s")
+	n := 0
+	for {
+		b := h.next()
+		if slices.Contains(b.Files, "sentinel.html") {
+			break
+		}
+		if b.Action != watch.CSSUpdate || !slices.Equal(b.Files, []string{"app.css"}) {
+			t.Fatalf("batch %s %q, want css-update [app.css]", b.Action, b.Files)
+		}
+		n++
+	}
+	if n == 0 || n > 2 {
+		t.Errorf("%d css-update batches for one save written in 4 steps, want 1 or 2", n)
+	}
 }

@@ -596,7 +596,7 @@ func (w *Watcher) loop(stop <-chan struct{}, out chan<- Batch) error {
 			now := time.Now()
 			w.handleEvent(ev, now)
 			w.kick(now)
-			w.lead()
+			w.lead(now)
 		case err, ok := <-errs:
 			if !ok {
 				return errors.New("watch: notification source closed")
