@@ -137,7 +137,8 @@ class Client {
 
   #reload(files, probe = true) {
     // A reload already decided on covers this one: no second sse:reload.
-    if (this.#pending) return void this.#pending.push(...files.filter((f) => !this.#pending.includes(f)));
+    // It skips the probe only if every reload folded into it says so.
+    if (this.#pending) return void (this.#probe ||= probe, this.#pending.push(...files.filter((f) => !this.#pending.includes(f))));
     if (this.#fire('sse:reload', { files }, true)) (this.#pending = [...files]), (this.#probe = probe), this.#tryReload();
   }
 
