@@ -53,7 +53,8 @@ type Event struct {
 	// Type is the SSE event type ("event:" field). Empty means "message".
 	Type string
 	// Data is the payload. A string, []byte or json.RawMessage is sent as is;
-	// nil is sent as "{}"; any other value is encoded as JSON.
+	// nil is sent as "{}" (as {"files":[]} for a reload or css-update, what
+	// clients expect of them); any other value is encoded as JSON.
 	Data any
 	// Retry, when positive, tells clients how long to wait before reconnecting.
 	Retry time.Duration
@@ -183,7 +184,11 @@ func (h *Hub) message(e Event) (*Message, error) {
 	if e.Retry < 0 {
 		return nil, fmt.Errorf("%w: retry must not be negative", ErrInvalidEvent)
 	}
-	data, err := encodeData(e.Data)
+	d := e.Data
+	if d == nil && (e.Type == TypeReload || e.Type == TypeCSSUpdate) {
+		d = noFiles // what the client and the other senders expect
+	}
+	data, err := encodeData(d)
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +205,9 @@ func (h *Hub) message(e Event) (*Message, error) {
 	}
 	return &Message{ID: e.ID, Type: e.Type, Data: data, Retry: e.Retry, Topics: topics, Private: e.Private}, nil
 }
+
+// noFiles is the data of a reload or css-update published without any.
+const noFiles = `{"files":[]}`
 
 func encodeData(v any) (string, error) {
 	switch d := v.(type) {

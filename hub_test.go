@@ -935,3 +935,20 @@ func TestLastEventID(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadWithoutData: a reload or css-update published from Go without
+// data carries {"files":[]}, as over HTTP; other events carry {}.
+func TestReloadWithoutData(t *testing.T) {
+	hub, srv := newHub(t)
+	s := open(t, srv, "/sse", nil)
+	for _, typ := range []string{sse.TypeReload, sse.TypeCSSUpdate, "note"} {
+		if err := hub.Broadcast(context.Background(), sse.Event{Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{`{"files":[]}`, `{"files":[]}`, `{}`} {
+		if e := s.next(); e.Data != want {
+			t.Errorf("%s: data %s, want %s", e.Type, e.Data, want)
+		}
+	}
+}

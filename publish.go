@@ -20,8 +20,7 @@ import (
 
 // servePublish handles POST base/publish: authenticate, decode, publish,
 // answer {"id": "..."}. A reload or css-update without data carries
-// {"files":[]}, as the CLI, SIGHUP and the signal file send it; other events
-// without data carry {}. A "timestamp" field (a number, or a string holding
+// {"files":[]} (see Event.Data). A "timestamp" field (a number, or a string holding
 // one, as the PHP component's publisher sends) is accepted and ignored.
 func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -43,10 +42,6 @@ func (h *Hub) servePublish(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, err)
 		return
-	}
-	if e.Data == nil && (e.Type == TypeReload || e.Type == TypeCSSUpdate) {
-		// As the CLI, SIGHUP and the signal file send them.
-		e.Data = filesPayload(nil)
 	}
 	if staticErr != nil {
 		// Not the static token: the Authorizer decides, seeing the event.
