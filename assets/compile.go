@@ -19,15 +19,35 @@ import (
 // overwritten; stale ones are left alone. Errors start with "assets:"; on
 // error some files may have been written. Safe for concurrent use.
 func (m *Mapper) Compile(outDir string, im ImportMap) error {
+	return m.compile(outDir, m.prefix, im)
+}
+
+// CompileDir is Compile into the directory served at the prefix itself:
+// dir "public/assets" (or "dist") gets app-3f2a1b9c.js, manifest.json,
+// importmap.json and importmap.html at its top, and the other files under
+// their paths below the prefix. The import map's URLs are the same as
+// Compile's (they include the prefix).
+func (m *Mapper) CompileDir(dir string, im ImportMap) error {
+	return m.compile(dir, "", im)
+}
+
+// compile writes the files as Compile does, with each public path's
+// prefix replaced by under.
+func (m *Mapper) compile(outDir, under string, im ImportMap) error {
 	list := m.current().sorted
 	imJSON, err := m.ImportMapJSON(im, "")
 	if err != nil {
 		return err
 	}
+	tags, err := m.RenderImportMap(im, "", "")
+	if err != nil {
+		return err
+	}
+	place := func(urlPath string) string { return under + strings.TrimPrefix(urlPath, m.prefix) }
 	manifest := make(map[string]string, len(list))
 	for _, a := range list {
 		manifest[a.LogicalPath] = a.PublicPath
-		if err := writeFile(outDir, a.PublicPath, a.content); err != nil {
+		if err := writeFile(outDir, place(a.PublicPath), a.content); err != nil {
 			return err
 		}
 	}
@@ -35,17 +55,16 @@ func (m *Mapper) Compile(outDir string, im ImportMap) error {
 	if err != nil {
 		return fmt.Errorf("assets: encoding manifest: %w", err)
 	}
-	if err := writeFile(outDir, m.prefix+"manifest.json", append(mJSON, '\n')); err != nil {
-		return err
+	for name, data := range map[string][]byte{
+		"manifest.json":  append(mJSON, '\n'),
+		"importmap.json": append(imJSON, '\n'),
+		"importmap.html": []byte(string(tags) + "\n"),
+	} {
+		if err := writeFile(outDir, under+name, data); err != nil {
+			return err
+		}
 	}
-	if err := writeFile(outDir, m.prefix+"importmap.json", append(imJSON, '\n')); err != nil {
-		return err
-	}
-	tags, err := m.RenderImportMap(im, "", "")
-	if err != nil {
-		return err
-	}
-	return writeFile(outDir, m.prefix+"importmap.html", []byte(string(tags)+"\n"))
+	return nil
 }
 
 func writeFile(outDir, urlPath string, data []byte) error {

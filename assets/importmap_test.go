@@ -251,3 +251,35 @@ func TestEmptyImportMap(t *testing.T) {
 		t.Errorf("ImportMapJSON(empty) = %s", js)
 	}
 }
+
+// TestCompileDir: CompileDir writes into the directory served at the
+// prefix: the same files as Compile, one level up.
+func TestCompileDir(t *testing.T) {
+	m := newMapper(t)
+	viaCompile, viaDir := t.TempDir(), t.TempDir()
+	if err := m.Compile(viaCompile, testImportMap()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CompileDir(viaDir, testImportMap()); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(viaCompile, "assets")
+	err := filepath.WalkDir(want, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(want, p)
+		a, _ := os.ReadFile(p)
+		b, err := os.ReadFile(filepath.Join(viaDir, rel))
+		if err != nil || string(a) != string(b) {
+			t.Errorf("%s: %v, or different content", rel, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(viaDir, "assets")); err == nil {
+		t.Error("CompileDir wrote an assets/ directory inside its directory")
+	}
+}

@@ -81,7 +81,7 @@
 // cache: "no-store"}), retried with backoff (100 ms doubling to 5 s) while
 // it fails or answers 502, 503 or 504. An event whose data has
 // "probe": false skips the probe: its sender knows the page's server
-// answers (the dev proxy sends it when the app accepts a connection).
+// answers (the dev proxy sends it when it knows the app is up).
 //
 // A css-update event ({files, urls}) replaces each matching
 // <link rel="stylesheet">: a copy with the new href (urls[file] when given,

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -88,52 +86,11 @@ func (m *Main) assets(_ context.Context, args []string) error {
 		}
 		return tw.Flush()
 	case "compile":
-		if err := compileAssets(mapper, im, m.path(*out)); err != nil {
+		if err := mapper.CompileDir(m.path(*out), im); err != nil {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "wrote %d assets, manifest.json, importmap.json and importmap.html to %s\n", len(mapper.List()), *out)
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown assets command %q; use list or compile", sub)}
-}
-
-// compileAssets writes the compiled assets into out, the directory served
-// as the mapper's prefix: the file the mapper serves as
-// /assets/valksorsse/sse-1a2b3c4d.js is written to
-// out/valksorsse/sse-1a2b3c4d.js, whatever out is called. The mapper
-// compiles below a document root, so it writes into a scratch directory in
-// out whose files are then moved in place.
-func compileAssets(mapper *assets.Mapper, im assets.ImportMap, out string) error {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("assets: compile: %w", err)
-	}
-	scratch, err := os.MkdirTemp(out, ".compile-")
-	if err != nil {
-		return fmt.Errorf("assets: compile: %w", err)
-	}
-	defer os.RemoveAll(scratch)
-	if err := mapper.Compile(scratch, im); err != nil {
-		return err
-	}
-	from := filepath.Join(scratch, filepath.FromSlash(strings.Trim(mapper.Prefix(), "/")))
-	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("assets: compile: %w", err)
-		}
-		rel, err := filepath.Rel(from, p)
-		if err != nil {
-			return fmt.Errorf("assets: compile: %w", err)
-		}
-		dst := filepath.Join(out, rel)
-		if d.IsDir() {
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				return fmt.Errorf("assets: compile: %w", err)
-			}
-			return nil
-		}
-		if err := os.Rename(p, dst); err != nil {
-			return fmt.Errorf("assets: compile: %w", err)
-		}
-		return nil
-	})
 }

@@ -38,10 +38,20 @@ func answeredReload(files ...string) sse.Event {
 	return sse.Event{Type: sse.TypeReload, Data: map[string]any{"files": files, "probe": false}}
 }
 
-// appReload returns the reload event maker of the watcher: when the app
-// accepts a connection at that moment, answeredReload, otherwise the
-// standard event, whose probe makes pages wait until the app is back.
-func appReload(target *url.URL) func(files ...string) sse.Event {
+// appReload returns the reload event maker of the watcher and the signal
+// file: answeredReload when the app is known to answer, otherwise the
+// standard event, whose probe makes pages wait until the app is back. With
+// a runner its state says (ready, or not); without one the app is asked
+// for a connection (a quarter of a second at most).
+func appReload(target *url.URL, runner *dev.Runner) func(files ...string) sse.Event {
+	if runner != nil {
+		return func(files ...string) sse.Event {
+			if runner.State().Phase == dev.PhaseReady {
+				return answeredReload(files...)
+			}
+			return sse.Reload(files...)
+		}
+	}
 	addr := target.Host
 	if target.Port() == "" {
 		port := "80"
@@ -259,13 +269,13 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{restart: restart, reload: appReload(target)})
+	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{restart: restart, reload: appReload(target, runner)})
 	if err != nil {
 		logger.Error("file watcher not started", "err", err)
 	}
 	// The reload signal file of PHP setups, as under serve; the reload
 	// skips the probe when the app answers.
-	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, appReload(target), logger)
+	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, appReload(target, runner), logger)
 
 	if runner != nil {
 		go func() {

@@ -3,7 +3,6 @@ package main
 import (
 	"net/http"
 
-	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/assets"
 )
 
@@ -20,7 +19,7 @@ import (
 // scheme), with the current digests, so a page on another origin can use
 // them as they are. `valksor-sse assets compile` writes the same two files
 // with relative URLs for production.
-func registerImportMap(mux *http.ServeMux, mapper *assets.Mapper, im assets.ImportMap, corsOrigins []string) {
+func registerImportMap(mux *http.ServeMux, mapper *assets.Mapper, im assets.ImportMap) {
 	base := func(r *http.Request) string {
 		scheme := "http"
 		if r.TLS != nil {
@@ -28,18 +27,15 @@ func registerImportMap(mux *http.ServeMux, mapper *assets.Mapper, im assets.Impo
 		}
 		return scheme + "://" + r.Host
 	}
-	serve := func(w http.ResponseWriter, r *http.Request, ctype string, body []byte, err error) {
+	serve := func(w http.ResponseWriter, ctype string, body []byte, err error) {
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
 		h := w.Header()
-		if origin := r.Header.Get("Origin"); origin != "" {
-			if ok, any := sse.OriginAllowed(corsOrigins, origin); ok || any {
-				h.Set("Access-Control-Allow-Origin", origin)
-			}
-			h.Add("Vary", "Origin")
-		}
+		// Public URLs only, like the assets it names (which are served
+		// to any origin): any page may read it.
+		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Content-Type", ctype)
 		h.Set("Cache-Control", "no-cache") // digests change with the files
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -47,10 +43,10 @@ func registerImportMap(mux *http.ServeMux, mapper *assets.Mapper, im assets.Impo
 	}
 	mux.HandleFunc("GET "+mapper.Prefix()+"importmap.json", func(w http.ResponseWriter, r *http.Request) {
 		b, err := mapper.ImportMapJSON(im, base(r))
-		serve(w, r, "application/importmap+json", append(b, '\n'), err)
+		serve(w, "application/importmap+json", append(b, '\n'), err)
 	})
 	mux.HandleFunc("GET "+mapper.Prefix()+"importmap.html", func(w http.ResponseWriter, r *http.Request) {
 		h, err := mapper.RenderImportMap(im, base(r), "")
-		serve(w, r, "text/html; charset=utf-8", []byte(string(h)+"\n"), err)
+		serve(w, "text/html; charset=utf-8", []byte(string(h)+"\n"), err)
 	})
 }

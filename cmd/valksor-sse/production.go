@@ -176,7 +176,7 @@ func (m *Main) keySpec(spec string) string {
 // publisher keys no token is generated: publishers use JWTs, and a
 // publish_token set explicitly still works alongside them.
 func (m *Main) servePublishToken(cfg config.Config, logger *slog.Logger) (string, error) {
-	if cfg.PublishToken == "" && !cfg.AllowAnonymousPublish && (cfg.AuthPublisherKey != "" || cfg.AuthJWKSURL != "") {
+	if jwtOnly(cfg) {
 		return "", nil
 	}
 	return m.publishToken(cfg, logger)

@@ -94,7 +94,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	m.mountMercure(cfg, hub, mux, logger)
 	defer dash.mount(ctx, mux, hub, logger)()
 	mux.Handle(mapper.Prefix(), mapper)
-	registerImportMap(mux, mapper, im, cfg.CORSOrigins)
+	registerImportMap(mux, mapper, im)
 	web.Register(mux, cfg.BasePath)
 	mux.Handle("/{$}", web.DemoHandler(cfg.BasePath))
 	srv := &http.Server{
