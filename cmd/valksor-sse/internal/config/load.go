@@ -264,12 +264,15 @@ func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[st
 	}
 }
 
-// envParam matches a Symfony environment variable placeholder such as
-// %env(int:SSE_PORT)%; the group is what is between the parentheses.
-var envParam = regexp.MustCompile(`%env\((.*?)\)%`)
+// envParam matches a Symfony parameter: an environment variable
+// placeholder such as %env(int:SSE_PORT)% (the group is what is between the
+// parentheses) or a container parameter such as %kernel.project_dir%. The
+// escape %% matches neither.
+var envParam = regexp.MustCompile(`%(?:env\((.*?)\)|[A-Za-z_][A-Za-z0-9_.]*)%`)
 
 // envPlaceholder returns the first scalar of n (n itself, or an item of a
-// list) holding a Symfony %env(...)% placeholder, and the placeholder.
+// list) holding a Symfony parameter (%env(...)% or %name%), and the
+// parameter.
 func envPlaceholder(n *yaml.Node) (*yaml.Node, string) {
 	nodes := []*yaml.Node{n}
 	if n.Kind == yaml.SequenceNode {
@@ -301,11 +304,11 @@ var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // for key d, and what to do instead.
 func placeholderHint(d *keyDef, param string) string {
 	example := ""
-	inner := envParam.FindStringSubmatch(param)[1]
+	inner := envParam.FindStringSubmatch(param)[1] // "" for %name%
 	if i := strings.LastIndexByte(inner, ':'); i >= 0 {
 		inner = inner[i+1:]
 	}
-	if envVarName.MatchString(inner) && inner != d.env() {
+	if inner != "" && envVarName.MatchString(inner) && inner != d.env() {
 		example = fmt.Sprintf(", e.g. %s=\"$%s\"", d.env(), inner)
 	}
 	return fmt.Sprintf("%q is a Symfony parameter, which only Symfony resolves, not valksor-sse; set the environment variable %s instead%s (it overrides this value, which is then ignored), or write the value itself here", param, d.env(), example)

@@ -603,6 +603,10 @@ func TestLoadSymfonyPlaceholders(t *testing.T) {
 			`~valksor.yaml:4: valksor.sse.auth.publisher_key: "%env(JWT_SECRET)%" ` + hint + "VALKSOR_SSE_AUTH_PUBLISHER_KEY instead", nil},
 		{"every one reported", sseFile("host: '%env(SSE_HOST)%'", "port: '%env(int:SSE_PORT)%'"), nil,
 			"~valksor.yaml:3: valksor.sse.host: \"%env(SSE_HOST)%\" " + hint + "VALKSOR_SSE_HOST instead, e.g. VALKSOR_SSE_HOST=\"$SSE_HOST\" (it overrides this value, which is then ignored), or write the value itself here\nvalksor.yaml:4: valksor.sse.port:", nil},
+		{"container parameter", sseFile("signal_file: '%kernel.project_dir%/var/run/valksor-reload.signal'"), nil,
+			`valksor.yaml:3: valksor.sse.signal_file: "%kernel.project_dir%" ` + hint + `VALKSOR_SSE_SIGNAL_FILE instead (it overrides this value, which is then ignored), or write the value itself here`, nil},
+		{"%% is not a parameter", sseFile("publish_token: 'fifty%%off'"), nil,
+			"", func(c config.Config) bool { return c.PublishToken == "fifty%%off" }},
 		{"the variable set overrides it", sseFile("port: '%env(int:SSE_PORT)%'", "debug: true"), []string{"VALKSOR_SSE_PORT=9001"},
 			"", func(c config.Config) bool { return c.Port == 9001 && c.Debug }},
 		{"an empty variable does not", sseFile("port: '%env(int:SSE_PORT)%'"), []string{"VALKSOR_SSE_PORT="},
@@ -611,8 +615,10 @@ func TestLoadSymfonyPlaceholders(t *testing.T) {
 			"", func(c config.Config) bool { return c.Topics != nil && len(c.Topics) == 0 }},
 		{"no example for the same name", sseFile("port: '%env(VALKSOR_SSE_PORT)%'"), nil,
 			`valksor.yaml:3: valksor.sse.port: "%env(VALKSOR_SSE_PORT)%" ` + hint + `VALKSOR_SSE_PORT instead (it overrides this value, which is then ignored), or write the value itself here`, nil},
-		{"other percent signs are values", sseFile(`publish_token: "100%sure%"`), nil,
-			"", func(c config.Config) bool { return c.PublishToken == "100%sure%" }},
+		{"a lone percent sign is a value", sseFile(`publish_token: "100%-sure"`), nil,
+			"", func(c config.Config) bool { return c.PublishToken == "100%-sure" }},
+		{"%name% inside a value is a parameter, as in Symfony", sseFile(`publish_token: "100%sure%"`), nil,
+			`~valksor.yaml:3: valksor.sse.publish_token: "%sure%" ` + hint, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
