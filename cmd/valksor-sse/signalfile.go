@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,18 +61,23 @@ func (w *signalFileWatcher) stop() {
 	<-w.done
 }
 
-// readSignalFile broadcasts reload when the signal file exists, then
-// removes it.
+// readSignalFile broadcasts reload when the signal file exists. It first
+// renames the file to a name of its own, so that a signal written while it
+// reads is a new file, seen at the next look, not lost to the removal.
 func readSignalFile(ctx context.Context, path string, hub *sse.Hub, reload func(files ...string) sse.Event, logger *slog.Logger) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	taken := path + ".taken-" + strconv.Itoa(os.Getpid())
+	if err := os.Rename(path, taken); err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			logger.Warn("cannot read the reload signal file", "path", path, "err", err)
+			logger.Warn("cannot take the reload signal file; it would reload browsers again", "path", path, "err", err)
 		}
 		return
 	}
-	if err := os.Remove(path); err != nil {
-		logger.Warn("cannot remove the reload signal file; it would reload browsers again", "path", path, "err", err)
+	b, err := os.ReadFile(taken)
+	if rerr := os.Remove(taken); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		logger.Warn("cannot remove the taken reload signal file", "path", taken, "err", rerr)
+	}
+	if err != nil {
+		logger.Warn("cannot read the reload signal file; reloading anyway", "path", path, "err", err)
 	}
 	var sf signalFile
 	if len(strings.TrimSpace(string(b))) > 0 {
