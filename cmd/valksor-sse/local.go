@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 )
@@ -110,13 +111,28 @@ func verifyServer(cs tls.ConnectionState, own [][]byte) error {
 
 // schemeFallback sends a request again with the other scheme when the
 // server speaks it: a TLS server answers plain HTTP with a 400 saying so,
-// and a plain server answers a TLS handshake with an HTTP response.
-type schemeFallback struct{ next http.RoundTripper }
+// and a plain server answers a TLS handshake with an HTTP response. It
+// remembers what a host speaks, so that later requests (tail's
+// reconnections) use it at once.
+type schemeFallback struct {
+	next http.RoundTripper
+
+	mu      sync.Mutex
+	learned map[string]string // host → the scheme that answered after a fallback
+}
 
 // tlsPortReply is the start of what Go's TLS servers answer to plain HTTP.
 const tlsPortReply = "Client sent an HTTP request to an HTTPS server"
 
 func (f *schemeFallback) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.mu.Lock()
+	scheme := f.learned[r.URL.Host]
+	f.mu.Unlock()
+	if scheme != "" && scheme != r.URL.Scheme {
+		if r2, ok := withScheme(r, scheme); ok {
+			r = r2
+		}
+	}
 	resp, err := f.next.RoundTrip(r)
 	switch {
 	case err != nil && r.URL.Scheme == "https" && answeredPlain(err):
@@ -146,20 +162,39 @@ func answeredPlain(err error) bool {
 // again sends r with scheme; when its body cannot be sent twice, it
 // returns the first answer (resp, err) instead.
 func (f *schemeFallback) again(r *http.Request, scheme string, resp *http.Response, err error) (*http.Response, error) {
+	r2, ok := withScheme(r, scheme)
+	if !ok {
+		if err == nil {
+			err = errors.New("the server speaks " + scheme + "; use an " + scheme + ":// URL")
+		}
+		return resp, err
+	}
+	resp, err = f.next.RoundTrip(r2)
+	if err == nil {
+		f.mu.Lock()
+		if f.learned == nil {
+			f.learned = make(map[string]string)
+		}
+		f.learned[r.URL.Host] = scheme
+		f.mu.Unlock()
+	}
+	return resp, err
+}
+
+// withScheme is a copy of r for scheme, with a fresh body; false when the
+// body cannot be read again.
+func withScheme(r *http.Request, scheme string) (*http.Request, bool) {
 	r2 := r.Clone(r.Context())
 	r2.URL.Scheme = scheme
 	if r.Body != nil && r.Body != http.NoBody {
 		if r.GetBody == nil {
-			if err == nil {
-				err = errors.New("the server speaks " + scheme + "; use an " + scheme + ":// URL")
-			}
-			return resp, err
+			return nil, false
 		}
-		body, gerr := r.GetBody()
-		if gerr != nil {
-			return resp, err
+		body, err := r.GetBody()
+		if err != nil {
+			return nil, false
 		}
 		r2.Body = body
 	}
-	return f.next.RoundTrip(r2)
+	return r2, true
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -58,5 +59,39 @@ func TestSchemeFallback(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || string(b) != "bad request: the app says so\n" {
 		t.Errorf("GET /bad: %d %q, want the app's 400 untouched", resp.StatusCode, b)
+	}
+}
+
+// countingTransport counts the requests it sends.
+type countingTransport struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.next.RoundTrip(r)
+}
+
+// TestSchemeFallbackRemembers: after one fallback, the host's scheme is
+// used at once (tail reconnects without a failed handshake each time).
+func TestSchemeFallbackRemembers(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer plain.Close()
+	ct := &countingTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
+	c := &http.Client{Transport: &schemeFallback{next: ct}}
+	u := strings.Replace(plain.URL, "http:", "https:", 1)
+	for i, want := range []int{2, 3, 4} { // the first request tries https, then http
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct.n != want {
+			t.Fatalf("request %d: %d requests sent in all, want %d", i+1, ct.n, want)
+		}
 	}
 }
