@@ -129,7 +129,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprint(m.Stdout, usage+"\n")
 		h := *m
 		h.Stderr = m.Stdout
-		return m.exit(h.serve(ctx, args))
+		return m.exit(h.serve(ctx, []string{"-h"})) // only the help, whatever else was given
 	}
 	var err error
 	switch cmd {

@@ -334,10 +334,11 @@ func TestVersionAndHelp(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("help: exit %d", code)
 	}
-	for _, flag := range []string{"--help", "-h"} {
-		out, errOut, code := run(t, t.TempDir(), flag)
+	// "--host -h" too: help, never a server on host "-h".
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"--host", "-h"}} {
+		out, errOut, code := run(t, t.TempDir(), args...)
 		if code != 0 || !strings.HasPrefix(out, help) || !strings.Contains(out, "-kill-existing") || errOut != "" {
-			t.Errorf("%s: exit %d, stdout %q, stderr %q; want the commands, then the flags of serve", flag, code, out, errOut)
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want the commands, then the flags of serve", args, code, out, errOut)
 		}
 	}
 	for _, cmd := range []string{"publish [TYPE]", "stop", "token", "assets", "version"} {
