@@ -33,6 +33,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/valksor/go-sse/watch"
 )
 
 // instrument runs at the start of every document of a page (see newPage).
@@ -774,7 +776,10 @@ func TestWatchCSSDigestedAsset(t *testing.T) {
 
 // TestWatchBurstReloadsOnce: a checkout-like burst (340 files rewritten or
 // created, 20 of them in a new directory, well under a second) is one batch
-// naming every file, and one reload.
+// naming every file, and one reload. The watcher keeps a burst together as
+// long as the writer does not pause longer than the quiet window (5 ms)
+// before the third file; a machine too loaded to write that way cannot test
+// it, so such attempts are measured, logged and retried.
 func TestWatchBurstReloadsOnce(t *testing.T) {
 	dir := devloopDir(t)
 	const old, fresh = 320, 20
@@ -783,31 +788,49 @@ func TestWatchBurstReloadsOnce(t *testing.T) {
 	}
 	srv := startServe(t, dir, "--watch", filepath.Join(dir, "templates"), "--watch", filepath.Join(dir, "assets"))
 	p := openSite(t, pageSite(t, dir, srv))
-	base := p.state().Loads
-	batches := srv.batches()
 
-	start := time.Now()
-	for i := range old {
-		saveFile(t, filepath.Join(dir, "templates", "partials", fmt.Sprintf("p%03d.html", i)), fmt.Sprintf("new %d\n", i))
-	}
-	for i := range fresh {
-		saveFile(t, filepath.Join(dir, "templates", "added", fmt.Sprintf("n%02d.html", i)), "added\n")
-	}
-	took := time.Since(start)
-	t.Logf("wrote %d files in %v", old+fresh, took)
-	if took > 500*time.Millisecond {
-		t.Logf("warning: the burst took %v, more than the half second it should", took)
-	}
+	for attempt := range 3 {
+		base := p.state().Loads
+		batches := srv.batches()
+		start := time.Now()
+		last, gap := start, time.Duration(0)
+		save := func(name, data string) {
+			saveFile(t, name, data)
+			now := time.Now()
+			gap, last = max(gap, now.Sub(last)), now
+		}
+		for i := range old {
+			save(filepath.Join(dir, "templates", "partials", fmt.Sprintf("p%03d.html", i)), fmt.Sprintf("new %d %d\n", attempt, i))
+		}
+		for i := range fresh {
+			save(filepath.Join(dir, "templates", fmt.Sprintf("added%d", attempt), fmt.Sprintf("n%02d.html", i)), "added\n")
+		}
+		t.Logf("attempt %d: wrote %d files in %v, the longest pause between two %v", attempt, old+fresh, time.Since(start), gap)
 
-	p.waitState("the page to reload", 10*time.Second, func(s pageState) bool { return s.Loads > base })
-	s := p.settle(srv.publish)
-	checkOneReload(t, s, base, "version one")
-	if rl := s.reloadsSince(base); len(rl) != 1 || len(rl[0]) != old+fresh {
-		t.Errorf("%d reload events, want one naming all %d files", len(rl), old+fresh)
+		p.waitState("the page to reload", 10*time.Second, func(s pageState) bool { return s.Loads > base })
+		s := p.settle(srv.publish)
+		rl := s.reloadsSince(base)
+		n := srv.batches() - batches
+		if s.Loads == base+1 && len(rl) == 1 && len(rl[0]) == old+fresh && n == 1 {
+			checkOneReload(t, s, base, "version one")
+			return
+		}
+		if gap < watch.DefaultDebounce*3/4 {
+			t.Fatalf("%d loads, %d reload events (sizes %v) and %d batches for one burst written without a pause; want one of each naming all %d files",
+				s.Loads-base, len(rl), sizes(rl), n, old+fresh)
+		}
+		t.Logf("attempt %d: %d batches, but the writer paused %v, longer than the quiet window; retrying", attempt, n, gap)
 	}
-	if n := srv.batches() - batches; n != 1 {
-		t.Errorf("the server logged %d batches for the burst, want 1", n)
+	t.Skip("the machine was too busy to write a burst without pauses in every attempt")
+}
+
+// sizes is the length of each list.
+func sizes(lists [][]string) []int {
+	out := make([]int, len(lists))
+	for i, l := range lists {
+		out[i] = len(l)
 	}
+	return out
 }
 
 // TestWatchSlowSave: a save whose writer pauses between truncating the
