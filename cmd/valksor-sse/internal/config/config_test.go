@@ -196,17 +196,7 @@ func TestValidate(t *testing.T) {
 		{"two problems", func(c *config.Config) { c.Port, c.QueueSize = -1, 0 }, "valksor.sse.port: want an integer between 0 and 65535, got -1\nvalksor.sse.queue_size"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := config.Default()
-			tt.modify(&c)
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("Validate() = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("Validate() = %v, want an error containing %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.modify, tt.want) })
 	}
 	t.Run("disabled", func(t *testing.T) {
 		c := config.Default()
@@ -313,17 +303,7 @@ func TestProductionKeys(t *testing.T) {
 		{"log format", func(c *config.Config) { c.LogFormat = "yaml" }, `valksor.sse.log_format: want "text" or "json", got "yaml"`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := config.Default()
-			tt.modify(&c)
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Errorf("Validate() = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Errorf("Validate() = %v, want an error containing %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.modify, tt.want) })
 	}
 	if _, err := config.Load(t.TempDir(), "", []string{"VALKSOR_SSE_METRICS=maybe"}); err == nil || !strings.Contains(err.Error(), "VALKSOR_SSE_METRICS: want a boolean") {
 		t.Errorf("bad metrics value: %v", err)
@@ -365,5 +345,20 @@ func TestValidateMercure(t *testing.T) {
 	d := config.Default()
 	if d.MercureEnabled || d.MercureAnonymous || d.MercureSubscriptions || d.MercurePublisherKey != "" {
 		t.Errorf("Mercure defaults: %+v", d)
+	}
+}
+
+// checkValidate validates the default config changed by modify: no error
+// when want is empty, else an error containing want.
+func checkValidate(t *testing.T, modify func(*config.Config), want string) {
+	t.Helper()
+	c := config.Default()
+	modify(&c)
+	err := c.Validate()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("Validate() = %v, want nil", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("Validate() = %v, want an error containing %q", err, want)
 	}
 }
