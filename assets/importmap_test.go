@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/valksor/go-sse/internal/golden"
+
 	"github.com/valksor/go-sse/assets"
 )
 
@@ -39,7 +41,7 @@ func TestImportMapJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tt.golden, append(js, '\n'))
+			golden.Check(t, tt.golden, append(js, '\n'))
 		})
 	}
 }
@@ -139,7 +141,7 @@ func TestRenderImportMap(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "render_"+tt.name+".html", []byte(string(h)+"\n"))
+			golden.Check(t, "render_"+tt.name+".html", []byte(string(h)+"\n"))
 		})
 	}
 }
@@ -192,7 +194,7 @@ func TestCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "compile_files.txt", []byte(strings.Join(files, "\n")+"\n"))
+	golden.Check(t, "compile_files.txt", []byte(strings.Join(files, "\n")+"\n"))
 	for _, a := range m.List() {
 		t.Run(a.LogicalPath, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(out, "public", filepath.FromSlash(a.PublicPath)))
@@ -209,7 +211,7 @@ func TestCompile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "compile_"+name, data)
+		golden.Check(t, "compile_"+name, data)
 	}
 }
 

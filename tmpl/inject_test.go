@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valksor/go-sse/internal/golden"
+
 	"github.com/valksor/go-sse/tmpl"
 )
 
@@ -213,7 +215,7 @@ func TestInjectGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, body := fetch(t, "GET", srv.URL+tt.query)
-			golden(t, tt.golden, body)
+			golden.Check(t, tt.golden, body)
 		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valksor/go-sse/internal/golden"
+
 	"github.com/valksor/go-sse/assets"
 	"github.com/valksor/go-sse/tmpl"
 )
@@ -77,7 +79,7 @@ func TestFuncMapGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "funcs_"+tt.name+".html", []byte(render(t, fm, tt.text, data)))
+			golden.Check(t, "funcs_"+tt.name+".html", []byte(render(t, fm, tt.text, data)))
 		})
 	}
 }
@@ -331,5 +333,5 @@ func TestRendererMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "snippet_nonce.html", []byte(snip))
+	golden.Check(t, "snippet_nonce.html", []byte(snip))
 }

@@ -2,7 +2,6 @@ package config_test
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,29 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valksor/go-sse/internal/golden"
+
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
-// golden compares got with testdata/name, rewriting the file with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func TestDefault(t *testing.T) {
 	c := config.Default()
@@ -138,7 +118,7 @@ func TestKeys(t *testing.T) {
 	for _, k := range ks {
 		b.WriteString("| `" + k.Name + "` | `" + k.Env + "` | " + k.Type + " | `" + k.Default + "` | " + k.Doc + " |\n")
 	}
-	golden(t, "keys.golden", b.String())
+	golden.Check(t, "keys.golden", []byte(b.String()))
 }
 
 func TestValidate(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valksor/go-sse/internal/golden"
+
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 )
 
@@ -256,7 +258,7 @@ func TestLoadErrorsGolden(t *testing.T) {
 	if err == nil {
 		t.Fatal("Load succeeded, want an error")
 	}
-	golden(t, "bad.golden", err.Error()+"\n")
+	golden.Check(t, "bad.golden", []byte(err.Error()+"\n"))
 }
 
 func TestLoadEmptyFiles(t *testing.T) {
