@@ -3,68 +3,17 @@ package dev_test
 import (
 	"bytes"
 	"crypto/rand"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/valksor/go-sse/internal/proctest"
 
 	"github.com/valksor/go-sse/dev"
 )
-
-// startPython serves dir with "python3 -m http.server" on 127.0.0.1 and
-// returns its URL. Without python3 the test is skipped, or fails under CI.
-func startPython(t *testing.T, dir string) string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import http.server").Run()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is needed for the non-Go backend test: %v", err)
-		}
-		t.Skipf("no usable python3: %v", err)
-	}
-	addr := freeAddr(t)
-	host, port, _ := net.SplitHostPort(addr)
-	var out syncBuffer
-	cmd := exec.Command(py, "-m", "http.server", port, "--bind", host, "--directory", dir)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("python3 -m http.server exited:\n%s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("python3 -m http.server not answering on %s after 15s:\n%s", addr, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func TestProxyPythonBackend(t *testing.T) {
 	dir := t.TempDir()
@@ -84,7 +33,7 @@ func TestProxyPythonBackend(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ps := startProxy(t, startPython(t, dir), dev.ProxyOptions{})
+	ps := startProxy(t, proctest.Python(t, dir), dev.ProxyOptions{})
 
 	resp, body := ps.do(t, "GET", "/", nil)
 	s := string(body)

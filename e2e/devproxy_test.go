@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 // startDev runs "valksor-sse dev --listen 127.0.0.1:0 args..." in dir with
@@ -164,59 +165,6 @@ func TestDevProxyGoBackend(t *testing.T) {
 	}
 }
 
-// startPython serves dir with "python3 -m http.server" on 127.0.0.1 and
-// returns its URL. Without python3 the test is skipped, or fails when
-// CI=true.
-func startPython(t *testing.T, dir string) string {
-	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err == nil {
-		err = exec.Command(py, "-c", "import http.server").Run()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("python3 is needed for the non-Go backend: %v", err)
-		}
-		t.Skipf("no usable python3: %v", err)
-	}
-	addr := freeAddr(t)
-	host, port, _ := net.SplitHostPort(addr)
-	out := &syncBuffer{}
-	cmd := exec.Command(py, "-m", "http.server", port, "--bind", host, "--directory", dir)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("python3 -m http.server output:\n%s", out)
-		}
-	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("python3 -m http.server exited:\n%s", out)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("python3 -m http.server not answering on %s after 15s:\n%s", addr, out)
-		}
-	}
-}
-
 // TestDevProxyPythonBackend: the same through a backend that is not Go,
 // python3 -m http.server: the page gets the client, a binary file is byte
 // for byte the file, and the directory redirect (/sub → /sub/) stays on
@@ -231,7 +179,7 @@ func TestDevProxyPythonBackend(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "blob.bin"), blob, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	app := startPython(t, dir)
+	app := proctest.Python(t, dir)
 	dev := startDev(t, t.TempDir(), nil, "--proxy", app)
 
 	p := newPage(t)
