@@ -426,8 +426,8 @@ type proc struct {
 }
 
 var (
-	serveListening = regexp.MustCompile(`valksor-sse listening" url=http://[^ ]+:(\d+)/`)
-	devListening   = regexp.MustCompile(`valksor-sse dev proxy listening" url=http://[^ ]+:(\d+)/`)
+	serveListening = regexp.MustCompile(`valksor-sse listening on http://[^ ]+:(\d+)/`)
+	devListening   = regexp.MustCompile(`valksor-sse dev listening on http://[^ ]+:(\d+)/`)
 )
 
 // startProc runs the valksor-sse binary with args in dir, with env added to

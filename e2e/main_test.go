@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,7 +137,9 @@ type server struct {
 	done   chan struct{}
 }
 
-var listening = regexp.MustCompile(`valksor-sse listening" url=http://[^ ]+:(\d+)/`)
+// listening matches the line valksor-sse prints once it listens; its
+// third group is the port.
+var listening = proctest.Listening
 
 // startServer runs `valksor-sse serve --port port` in dir (port 0 picks a
 // free one) and waits until it listens. The process is killed when the test
@@ -167,7 +168,7 @@ func startServer(t *testing.T, dir string, port int) *server {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[1])
+			s.port, _ = strconv.Atoi(m[3])
 			return s
 		}
 		select {

@@ -47,7 +47,7 @@ func startProdServer(t *testing.T, dir string, env []string) *server {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[1])
+			s.port, _ = strconv.Atoi(m[3])
 			return s
 		}
 		select {

@@ -323,7 +323,7 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 
 	out, errOut, code = run(t, t.TempDir(), "version", "--help")
-	if code != 0 || out != "" || !strings.Contains(errOut, "Usage: valksor-sse version") {
+	if code != 0 || errOut != "" || !strings.Contains(out, "Usage: valksor-sse version") {
 		t.Errorf("version --help: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if _, errOut, code := run(t, t.TempDir(), "version", "extra"); code != 2 || !strings.Contains(errOut, "takes no arguments") {
@@ -337,7 +337,7 @@ func TestVersionAndHelp(t *testing.T) {
 	// "--host -h" too: help, never a server on host "-h".
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"--host", "-h"}} {
 		out, errOut, code := run(t, t.TempDir(), args...)
-		if code != 0 || !strings.HasPrefix(out, help) || !strings.Contains(out, "-kill-existing") || errOut != "" {
+		if code != 0 || !strings.HasPrefix(out, help) || !strings.Contains(out, "--kill-existing") || errOut != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want the commands, then the flags of serve", args, code, out, errOut)
 		}
 	}
@@ -436,9 +436,9 @@ func TestAssetsCompileOut(t *testing.T) {
 			}
 		})
 	}
-	_, errOut, _ := run(t, t.TempDir(), "assets", "compile", "-h")
-	if !strings.Contains(errOut, "serves as /assets/; the files are written directly in it") {
-		t.Errorf("help: %s", errOut)
+	help, _, code := run(t, t.TempDir(), "assets", "compile", "-h")
+	if code != 0 || !strings.Contains(help, "serves as /assets/; the files are written directly in it") {
+		t.Errorf("help (exit %d): %s", code, help)
 	}
 }
 
