@@ -38,20 +38,20 @@ var (
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "valksor-sse-e2e")
+	var remove func()
+	var err error
+	bin, remove, err = proctest.Build("./cmd/valksor-sse", "valksor-sse", false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "valksor-sse")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/valksor-sse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build valksor-sse:", err)
 		return 1
 	}
-	stop := startBrowser(filepath.Join(dir, "profile"))
+	defer remove()
+	defer func() {
+		if removeExample != nil {
+			removeExample()
+		}
+	}()
+	stop := startBrowser(filepath.Join(filepath.Dir(bin), "profile"))
 	defer stop()
 	return m.Run()
 }
@@ -159,8 +159,7 @@ func startServer(t *testing.T, dir string, port int) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		proctest.End(s.cmd.Process, s.done)
 		if t.Failed() {
 			t.Logf("valksor-sse (port %d) stderr:\n%s", s.port, s.stderr)
 		}

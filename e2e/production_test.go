@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,8 +39,7 @@ func startProdServer(t *testing.T, dir string, env []string) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		proctest.End(s.cmd.Process, s.done)
 		if t.Failed() {
 			t.Logf("valksor-sse stderr:\n%s", s.stderr)
 		}

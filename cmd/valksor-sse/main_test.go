@@ -27,7 +27,7 @@ var bin string
 func TestMain(m *testing.M) {
 	var remove func()
 	var err error
-	bin, remove, err = proctest.Build(".", "valksor-sse", true)
+	bin, remove, err = proctest.Build("./cmd/valksor-sse", "valksor-sse", true)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "build valksor-sse:", err)
 		os.Exit(1)
@@ -95,10 +95,7 @@ func spawn(t *testing.T, dir string, env []string, args ...string) *server {
 		s.err = s.cmd.Wait()
 		close(s.done)
 	}()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
+	t.Cleanup(func() { proctest.End(s.cmd.Process, s.done) })
 	return s
 }
 

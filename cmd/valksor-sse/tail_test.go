@@ -50,8 +50,7 @@ func startTail(t *testing.T, dir string, args ...string) *tailProc {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		proctest.End(p.cmd.Process, p.done)
 		if t.Failed() {
 			t.Logf("tail stderr:\n%s", p.stderr)
 		}

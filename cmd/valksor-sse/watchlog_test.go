@@ -74,10 +74,7 @@ func TestWatchIgnoresOwnLog(t *testing.T) {
 				waitErr = cmd.Wait()
 				close(done)
 			}()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-done
-			})
+			t.Cleanup(func() { proctest.End(cmd.Process, done) })
 
 			logFile := filepath.Join(dir, c.stderr)
 			readLog := func() string {

@@ -3,6 +3,7 @@ package process_test
 import (
 	"bufio"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,21 +28,17 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "process-test-")
+	var remove func()
+	var err error
+	binSSE, remove, err = proctest.Build("./internal/process/testdata/holder", "valksor-sse", false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	binSSE = filepath.Join(dir, "valksor-sse")
-	binDev = filepath.Join(dir, "valksor-sse-dev")
-	binOther = filepath.Join(dir, "other-server")
-	build := exec.Command("go", "build", "-o", binSSE, "./testdata/holder")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the holder helper:", err)
 		return 1
 	}
+	defer remove()
+	dir := filepath.Dir(binSSE)
+	binDev = filepath.Join(dir, "valksor-sse-dev")
+	binOther = filepath.Join(dir, "other-server")
 	b, err := os.ReadFile(binSSE)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -163,11 +160,5 @@ func signalOf(err error) syscall.Signal {
 // eventually polls cond every 10ms until it is true or the deadline passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.Await(t, d, what, cond)
 }

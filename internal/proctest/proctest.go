@@ -15,8 +15,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,9 +27,11 @@ import (
 // coverage.
 const Module = "github.com/valksor/go-sse"
 
-// Build builds the main package pkg (a directory or an import path) into
-// a new temporary directory, as name, and returns the binary's path and a
-// function that removes the directory. race builds with -race. When
+// Build builds the main package pkg, a directory relative to the module's
+// root such as "./cmd/valksor-sse", into a new temporary directory, as
+// name, and returns the binary's path and a function that removes the
+// directory. It builds in the root module, so that the browser tests'
+// module (e2e/) builds the binary its users get. race builds with -race. When
 // GOCOVERDIR is set (the test command sets it), the binary is built with
 // -cover for every package of the module, so that the processes the tests
 // run write their coverage there. It is meant for TestMain, which has no
@@ -47,6 +51,7 @@ func Build(pkg, name string, race bool) (bin string, remove func(), err error) {
 		args = append(args, "-cover", "-coverpkg="+Module+"/...")
 	}
 	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Dir = Root()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		remove()
 		return "", nil, fmt.Errorf("go %s: %v\n%s", strings.Join(append(args, pkg), " "), err, out)
@@ -54,10 +59,34 @@ func Build(pkg, name string, race bool) (bin string, remove func(), err error) {
 	return bin, remove, nil
 }
 
+// Root returns the directory of the project's root module.
+func Root() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		panic("proctest: no caller information")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
 // Listening matches the line valksor-sse prints once it listens: serve's
 // and dev's, in the text and the JSON log formats. Its groups are the
 // scheme, the host and the port.
 var Listening = regexp.MustCompile(`valksor-sse (?:dev )?listening(?: on |","url":")(https?)://([^/ "]+):(\d+)/`)
+
+// End ends a process started by a test: SIGTERM, then SIGKILL when it has
+// not exited (done is closed) within 10 seconds; it returns once done is
+// closed. A process that exits on its own writes its coverage (see Build),
+// which a killed one cannot.
+func End(p *os.Process, done <-chan struct{}) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		return
+	case <-time.After(10 * time.Second):
+	}
+	_ = p.Kill()
+	<-done
+}
 
 // ErrTimeout and ErrStopped are Poll's errors.
 var (
@@ -168,8 +197,7 @@ func Python(t testing.TB, dir string) string {
 		close(exited)
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
+		End(cmd.Process, exited)
 		if t.Failed() {
 			t.Logf("python3 -m http.server output:\n%s", out)
 		}
