@@ -330,17 +330,11 @@ func mustEval[T any](p *ptab, expr string) T {
 // until polls the page until expr is truthy, returning false after within.
 // Errors (a document being replaced) count as false.
 func (p *ptab) until(expr string, within time.Duration) bool {
-	deadline := time.Now().Add(within)
 	js := "(() => { try { return !!(" + expr + ") } catch { return false } })()"
-	for {
-		if ok, err := pageEval[bool](p, js, 2*time.Second); err == nil && ok {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(15 * time.Millisecond)
-	}
+	return proctest.Poll(within, nil, func() bool {
+		ok, err := pageEval[bool](p, js, 2*time.Second)
+		return err == nil && ok
+	}) == nil
 }
 
 // waitFor is until that fails the test.
@@ -382,19 +376,15 @@ func (p *ptab) stateOrZero() pageState {
 // after within.
 func (p *ptab) waitState(what string, within time.Duration, cond func(pageState) bool) pageState {
 	p.tb.Helper()
-	deadline := time.Now().Add(within)
 	var s pageState
-	for {
+	if proctest.Poll(within, nil, func() bool {
 		var err error
 		s, err = pageEval[pageState](p, readState, 2*time.Second)
-		if err == nil && cond(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			p.tb.Fatalf("waited %v for %s; page state: %+v", within, what, s)
-		}
-		time.Sleep(15 * time.Millisecond)
+		return err == nil && cond(s)
+	}) != nil {
+		p.tb.Fatalf("waited %v for %s; page state: %+v", within, what, s)
 	}
+	return s
 }
 
 // settle publishes a marker event once the current document is connected
@@ -539,15 +529,11 @@ func (p *proc) count(s string) int {
 // waitLog waits until the log contains s.
 func (p *proc) waitLog(what, s string, within time.Duration) {
 	p.tb.Helper()
-	deadline := time.Now().Add(within)
-	for !strings.Contains(p.stderr.String(), s) {
-		if !p.running() {
-			p.tb.Fatalf("valksor-sse exited while waiting for %s:\n%s", what, p.stderr)
-		}
-		if time.Now().After(deadline) {
-			p.tb.Fatalf("waited %v for %s (%q in the log):\n%s", within, what, s, p.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
+	switch proctest.Poll(within, p.done, func() bool { return strings.Contains(p.stderr.String(), s) }) {
+	case proctest.ErrStopped:
+		p.tb.Fatalf("valksor-sse exited while waiting for %s:\n%s", what, p.stderr)
+	case proctest.ErrTimeout:
+		p.tb.Fatalf("waited %v for %s (%q in the log):\n%s", within, what, s, p.stderr)
 	}
 }
 

@@ -57,20 +57,14 @@ func startExample(t *testing.T) string {
 			t.Logf("example app stderr:\n%s", stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := exampleListening.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1]
-		}
-		select {
-		case <-done:
-			t.Fatalf("the example app exited before listening:\n%s", stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the example app is not listening after 20s:\n%s", stderr)
-		}
+	var m []string
+	switch proctest.Poll(20*time.Second, done, func() bool { m = exampleListening.FindStringSubmatch(stderr.String()); return m != nil }) {
+	case proctest.ErrStopped:
+		t.Fatalf("the example app exited before listening:\n%s", stderr)
+	case proctest.ErrTimeout:
+		t.Fatalf("the example app is not listening after 20s:\n%s", stderr)
 	}
+	return m[1]
 }
 
 // openExample opens the example page in a new tab and waits until its

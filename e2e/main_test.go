@@ -164,21 +164,21 @@ func startServer(t *testing.T, dir string, port int) *server {
 			t.Logf("valksor-sse (port %d) stderr:\n%s", s.port, s.stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[3])
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("valksor-sse exited before listening:\n%s", s.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valksor-sse not listening after 20s:\n%s", s.stderr)
-		}
+	s.awaitListening()
+	return s
+}
+
+// awaitListening waits until the server says it listens, and notes its port.
+func (s *server) awaitListening() {
+	s.t.Helper()
+	var m []string
+	switch proctest.Poll(20*time.Second, s.done, func() bool { m = listening.FindStringSubmatch(s.stderr.String()); return m != nil }) {
+	case proctest.ErrStopped:
+		s.t.Fatalf("valksor-sse exited before listening:\n%s", s.stderr)
+	case proctest.ErrTimeout:
+		s.t.Fatalf("valksor-sse not listening after 20s:\n%s", s.stderr)
 	}
+	s.port, _ = strconv.Atoi(m[3])
 }
 
 // cleanEnv is the environment without the caller's VALKSOR_SSE_* variables.
@@ -326,19 +326,16 @@ func (tb *tab) eval(expr string) {
 // within. Errors while polling (such as during a reload) count as false.
 func (tb *tab) waitFor(what, expr string, within time.Duration) {
 	tb.t.Helper()
-	deadline := time.Now().Add(within)
 	js := "(() => { try { return !!(" + expr + ") } catch { return false } })()"
-	for {
+	var err error
+	if proctest.Poll(within, nil, func() bool {
 		ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.t.Fatalf("waited %v for %s (%s); last error: %v", within, what, expr, err)
-		}
-		time.Sleep(25 * time.Millisecond)
+		defer cancel()
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err == nil && ok
+	}) != nil {
+		tb.t.Fatalf("waited %v for %s (%s); last error: %v", within, what, expr, err)
 	}
 }
 
@@ -450,11 +447,5 @@ func get[T any](s *site, f func(s *site) T) T {
 // waitUntil polls cond until it holds, failing the test after within.
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Await(t, within, what, cond)
 }

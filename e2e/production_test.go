@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,21 +43,8 @@ func startProdServer(t *testing.T, dir string, env []string) *server {
 			t.Logf("valksor-sse stderr:\n%s", s.stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[3])
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("valksor-sse exited before listening:\n%s", s.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valksor-sse not listening after 20s:\n%s", s.stderr)
-		}
-	}
+	s.awaitListening()
+	return s
 }
 
 // TestProdCORSCookieAuthInChromium runs the browser side of cookie
