@@ -109,7 +109,7 @@ func (m *Main) benchTarget(ctx context.Context, cfg config.Config, f *benchFlags
 		base = used
 	}
 	if f.pid == 0 {
-		if res, err := (process.PIDFile{Path: m.path(cfg.PIDFile)}).Check(); err == nil && res.Running {
+		if res, err := (process.PIDFile{Path: m.path(cfg.Server.PIDFile)}).Check(); err == nil && res.Running {
 			f.pid = res.PID
 		}
 	}

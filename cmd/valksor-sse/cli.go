@@ -230,14 +230,14 @@ func (m *Main) load(c configFlags) (config.Config, error) {
 		return cfg, err
 	}
 	if c.host != "" {
-		cfg.Host = c.host
+		cfg.Server.Host = c.host
 	}
 	if c.port != "" {
 		p, err := strconv.Atoi(c.port)
 		if err != nil || p < 0 || p > 65535 {
 			return cfg, usageError{fmt.Sprintf("--port %q: want a number between 0 and 65535", c.port)}
 		}
-		cfg.Port = p
+		cfg.Server.Port = p
 	}
 	return cfg, cfg.Validate()
 }

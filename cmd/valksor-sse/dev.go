@@ -83,9 +83,9 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := newLogger(m.Stderr, cfg)
-	if len(cfg.Watch) == 0 {
+	if len(cfg.Watch.Paths) == 0 {
 		m.logWatchAll(logger)
-		cfg.Watch = []string{"."}
+		cfg.Watch.Paths = []string{"."}
 	}
 	sigs, stopSignals := notifySignals()
 	defer stopSignals()
@@ -102,8 +102,8 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if f.open {
 		openBrowser(urlOf(s, devHost(cfg), "/"), logger)
 	}
-	err = lifetime{sigs: sigs, timeout: cfg.ShutdownTimeout, logger: logger}.run(ctx, s)
-	stop, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	err = lifetime{sigs: sigs, timeout: cfg.Server.ShutdownTimeout, logger: logger}.run(ctx, s)
+	stop, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 	defer cancel()
 	_ = loop.Stop(stop)
 	return err
@@ -119,25 +119,25 @@ func (m *Main) devConfig(f devFlags) (config.Config, *url.URL, error) {
 		return cfg, nil, err
 	}
 	f.watch.apply(&cfg)
-	cfg.Debug = cfg.Debug || f.debug
+	cfg.Server.Debug = cfg.Server.Debug || f.debug
 	if f.proxy != "" {
-		cfg.DevProxy = f.proxy
+		cfg.Dev.Proxy = f.proxy
 	}
 	if len(f.cmds) > 0 {
-		cfg.DevCmd = f.cmds
+		cfg.Dev.Cmd = f.cmds
 	}
 	if err := devListen(&cfg, host, port, f.listen); err != nil {
 		return cfg, nil, err
 	}
-	if cfg.DevProxy == "" {
+	if cfg.Dev.Proxy == "" {
 		return cfg, nil, usageError{"dev needs the app's URL: valksor-sse dev --proxy http://localhost:8000 (or dev.proxy in the config)"}
 	}
-	target, err := url.Parse(cfg.DevProxy)
+	target, err := url.Parse(cfg.Dev.Proxy)
 	if err != nil || (target.Scheme != "http" && target.Scheme != "https") || target.Host == "" {
-		return cfg, nil, usageError{fmt.Sprintf("--proxy %q: want the app's URL, such as http://localhost:8000", cfg.DevProxy)}
+		return cfg, nil, usageError{fmt.Sprintf("--proxy %q: want the app's URL, such as http://localhost:8000", cfg.Dev.Proxy)}
 	}
-	if len(cfg.DevCmd) > 0 {
-		cfg.WatchRules = append(cfg.WatchRules, "*.go=restart")
+	if len(cfg.Dev.Cmd) > 0 {
+		cfg.Watch.Rules = append(cfg.Watch.Rules, "*.go=restart")
 	}
 	return cfg, target, nil
 }
@@ -159,11 +159,11 @@ func devListen(cfg *config.Config, host, port, listen string) error {
 	case listen != "" && (host != "" || port != ""):
 		return usageError{"--listen and --host/--port both choose the proxy's address: give --listen HOST:PORT, or --host and --port"}
 	case listen != "":
-		cfg.DevListen = listen
+		cfg.Dev.Listen = listen
 	case host != "" || port != "":
-		h, p, err := net.SplitHostPort(cfg.DevListen)
+		h, p, err := net.SplitHostPort(cfg.Dev.Listen)
 		if err != nil {
-			return fmt.Errorf("dev.listen %q is not host:port (such as localhost:3000): fix it in the config, or give --listen HOST:PORT", cfg.DevListen)
+			return fmt.Errorf("dev.listen %q is not host:port (such as localhost:3000): fix it in the config, or give --listen HOST:PORT", cfg.Dev.Listen)
 		}
 		if host != "" {
 			h = strings.Trim(host, "[]")
@@ -175,7 +175,7 @@ func devListen(cfg *config.Config, host, port, listen string) error {
 			}
 			p = port
 		}
-		cfg.DevListen = net.JoinHostPort(h, p)
+		cfg.Dev.Listen = net.JoinHostPort(h, p)
 	}
 	return nil
 }
@@ -189,20 +189,20 @@ func (m *Main) newDevServer(ctx context.Context, cfg config.Config, target *url.
 	}
 	renderer, err := tmpl.New(tmpl.Options{
 		Enabled:   true,
-		BasePath:  cfg.BasePath,
+		BasePath:  cfg.Server.BasePath,
 		Mapper:    o.Mapper,
 		ImportMap: assets.ImportMap{Entries: []assets.ImportEntry{{Name: tmpl.ClientEntry, Path: clientPath, Preload: true}}},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	loop, err := dev.NewLoop(dev.LoopOptions{Target: target, Command: cfg.DevCmd, Dir: m.Dir, Stdout: m.Stderr, Renderer: renderer, Logger: logger})
+	loop, err := dev.NewLoop(dev.LoopOptions{Target: target, Command: cfg.Dev.Cmd, Dir: m.Dir, Stdout: m.Stderr, Renderer: renderer, Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}
 	o.Fallback, o.Reload, o.Watch.Restart = loop.Proxy(), loop.Reload, loop.Restart
-	if o.Listener, err = net.Listen("tcp", cfg.DevListen); err != nil {
-		return nil, nil, fmt.Errorf("dev proxy: listen on %s: %w; choose another port with --port (or an address with --listen)", cfg.DevListen, err)
+	if o.Listener, err = net.Listen("tcp", cfg.Dev.Listen); err != nil {
+		return nil, nil, fmt.Errorf("dev proxy: listen on %s: %w; choose another port with --port (or an address with --listen)", cfg.Dev.Listen, err)
 	}
 	s, err := server.New(o)
 	return s, loop, err
@@ -228,21 +228,21 @@ func (m *Main) devOptions(ctx context.Context, cfg config.Config, logger *slog.L
 		logger.Info("JWT keys configured: publishes are checked as under serve (a publisher JWT, or publish_token when set); every stream may subscribe to public events, so that live reload works without a token")
 	}
 	// The client's files live under the base path: the app keeps /assets/.
-	o.Mapper, err = assets.NewWithOptions(assets.Options{Prefix: cfg.BasePath + "/assets/"}, assets.Source{Namespace: "valksorsse", FS: web.ClientFS})
+	o.Mapper, err = assets.NewWithOptions(assets.Options{Prefix: cfg.Server.BasePath + "/assets/"}, assets.Source{Namespace: "valksorsse", FS: web.ClientFS})
 	return o, err
 }
 
 // devHost is the host of the proxy's address, for its URL.
 func devHost(cfg config.Config) string {
-	host, _, _ := net.SplitHostPort(cfg.DevListen)
+	host, _, _ := net.SplitHostPort(cfg.Dev.Listen)
 	return host
 }
 
 // announceDev says where the proxy listens.
 func (m *Main) announceDev(s *server.Server, cfg config.Config, target *url.URL, logger *slog.Logger) {
 	url := urlOf(s, devHost(cfg), "/")
-	if cfg.LogFormat == "json" {
-		logger.Info("valksor-sse dev listening", "url", url, "app", target.String(), "stream", urlOf(s, devHost(cfg), cfg.BasePath))
+	if cfg.Server.LogFormat == "json" {
+		logger.Info("valksor-sse dev listening", "url", url, "app", target.String(), "stream", urlOf(s, devHost(cfg), cfg.Server.BasePath))
 	} else {
 		fmt.Fprintf(m.Stderr, "valksor-sse dev listening on %s · app %s\n", url, target)
 	}

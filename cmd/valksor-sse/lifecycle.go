@@ -47,7 +47,7 @@ func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting boo
 // process holding it, and with killExisting replaces it if it is a
 // valksor-sse.
 func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool, logger *slog.Logger) (net.Listener, error) {
-	addr := net.JoinHostPort(strings.Trim(cfg.Host, "[]"), strconv.Itoa(cfg.Port))
+	addr := net.JoinHostPort(strings.Trim(cfg.Server.Host, "[]"), strconv.Itoa(cfg.Server.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err == nil || !process.IsAddrInUse(err) {
 		if err != nil {
@@ -55,17 +55,17 @@ func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool,
 		}
 		return ln, nil
 	}
-	owner, oerr := process.PortOwner(cfg.Host, cfg.Port)
+	owner, oerr := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
 	if oerr != nil || owner.PID == 0 {
-		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Port, cfg.Host)
+		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Server.Port, cfg.Server.Host)
 	}
 	switch {
 	case !process.IsValksorSSE(owner.PID):
-		return nil, fmt.Errorf("port %d is held by %s, which is not valksor-sse; --kill-existing only replaces valksor-sse servers: stop it or choose another port with --port", cfg.Port, owner)
+		return nil, fmt.Errorf("port %d is held by %s, which is not valksor-sse; --kill-existing only replaces valksor-sse servers: stop it or choose another port with --port", cfg.Server.Port, owner)
 	case !killExisting:
-		return nil, fmt.Errorf("port %d is held by %s; run with --kill-existing to replace it", cfg.Port, owner)
+		return nil, fmt.Errorf("port %d is held by %s; run with --kill-existing to replace it", cfg.Server.Port, owner)
 	}
-	logger.Info("stopping the valksor-sse that holds the port", "port", cfg.Port, "pid", owner.PID)
+	logger.Info("stopping the valksor-sse that holds the port", "port", cfg.Server.Port, "pid", owner.PID)
 	if err := process.Terminate(ctx, owner.PID, 5*time.Second); err != nil {
 		return nil, fmt.Errorf("--kill-existing: %w", err)
 	}

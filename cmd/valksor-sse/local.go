@@ -33,10 +33,10 @@ func clientHost(host string) string {
 // other one (a server started with --tls-self-signed).
 func baseURL(cfg config.Config) string {
 	scheme := "http"
-	if cfg.TLSCert != "" {
+	if cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Host, "[]")), strconv.Itoa(cfg.Port)) + cfg.BasePath
+	return scheme + "://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Server.Host, "[]")), strconv.Itoa(cfg.Server.Port)) + cfg.Server.BasePath
 }
 
 // localTransport is the transport of the commands that talk to the server
@@ -58,16 +58,16 @@ func (m *Main) localTLS(cfg config.Config) *tls.Config {
 // ownCerts are the certificate files of the server of cfg: tls.cert, and
 // the one --tls-self-signed writes.
 func (m *Main) ownCerts(cfg config.Config) []string {
-	return []string{m.path(cfg.TLSCert), m.path(filepath.Join(selfSignedDir, server.SelfSignedCert))}
+	return []string{m.path(cfg.TLS.Cert), m.path(filepath.Join(selfSignedDir, server.SelfSignedCert))}
 }
 
 // runningServer returns the valksor-sse process listening on the
 // configured port, if this user can see one.
 func runningServer(cfg config.Config) (process.Owner, bool) {
-	if cfg.Port == 0 {
+	if cfg.Server.Port == 0 {
 		return process.Owner{}, false
 	}
-	o, err := process.PortOwner(cfg.Host, cfg.Port)
+	o, err := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
 	if err != nil || o.PID == 0 || o.PID == os.Getpid() || !process.IsValksorSSE(o.PID) {
 		return process.Owner{}, false
 	}

@@ -44,7 +44,7 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 	if err != nil {
 		return server.Options{}, nil, err
 	}
-	proxies, err := ratelimit.ParseTrustedProxies(cfg.LimitTrustedProxies)
+	proxies, err := ratelimit.ParseTrustedProxies(cfg.Limits.TrustedProxies)
 	if err != nil {
 		return server.Options{}, nil, err
 	}
@@ -55,22 +55,22 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 	o := m.commonOptions(cfg, token, logger)
 	o.JWT = authz
 	o.Limits = server.Limits{
-		StreamsPerSecond:   float64(cfg.LimitStreamsPerSecond),
-		StreamsPerClient:   cfg.LimitStreamsPerIP,
-		PublishesPerSecond: float64(cfg.LimitPublishesPerSecond),
+		StreamsPerSecond:   float64(cfg.Limits.StreamsPerSecond),
+		StreamsPerClient:   cfg.Limits.StreamsPerIP,
+		PublishesPerSecond: float64(cfg.Limits.PublishesPerSecond),
 		TrustedProxies:     proxies,
 	}
-	o.Metrics, o.AccessLog = cfg.Metrics, true
+	o.Metrics, o.AccessLog = cfg.Server.Metrics, true
 	o.Mapper, o.ImportMap = mapper, &im
 	o.Dashboard = dashboardOptions(cfg, token, logger)
-	if cfg.MercureEnabled {
+	if cfg.Mercure.Enabled {
 		o.Mercure = func(hub *sse.Hub) (*mercure.Handler, error) { return m.newMercure(cfg, hub, logger) }
 	}
 	o.TLS = m.tlsOptions(cfg, selfSigned)
 	if o.Watch != nil {
 		o.Watch.AssetDirs = m.assetDirs(cfg)
 	}
-	if !strings.HasPrefix(cfg.Transport, "redis") {
+	if !strings.HasPrefix(cfg.History.Transport, "redis") {
 		return o, func() {}, nil
 	}
 	tr, err := openRedis(ctx, cfg, logger)
@@ -86,26 +86,26 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 func (m *Main) commonOptions(cfg config.Config, token string, logger *slog.Logger) server.Options {
 	o := server.Options{
 		Logger:         logger,
-		BasePath:       cfg.BasePath,
-		AllowedOrigins: cfg.CORSOrigins,
-		Topics:         cfg.Topics,
+		BasePath:       cfg.Server.BasePath,
+		AllowedOrigins: cfg.Server.CORSOrigins,
+		Topics:         cfg.Streams.Topics,
 		Hub: []sse.Option{
-			sse.WithPingInterval(cfg.PingInterval),
-			sse.WithMaxConnections(cfg.MaxConnections),
-			sse.WithStreamTimeout(cfg.Timeout),
-			sse.WithHistorySize(cfg.HistorySize),
-			sse.WithQueueSize(cfg.QueueSize),
-			sse.WithRetry(cfg.Retry),
-			sse.WithWriteTimeout(cfg.WriteTimeout),
-			sse.WithMaxBodyBytes(cfg.MaxBodyBytes),
+			sse.WithPingInterval(cfg.Streams.PingInterval),
+			sse.WithMaxConnections(cfg.Streams.MaxConnections),
+			sse.WithStreamTimeout(cfg.Streams.Timeout),
+			sse.WithHistorySize(cfg.History.Size),
+			sse.WithQueueSize(cfg.Streams.QueueSize),
+			sse.WithRetry(cfg.Streams.Retry),
+			sse.WithWriteTimeout(cfg.Streams.WriteTimeout),
+			sse.WithMaxBodyBytes(cfg.Publish.MaxBodyBytes),
 		},
-		SignalFile: m.path(cfg.SignalFile),
+		SignalFile: m.path(cfg.Server.SignalFile),
 		Watch:      m.watchOptions(cfg),
 	}
 	if token != "" {
 		o.Hub = append(o.Hub, sse.WithPublishToken(token))
 	}
-	if cfg.AllowAnonymousPublish {
+	if cfg.Publish.Anonymous {
 		o.Hub = append(o.Hub, sse.WithAnonymousPublish())
 	}
 	return o
@@ -114,20 +114,20 @@ func (m *Main) commonOptions(cfg config.Config, token string, logger *slog.Logge
 // watchOptions are the watcher's options of the watch block, nil when
 // nothing is watched.
 func (m *Main) watchOptions(cfg config.Config) *server.Watch {
-	if len(cfg.Watch) == 0 {
+	if len(cfg.Watch.Paths) == 0 {
 		return nil
 	}
 	w := &server.Watch{Options: watch.Options{
-		Ignore:       cfg.WatchIgnore,
-		Debounce:     cfg.WatchDebounce,
-		CSSWait:      cfg.WatchCSSWait,
-		Poll:         cfg.WatchPoll,
-		PollInterval: cfg.WatchPollInterval,
+		Ignore:       cfg.Watch.Ignore,
+		Debounce:     cfg.Watch.Debounce,
+		CSSWait:      cfg.Watch.CSSWait,
+		Poll:         cfg.Watch.Poll,
+		PollInterval: cfg.Watch.PollInterval,
 	}}
-	for _, p := range cfg.Watch {
+	for _, p := range cfg.Watch.Paths {
 		w.Paths = append(w.Paths, m.path(p))
 	}
-	for _, r := range cfg.WatchRules {
+	for _, r := range cfg.Watch.Rules {
 		glob, action, _ := strings.Cut(r, "=")
 		w.Rules = append(w.Rules, watch.Rule{Pattern: glob, Action: watch.Action(action)})
 	}
@@ -140,8 +140,8 @@ func (m *Main) tlsOptions(cfg config.Config, selfSigned bool) *server.TLS {
 	switch {
 	case selfSigned:
 		return &server.TLS{SelfSignedDir: m.path(selfSignedDir)}
-	case cfg.TLSCert != "":
-		return &server.TLS{CertFile: m.path(cfg.TLSCert), KeyFile: m.path(cfg.TLSKey)}
+	case cfg.TLS.Cert != "":
+		return &server.TLS{CertFile: m.path(cfg.TLS.Cert), KeyFile: m.path(cfg.TLS.Key)}
 	}
 	return nil
 }
@@ -150,10 +150,10 @@ func (m *Main) tlsOptions(cfg config.Config, selfSigned bool) *server.TLS {
 // debug level when debug is on.
 func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 	o := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if cfg.Debug {
+	if cfg.Server.Debug {
 		o.Level = slog.LevelDebug
 	}
-	if cfg.LogFormat == "json" {
+	if cfg.Server.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
@@ -161,16 +161,16 @@ func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
 
 // openRedis connects the Redis transport named by the config.
 func openRedis(ctx context.Context, cfg config.Config, logger *slog.Logger) (*redis.Transport, error) {
-	if cfg.HistorySize < 1 {
+	if cfg.History.Size < 1 {
 		return nil, fmt.Errorf("history_size 0 cannot work with the Redis transport: every server reads events from the stream; set it to at least 100")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return redis.New(ctx, redis.Options{
-		URL:    cfg.Transport,
-		Prefix: cfg.RedisPrefix,
-		MaxLen: int64(cfg.HistorySize),
-		MaxAge: cfg.HistoryMaxAge,
+		URL:    cfg.History.Transport,
+		Prefix: cfg.History.RedisPrefix,
+		MaxLen: int64(cfg.History.Size),
+		MaxAge: cfg.History.MaxAge,
 		Logger: logger,
 	})
 }
@@ -178,19 +178,19 @@ func openRedis(ctx context.Context, cfg config.Config, logger *slog.Logger) (*re
 // authorizer builds the JWT authorizer of the auth keys, or nil when none
 // is configured.
 func (m *Main) authorizer(ctx context.Context, cfg config.Config, logger *slog.Logger) (*jwt.Authorizer, error) {
-	if cfg.AuthPublisherKey == "" && cfg.AuthSubscriberKey == "" && cfg.AuthJWKSURL == "" {
+	if !cfg.Auth.Configured() {
 		return nil, nil
 	}
-	jc := jwt.Config{JWKSURL: cfg.AuthJWKSURL, Cookie: cfg.AuthCookie, AnonymousSubscribe: cfg.AuthAnonymousSubscribe, Logger: logger}
-	subSpec, subName := cfg.AuthSubscriberKey, "auth.subscriber_key"
+	jc := jwt.Config{JWKSURL: cfg.Auth.JWKSURL, Cookie: cfg.Auth.Cookie, AnonymousSubscribe: cfg.Auth.AnonymousSubscribe, Logger: logger}
+	subSpec, subName := cfg.Auth.SubscriberKey, "auth.subscriber_key"
 	if subSpec == "" {
-		subSpec, subName = cfg.AuthPublisherKey, "auth.publisher_key"
+		subSpec, subName = cfg.Auth.PublisherKey, "auth.publisher_key"
 	}
 	var err error
-	if jc.PublisherKeys, err = m.loadKey("auth.publisher_key", cfg.AuthPublisherKey, cfg.AuthAlgorithm); err != nil {
+	if jc.PublisherKeys, err = m.loadKey("auth.publisher_key", cfg.Auth.PublisherKey, cfg.Auth.Algorithm); err != nil {
 		return nil, err
 	}
-	if jc.SubscriberKeys, err = m.loadKey(subName, subSpec, cfg.AuthAlgorithm); err != nil {
+	if jc.SubscriberKeys, err = m.loadKey(subName, subSpec, cfg.Auth.Algorithm); err != nil {
 		return nil, err
 	}
 	a, err := jwt.New(jc)
@@ -198,7 +198,7 @@ func (m *Main) authorizer(ctx context.Context, cfg config.Config, logger *slog.L
 		return nil, err
 	}
 	if err := a.Refresh(ctx); err != nil {
-		logger.Warn("cannot fetch the JWKS yet; tokens signed with its keys are refused until it answers", "url", cfg.AuthJWKSURL, "err", err)
+		logger.Warn("cannot fetch the JWKS yet; tokens signed with its keys are refused until it answers", "url", cfg.Auth.JWKSURL, "err", err)
 	}
 	return a, nil
 }
@@ -221,23 +221,23 @@ func (m *Main) loadKey(name, spec, algorithm string) ([]jwt.Key, error) {
 
 // newMercure builds the Mercure handler of the configuration on hub.
 func (m *Main) newMercure(cfg config.Config, hub *sse.Hub, logger *slog.Logger) (*mercure.Handler, error) {
-	pub, err := m.loadKey("mercure.publisher_key", cfg.MercurePublisherKey, cfg.MercureAlgorithm)
+	pub, err := m.loadKey("mercure.publisher_key", cfg.Mercure.PublisherKey, cfg.Mercure.Algorithm)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := m.loadKey("mercure.subscriber_key", cfg.MercureSubscriberKey, cfg.MercureAlgorithm)
+	sub, err := m.loadKey("mercure.subscriber_key", cfg.Mercure.SubscriberKey, cfg.Mercure.Algorithm)
 	if err != nil {
 		return nil, err
 	}
 	return mercure.New(hub, mercure.Config{
 		PublisherKeys:  pub,
 		SubscriberKeys: sub, // none: the publisher key
-		Anonymous:      cfg.MercureAnonymous,
-		Subscriptions:  cfg.MercureSubscriptions,
-		Issuer:         cfg.MercureIssuer,
-		Audience:       cfg.MercureAudience,
-		AllowedOrigins: cfg.CORSOrigins,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Anonymous:      cfg.Mercure.Anonymous,
+		Subscriptions:  cfg.Mercure.Subscriptions,
+		Issuer:         cfg.Mercure.Issuer,
+		Audience:       cfg.Mercure.Audience,
+		AllowedOrigins: cfg.Server.CORSOrigins,
+		MaxBodyBytes:   cfg.Publish.MaxBodyBytes,
 		Logger:         logger,
 	})
 }
@@ -254,22 +254,22 @@ func (m *Main) newMercure(cfg config.Config, hub *sse.Hub, logger *slog.Logger) 
 // configured its events are private (a subscriber JWT must grant the
 // dashboard's topic).
 func dashboardOptions(cfg config.Config, token string, logger *slog.Logger) *dashboard.Options {
-	enabled := cfg.DashboardEnabled
-	if cfg.DashboardAuto {
-		enabled = loopbackHost(cfg.Host)
+	enabled := cfg.Dashboard.Enabled
+	if cfg.Dashboard.Auto {
+		enabled = loopbackHost(cfg.Server.Host)
 	}
 	if !enabled {
-		if cfg.DashboardAuto {
-			logger.Info("dashboard off: the server listens beyond this machine; set dashboard.enabled: true to serve it", "host", cfg.Host)
+		if cfg.Dashboard.Auto {
+			logger.Info("dashboard off: the server listens beyond this machine; set dashboard.enabled: true to serve it", "host", cfg.Server.Host)
 		}
 		return nil
 	}
 	return &dashboard.Options{
-		Path:          cfg.DashboardPath,
-		TokenRequired: token != "" && !cfg.AllowAnonymousPublish,
+		Path:          cfg.Dashboard.Path,
+		TokenRequired: token != "" && !cfg.Publish.Anonymous,
 		// With JWT keys, only streams granted the dashboard's topic see
 		// its events, and the public page embeds none of its data.
-		Private: cfg.AuthPublisherKey != "" || cfg.AuthSubscriberKey != "" || cfg.AuthJWKSURL != "",
+		Private: cfg.Auth.Configured(),
 	}
 }
 
@@ -290,7 +290,7 @@ const clientPath = "valksorsse/sse.js"
 // assetDirs are the asset directories of the config, resolved.
 func (m *Main) assetDirs(cfg config.Config) []server.AssetDir {
 	var dirs []server.AssetDir
-	for _, a := range cfg.Assets {
+	for _, a := range cfg.Assets.Dirs {
 		ns, dir, ok := strings.Cut(a, "=")
 		if !ok {
 			ns, dir = "", a
@@ -304,7 +304,7 @@ func (m *Main) assetDirs(cfg config.Config) []server.AssetDir {
 // under valksorsse/ then the configured directories, and the import map.
 func (m *Main) newMapper(cfg config.Config, autoReload bool) (*assets.Mapper, assets.ImportMap, error) {
 	sources := []assets.Source{{Namespace: "valksorsse", FS: web.ClientFS}}
-	for _, a := range cfg.Assets {
+	for _, a := range cfg.Assets.Dirs {
 		ns, dir, ok := strings.Cut(a, "=")
 		if !ok {
 			ns, dir = "", a
@@ -320,9 +320,9 @@ func (m *Main) newMapper(cfg config.Config, autoReload bool) (*assets.Mapper, as
 		return nil, assets.ImportMap{}, err
 	}
 	im := assets.ImportMap{Entries: []assets.ImportEntry{{Name: tmpl.ClientEntry, Path: clientPath, Preload: true}}}
-	for _, e := range cfg.ImportMap {
+	for _, e := range cfg.Assets.ImportMap {
 		name, path, _ := strings.Cut(e, "=")
-		im.Entries = append(im.Entries, assets.ImportEntry{Name: strings.TrimSpace(name), Path: strings.TrimSpace(path), Preload: slices.Contains(cfg.Preload, name)})
+		im.Entries = append(im.Entries, assets.ImportEntry{Name: strings.TrimSpace(name), Path: strings.TrimSpace(path), Preload: slices.Contains(cfg.Assets.Preload, name)})
 	}
 	return mapper, im, nil
 }

@@ -27,7 +27,7 @@ import (
 // it has publisher keys (or a JWKS), and no static publish token, so it
 // writes no token file.
 func jwtOnly(cfg config.Config) bool {
-	return cfg.PublishToken == "" && !cfg.AllowAnonymousPublish && (cfg.AuthPublisherKey != "" || cfg.AuthJWKSURL != "")
+	return cfg.Publish.Token == "" && !cfg.Publish.Anonymous && (cfg.Auth.PublisherKey != "" || cfg.Auth.JWKSURL != "")
 }
 
 // serverPublishToken returns the token the server of cfg accepts, ""
@@ -35,10 +35,10 @@ func jwtOnly(cfg config.Config) bool {
 // created with a fresh random token on first start. With JWT publisher
 // keys and no publish_token, publishers use JWTs and no file is written.
 func (m *Main) serverPublishToken(cfg config.Config, logger *slog.Logger) (string, error) {
-	if cfg.PublishToken != "" || cfg.AllowAnonymousPublish || jwtOnly(cfg) {
-		return cfg.PublishToken, nil
+	if cfg.Publish.Token != "" || cfg.Publish.Anonymous || jwtOnly(cfg) {
+		return cfg.Publish.Token, nil
 	}
-	path := m.path(cfg.TokenFile)
+	path := m.path(cfg.Publish.TokenFile)
 	if tok, err := readTokenFile(path); err != nil || tok != "" {
 		return tok, err
 	}
@@ -74,10 +74,10 @@ func readTokenFile(path string) (string, error) {
 // cfg sends: publish_token, else the server's token file (see serverFile),
 // with the file's path; "" when there is none.
 func (m *Main) clientPublishToken(cfg config.Config) (token, file string) {
-	if cfg.PublishToken != "" {
-		return cfg.PublishToken, ""
+	if cfg.Publish.Token != "" {
+		return cfg.Publish.Token, ""
 	}
-	file = m.serverFile(cfg, cfg.TokenFile)
+	file = m.serverFile(cfg, cfg.Publish.TokenFile)
 	token, _ = readTokenFile(file)
 	return token, file
 }
@@ -102,8 +102,8 @@ func (m *Main) publishCredential(cfg config.Config, flagToken string, topics []s
 	case flagToken != "":
 		return credential{flagToken, "the server refused the publish token given with --token",
 			"pass the server's publish token (publish_token in its config, or its token file), or a publisher JWT it accepts, e.g. `valksor-sse token --publish '*'` run with the server's config"}, nil
-	case cfg.PublishToken != "":
-		return credential{cfg.PublishToken, "the server refused the publish token of the config (publish_token)",
+	case cfg.Publish.Token != "":
+		return credential{cfg.Publish.Token, "the server refused the publish token of the config (publish_token)",
 			"the server runs with another publish_token: " + useConfig}, nil
 	case jwtOnly(cfg):
 		tok, err := m.publisherJWT(cfg, topics)
@@ -117,7 +117,7 @@ func (m *Main) publishCredential(cfg config.Config, flagToken string, topics []s
 		return credential{tok, "the server refused the publish token in " + path,
 			"that file belongs to another server, or the server now uses publish_token or JWT keys: " + useConfig}, nil
 	}
-	path := m.serverFile(cfg, cfg.TokenFile)
+	path := m.serverFile(cfg, cfg.Publish.TokenFile)
 	return credential{"", "the server wants a publish token, and none was found",
-		fmt.Sprintf("publish_token is not set and there is no token file %s (here or in the directory of a valksor-sse listening on port %d); %s", path, cfg.Port, useConfig)}, nil
+		fmt.Sprintf("publish_token is not set and there is no token file %s (here or in the directory of a valksor-sse listening on port %d); %s", path, cfg.Server.Port, useConfig)}, nil
 }

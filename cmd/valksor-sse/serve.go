@@ -49,10 +49,10 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg.Debug = cfg.Debug || f.debug
+	cfg.Server.Debug = cfg.Server.Debug || f.debug
 	f.watch.apply(&cfg)
 	logger := newLogger(m.Stderr, cfg)
-	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
+	pidFile := process.PIDFile{Path: m.path(cfg.Server.PIDFile)}
 	if err := m.takeOver(ctx, pidFile, f.killExisting, logger); err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 			logger.Error("reload broadcast failed", "err", err)
 		}
 	}
-	return lifetime{sigs: sigs, onHUP: hup, pidFile: pidFile.Path, timeout: cfg.ShutdownTimeout, logger: logger}.run(ctx, s)
+	return lifetime{sigs: sigs, onHUP: hup, pidFile: pidFile.Path, timeout: cfg.Server.ShutdownTimeout, logger: logger}.run(ctx, s)
 }
 
 // newServer listens and builds the server of the config. The returned
@@ -106,12 +106,12 @@ func (m *Main) newServer(ctx context.Context, cfg config.Config, f serveFlags, l
 // announce says where the server listens: one line a person reads (a JSON
 // log record with log_format: json), then the details.
 func (m *Main) announce(s *server.Server, cfg config.Config, logger *slog.Logger) {
-	url := urlOf(s, cfg.Host, cfg.BasePath)
+	url := urlOf(s, cfg.Server.Host, cfg.Server.BasePath)
 	var dash string
 	if p := s.DashboardPath(); p != "" {
-		dash = urlOf(s, cfg.Host, p)
+		dash = urlOf(s, cfg.Server.Host, p)
 	}
-	if cfg.LogFormat == "json" {
+	if cfg.Server.LogFormat == "json" {
 		logger.Info("valksor-sse listening", "url", url, "dashboard", dash)
 	} else if dash != "" {
 		fmt.Fprintf(m.Stderr, "valksor-sse listening on %s · dashboard %s\n", url, dash)
@@ -119,7 +119,7 @@ func (m *Main) announce(s *server.Server, cfg config.Config, logger *slog.Logger
 		fmt.Fprintf(m.Stderr, "valksor-sse listening on %s\n", url)
 	}
 	logger.Info("started", "addr", s.Addr().String(), "pid", os.Getpid(), "config", orNone(cfg.Source),
-		"transport", s.Hub().Health(context.Background()).Transport, "history", cfg.HistorySize, "max_connections", cfg.MaxConnections)
+		"transport", s.Hub().Health(context.Background()).Transport, "history", cfg.History.Size, "max_connections", cfg.Streams.MaxConnections)
 	if m.ready != nil {
 		m.ready(s.Addr().String())
 	}

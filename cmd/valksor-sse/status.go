@@ -25,7 +25,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pidFile := process.PIDFile{Path: m.serverFile(cfg, cfg.PIDFile)}
+	pidFile := process.PIDFile{Path: m.serverFile(cfg, cfg.Server.PIDFile)}
 	res, err := pidFile.Check()
 	if err != nil {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)

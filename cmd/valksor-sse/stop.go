@@ -31,7 +31,7 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	pidFile := process.PIDFile{Path: m.serverFile(cfg, cfg.PIDFile)}
+	pidFile := process.PIDFile{Path: m.serverFile(cfg, cfg.Server.PIDFile)}
 	res, err := pidFile.Check()
 	if err != nil {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
@@ -42,10 +42,10 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 		if !ok {
 			return m.notRunning(cfg, pidFile.Path)
 		}
-		pid, found = owner.PID, fmt.Sprintf(", found listening on port %d", cfg.Port)
+		pid, found = owner.PID, fmt.Sprintf(", found listening on port %d", cfg.Server.Port)
 	}
 	if *grace <= 0 {
-		*grace = cfg.ShutdownTimeout + 2*time.Second
+		*grace = cfg.Server.ShutdownTimeout + 2*time.Second
 	}
 	if err := process.Terminate(ctx, pid, *grace); err != nil {
 		return err
@@ -61,21 +61,21 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 // valksor-sse: fine when the port is free, an error when something we may
 // not stop still answers there.
 func (m *Main) notRunning(cfg config.Config, pidPath string) error {
-	if cfg.Port == 0 || !answers(cfg) {
-		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s, nothing listens on port %d)\n", pidPath, cfg.Port)
+	if cfg.Server.Port == 0 || !answers(cfg) {
+		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s, nothing listens on port %d)\n", pidPath, cfg.Server.Port)
 		return nil
 	}
-	owner, _ := process.PortOwner(cfg.Host, cfg.Port)
+	owner, _ := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
 	if owner.PID != 0 {
-		return fmt.Errorf("no live pid in %s, and port %d is held by %s, which is not valksor-sse, so stop leaves it alone; stop it yourself, or check --config and --port", pidPath, cfg.Port, owner)
+		return fmt.Errorf("no live pid in %s, and port %d is held by %s, which is not valksor-sse, so stop leaves it alone; stop it yourself, or check --config and --port", pidPath, cfg.Server.Port, owner)
 	}
-	return fmt.Errorf("no live pid in %s, but something answers on port %d and its process is not visible to this user (another user's, or another container's); stop it as its owner (sudo valksor-sse stop, or systemctl stop valksor-sse), or check --config and --port", pidPath, cfg.Port)
+	return fmt.Errorf("no live pid in %s, but something answers on port %d and its process is not visible to this user (another user's, or another container's); stop it as its owner (sudo valksor-sse stop, or systemctl stop valksor-sse), or check --config and --port", pidPath, cfg.Server.Port)
 }
 
 // answers reports whether something accepts TCP connections on the
 // configured port.
 func answers(cfg config.Config) bool {
-	addr := net.JoinHostPort(clientHost(strings.Trim(cfg.Host, "[]")), strconv.Itoa(cfg.Port))
+	addr := net.JoinHostPort(clientHost(strings.Trim(cfg.Server.Host, "[]")), strconv.Itoa(cfg.Server.Port))
 	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
 	if err != nil {
 		return false

@@ -112,7 +112,7 @@ func (f *tokenFlags) check(args []string) error {
 func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe bool) (*jwt.Signer, error) {
 	spec, name := keyFlag, "--key"
 	if spec == "" {
-		pub, sub := cfg.AuthPublisherKey, cfg.AuthSubscriberKey
+		pub, sub := cfg.Auth.PublisherKey, cfg.Auth.SubscriberKey
 		if sub == "" {
 			sub = pub
 		}
@@ -123,7 +123,7 @@ func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe
 			spec, name = pub, "auth.publisher_key"
 		default:
 			spec, name = sub, "auth.subscriber_key"
-			if cfg.AuthSubscriberKey == "" {
+			if cfg.Auth.SubscriberKey == "" {
 				name = "auth.publisher_key"
 			}
 		}
@@ -135,7 +135,7 @@ func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	s, err := jwt.NewSigner(cfg.AuthAlgorithm, key)
+	s, err := jwt.NewSigner(cfg.Auth.Algorithm, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -182,7 +182,7 @@ const publishJWTTTL = time.Minute
 // sign: a public key or a JWKS URL only.
 func (m *Main) publisherJWT(cfg config.Config, topics []string) (string, error) {
 	const mint = "valksor-sse publish TYPE --token \"$(valksor-sse token --publish '*' --key file:/path/to/private.pem)\""
-	if cfg.AuthPublisherKey == "" {
+	if cfg.Auth.PublisherKey == "" {
 		return "", fmt.Errorf("publish cannot sign a publisher JWT: the config has only auth.jwks_url, whose keys verify tokens but cannot sign them; pass a publisher JWT with --token, one from your identity provider or one minted with the private key: %s", mint)
 	}
 	signer, err := m.tokenSigner(cfg, "", true, false)

@@ -14,8 +14,8 @@ func (w *watchFlags) register(fs *flagSet) {
 }
 
 func (w watchFlags) apply(cfg *config.Config) {
-	cfg.Watch = append(cfg.Watch, w.paths...)
+	cfg.Watch.Paths = append(cfg.Watch.Paths, w.paths...)
 	if w.poll {
-		cfg.WatchPoll = true
+		cfg.Watch.Poll = true
 	}
 }
