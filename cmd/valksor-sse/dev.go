@@ -82,7 +82,8 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(m.Stderr, cfg)
+	logger, release := newLogger(m.Stderr, cfg)
+	defer release()
 	if len(cfg.Watch.Paths) == 0 {
 		m.logWatchAll(logger)
 		cfg.Watch.Paths = []string{"."}
@@ -97,7 +98,8 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		_ = s.Shutdown(context.Background())
 		return err
 	}
-	m.announceDev(s, cfg, target, logger)
+	m.announceDev(s, cfg, target, logger, release)
+	release()
 	loop.Start(s.Hub())
 	if f.open {
 		openBrowser(urlOf(s, devHost(cfg), "/"), logger)
@@ -238,10 +240,11 @@ func devHost(cfg config.Config) string {
 	return host
 }
 
-// announceDev says where the proxy listens.
-func (m *Main) announceDev(s *server.Server, cfg config.Config, target *url.URL, logger *slog.Logger) {
+// announceDev says where the proxy listens, first (see announce).
+func (m *Main) announceDev(s *server.Server, cfg config.Config, target *url.URL, logger *slog.Logger, release func()) {
 	url := urlOf(s, devHost(cfg), "/")
 	if cfg.Server.LogFormat == "json" {
+		release()
 		logger.Info("valksor-sse dev listening", "url", url, "app", target.String(), "stream", urlOf(s, devHost(cfg), cfg.Server.BasePath))
 	} else {
 		fmt.Fprintf(m.Stderr, "valksor-sse dev listening on %s · app %s\n", url, target)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -144,19 +143,6 @@ func (m *Main) tlsOptions(cfg config.Config, selfSigned bool) *server.TLS {
 		return &server.TLS{CertFile: m.path(cfg.TLS.Cert), KeyFile: m.path(cfg.TLS.Key)}
 	}
 	return nil
-}
-
-// newLogger returns the server's logger: log_format (text or JSON), at
-// debug level when debug is on.
-func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
-	o := &slog.HandlerOptions{Level: slog.LevelInfo}
-	if cfg.Server.Debug {
-		o.Level = slog.LevelDebug
-	}
-	if cfg.Server.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
 }
 
 // openRedis connects the Redis transport named by the config.

@@ -51,7 +51,8 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	cfg.Server.Debug = cfg.Server.Debug || f.debug
 	f.watch.apply(&cfg)
-	logger := newLogger(m.Stderr, cfg)
+	logger, release := newLogger(m.Stderr, cfg)
+	defer release()
 	pidFile := process.PIDFile{Path: m.path(cfg.Server.PIDFile)}
 	if err := m.takeOver(ctx, pidFile, f.killExisting, logger); err != nil {
 		return err
@@ -72,7 +73,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		_ = s.Shutdown(context.Background())
 		return err
 	}
-	m.announce(s, cfg, logger)
+	m.announce(s, cfg, logger, release)
 	hup := func() {
 		logger.Info("SIGHUP: reloading every browser")
 		if err := s.Hub().Broadcast(ctx, sse.Reload()); err != nil {
@@ -104,20 +105,24 @@ func (m *Main) newServer(ctx context.Context, cfg config.Config, f serveFlags, l
 }
 
 // announce says where the server listens: one line a person reads (a JSON
-// log record with log_format: json), then the details.
-func (m *Main) announce(s *server.Server, cfg config.Config, logger *slog.Logger) {
+// log record with log_format: json), then what the logger held while the
+// server started, then the details.
+func (m *Main) announce(s *server.Server, cfg config.Config, logger *slog.Logger, release func()) {
 	url := urlOf(s, cfg.Server.Host, cfg.Server.BasePath)
 	var dash string
 	if p := s.DashboardPath(); p != "" {
 		dash = urlOf(s, cfg.Server.Host, p)
 	}
-	if cfg.Server.LogFormat == "json" {
+	switch {
+	case cfg.Server.LogFormat == "json":
+		release()
 		logger.Info("valksor-sse listening", "url", url, "dashboard", dash)
-	} else if dash != "" {
+	case dash != "":
 		fmt.Fprintf(m.Stderr, "valksor-sse listening on %s · dashboard %s\n", url, dash)
-	} else {
+	default:
 		fmt.Fprintf(m.Stderr, "valksor-sse listening on %s\n", url)
 	}
+	release()
 	logger.Info("started", "addr", s.Addr().String(), "pid", os.Getpid(), "config", orNone(cfg.Source),
 		"transport", s.Hub().Health(context.Background()).Transport, "history", cfg.History.Size, "max_connections", cfg.Streams.MaxConnections)
 	if m.ready != nil {

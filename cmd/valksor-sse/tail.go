@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -88,8 +89,9 @@ Examples:
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st := &tailState{m: m, url: base, next: m.localTransport(cfg)}
-	sub := &client.Subscriber{URL: base, Topics: f.topics, MaxBackoff: 5 * time.Second, HTTPClient: &http.Client{Transport: st}, OnConnect: st.connected}
+	st := &tailState{m: m, url: base}
+	sub := &client.Subscriber{URL: base, Topics: f.topics, MaxBackoff: 5 * time.Second, HTTPClient: &http.Client{Transport: m.localTransport(cfg)},
+		OnConnect: st.connected, OnDisconnect: st.disconnected}
 	err = sub.Run(ctx, func(e client.Event) error {
 		if e.Type == sse.TypeHistoryGap {
 			st.gap(e)
@@ -169,38 +171,20 @@ func isTerminal(w io.Writer) bool {
 }
 
 // tailState tells the user on stderr when the stream connects, breaks and
-// resumes. As the Subscriber's transport it sees each connection attempt.
+// resumes, once per outage.
 type tailState struct {
-	m    *Main
-	url  string
-	next http.RoundTripper
+	m   *Main
+	url string
 
 	mu       sync.Mutex
-	up       bool // a stream is open
 	everUp   bool
 	reported bool // the current outage was reported
-}
-
-func (s *tailState) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := s.next.RoundTrip(r)
-	if err != nil {
-		if r.Context().Err() == nil {
-			s.down(fmt.Sprintf("cannot reach %s (%v); retrying", s.url, err))
-		}
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusOK {
-		resp.Body = &watchedBody{ReadCloser: resp.Body, s: s, ctx: r.Context()}
-	} else if resp.StatusCode >= 500 {
-		s.down(fmt.Sprintf("%s answered %s; retrying", s.url, resp.Status))
-	}
-	return resp, nil
 }
 
 func (s *tailState) connected(resp *http.Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.up, s.reported = true, false
+	s.reported = false
 	if !s.everUp {
 		s.everUp = true
 		fmt.Fprintf(s.m.Stderr, "tail: following %s (Ctrl-C to stop)\n", resp.Request.URL)
@@ -209,14 +193,23 @@ func (s *tailState) connected(resp *http.Response) {
 	fmt.Fprintf(s.m.Stderr, "tail: reconnected to %s; resuming after %s\n", s.url, orDash(resp.Request.Header.Get("Last-Event-ID")))
 }
 
-// down reports an outage once.
-func (s *tailState) down(msg string) {
+// disconnected reports an outage, once.
+func (s *tailState) disconnected(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.up = false
-	if !s.reported {
-		s.reported = true
-		fmt.Fprintln(s.m.Stderr, "tail:", msg)
+	if s.reported {
+		return
+	}
+	s.reported = true
+	var ue *url.Error
+	var se *client.Error
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(s.m.Stderr, "tail: cannot reach %s (%v); retrying\n", s.url, ue.Err)
+	case errors.As(err, &se):
+		fmt.Fprintf(s.m.Stderr, "tail: %s answered %d %s; retrying\n", s.url, se.StatusCode, http.StatusText(se.StatusCode))
+	default:
+		fmt.Fprintln(s.m.Stderr, "tail: connection lost; reconnecting")
 	}
 }
 
@@ -227,22 +220,6 @@ func (s *tailState) gap(e client.Event) {
 	}
 	_ = json.Unmarshal([]byte(e.Data), &d)
 	fmt.Fprintf(s.m.Stderr, "tail: the server's history does not reach back to %s (did it restart?): events published since it started are shown, earlier ones it no longer has\n", orDash(d.LastEventID))
-}
-
-// watchedBody reports the end of a stream that the user did not ask for.
-type watchedBody struct {
-	io.ReadCloser
-	s    *tailState
-	ctx  context.Context
-	once sync.Once
-}
-
-func (b *watchedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && b.ctx.Err() == nil {
-		b.once.Do(func() { b.s.down("connection lost; reconnecting") })
-	}
-	return n, err
 }
 
 func orDash(s string) string {
