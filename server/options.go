@@ -134,6 +134,9 @@ type Watch struct {
 // AssetDir is a directory of assets and the namespace its files have in
 // the asset mapper ("" for the root).
 type AssetDir struct {
+	// Namespace is the directory's prefix in the logical paths, "" for
+	// the root.
 	Namespace string
-	Dir       string
+	// Dir is the directory.
+	Dir string
 }
