@@ -2,15 +2,16 @@ package server
 
 import (
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"time"
 )
 
-// The HTTP server and the listener are built here, and only here, so that
-// what applies to every connection (timeouts, TLS, limits on the listener)
-// has one place.
+// The HTTP server and the listener are built, and connections served, here
+// and only here, so that what applies to every connection (timeouts, TLS,
+// limits on the listener) has one place.
 
 // readHeaderTimeout bounds the reading of a request's headers.
 const readHeaderTimeout = 10 * time.Second
@@ -44,4 +45,20 @@ func (s *Server) newHTTPServer(handler http.Handler) *http.Server {
 // (a per-client budget, say) wraps ln here.
 func (s *Server) listener(ln net.Listener) net.Listener {
 	return ln
+}
+
+// serve runs the HTTP server on ln until it stops.
+func (s *Server) serve(ln net.Listener) {
+	var err error
+	if s.cert != nil {
+		err = s.srv.ServeTLS(ln, "", "")
+	} else {
+		err = s.srv.Serve(ln)
+	}
+	s.mu.Lock()
+	if !errors.Is(err, http.ErrServerClosed) {
+		s.serveErr = err
+	}
+	s.mu.Unlock()
+	close(s.done)
 }

@@ -223,22 +223,6 @@ func (s *Server) startParts() error {
 	return nil
 }
 
-// serve runs the HTTP server on ln until it stops.
-func (s *Server) serve(ln net.Listener) {
-	var err error
-	if s.cert != nil {
-		err = s.srv.ServeTLS(ln, "", "")
-	} else {
-		err = s.srv.Serve(ln)
-	}
-	s.mu.Lock()
-	if !errors.Is(err, http.ErrServerClosed) {
-		s.serveErr = err
-	}
-	s.mu.Unlock()
-	close(s.done)
-}
-
 // Done is closed when the server stops serving: after Shutdown, or when
 // serving failed (see Err).
 func (s *Server) Done() <-chan struct{} { return s.done }

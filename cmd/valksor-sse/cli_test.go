@@ -489,6 +489,7 @@ func TestCLIManners(t *testing.T) {
 		{[]string{"publish", "reload", "--prot", "1"}, 2, nil, []string{"unknown flag --prot (did you mean --port?)"}, nil},
 		{[]string{"token", "--publish", "*", "--port", "1"}, 2, nil, []string{"unknown flag --port"}, nil},
 		{[]string{"help", "nope"}, 2, nil, []string{`unknown command "nope"`}, nil},
+		{[]string{"--port", "1", "publish", "reload"}, 2, nil, []string{"the command goes first: valksor-sse publish [flags]"}, nil},
 		{[]string{"completion", "tcsh"}, 2, nil, []string{"completion needs a shell: bash, zsh, fish, powershell"}, nil},
 	} {
 		out, errOut, code := run(t, dir, c.args...)

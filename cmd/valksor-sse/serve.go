@@ -42,8 +42,14 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	var f serveFlags
 	fs := m.newFlagSet("serve", "serve [flags]", serveAbout)
 	f.register(fs)
-	if err := fs.parse(args, 0); err != nil {
+	if err := fs.parse(args, -1); err != nil {
 		return err
+	}
+	if a := fs.arguments(); len(a) > 0 {
+		if c, ok := lookup(a[0]); ok && c.usage != "" {
+			return usageError{fmt.Sprintf("the command goes first: valksor-sse %s [flags] (its flags go before or after its arguments)", c.name)}
+		}
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", a)}
 	}
 	cfg, err := m.load(f.common)
 	if err != nil {

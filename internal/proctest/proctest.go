@@ -27,15 +27,22 @@ import (
 // coverage.
 const Module = "github.com/valksor/go-sse"
 
+// CoverDirEnv names the environment variable that asks for coverage: the
+// test command sets it to a directory. (It is not GOCOVERDIR, which go test
+// -cover sets for its own test binaries.)
+const CoverDirEnv = "VALKSOR_COVERDIR"
+
 // Build builds the main package pkg, a directory relative to the module's
 // root such as "./cmd/valksor-sse", into a new temporary directory, as
 // name, and returns the binary's path and a function that removes the
 // directory. It builds in the root module, so that the browser tests'
-// module (e2e/) builds the binary its users get. race builds with -race. When
-// GOCOVERDIR is set (the test command sets it), the binary is built with
-// -cover for every package of the module, so that the processes the tests
-// run write their coverage there. It is meant for TestMain, which has no
-// testing.TB.
+// module (e2e/) builds the binary its users get. race builds with -race.
+//
+// When CoverDirEnv is set, the binary is built with -cover for every
+// package of the module, and GOCOVERDIR is set to that directory in this
+// process's environment, so that every process the tests start from now
+// on (which inherit it, or get it from Env) writes its coverage there. It
+// is meant for TestMain, which has no testing.TB.
 func Build(pkg, name string, race bool) (bin string, remove func(), err error) {
 	dir, err := os.MkdirTemp("", "valksor-sse-build-")
 	if err != nil {
@@ -47,8 +54,12 @@ func Build(pkg, name string, race bool) (bin string, remove func(), err error) {
 	if race {
 		args = append(args, "-race")
 	}
-	if os.Getenv("GOCOVERDIR") != "" {
-		args = append(args, "-cover", "-coverpkg="+Module+"/...")
+	if cover := os.Getenv(CoverDirEnv); cover != "" {
+		args = append(args, "-cover", "-covermode=atomic", "-coverpkg="+Module+"/...")
+		if err := os.Setenv("GOCOVERDIR", cover); err != nil {
+			remove()
+			return "", nil, err
+		}
 	}
 	cmd := exec.Command("go", append(args, pkg)...)
 	cmd.Dir = Root()
