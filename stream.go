@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"syscall"
 	"time"
@@ -117,7 +118,8 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
 	}
-	if err := h.add(s); err != nil {
+	pos, err := h.add(s)
+	if err != nil {
 		h.release()
 		writeError(w, err)
 		return
@@ -149,7 +151,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if sr.Opened != nil {
 		sr.Opened(w.Header(), s.id, !gap)
 	}
-	opening, last := h.opening(s, lastID, hist, gap)
+	opening, last := h.opening(s, lastID, hist, gap, pos)
 
 	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
@@ -201,14 +203,25 @@ func (h *Hub) logClosed(s *subscriber, reason error) {
 // opening encodes the first events of a stream: connected (with the retry
 // hint), the history gap signal, and the replay. It returns them with the
 // cursor of the last replayed message; live frames up to it are skipped.
-func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]byte, Cursor) {
+//
+// Every stream learns an id at once, so that a client reconnects with a
+// Last-Event-ID even if no event reached it: connected carries the id the
+// client resumed from, or for a fresh stream pos, where its live delivery
+// starts. A resumed stream ends its opening with a bare id line for where the
+// replay and live delivery meet, so that a client whose replay was empty or
+// filtered does not resume from the same old id again.
+func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos *Cursor) ([]byte, Cursor) {
+	connectedID := lastID
+	if connectedID == "" && pos != nil {
+		connectedID = pos.String()
+	}
 	buf := make([]byte, 0, 256)
-	buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
+	buf, _ = wire.AppendEvent(buf, wire.Event{ID: connectedID, Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
 	if gap {
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
 		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeHistoryGap, Data: d})
 	}
-	last := hist.After
+	last, lastSent := hist.After, connectedID
 	for _, m := range hist.Messages {
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor
@@ -220,6 +233,17 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 		buf, err = wire.AppendEvent(buf, wire.Event{ID: m.ID, Type: m.Type, Data: m.Data, Retry: m.Retry})
 		if err != nil {
 			h.log.Error("skipping history message that cannot be encoded", "id", m.ID, "err", err)
+			continue
+		}
+		lastSent = m.ID
+	}
+	if lastID != "" {
+		end := last
+		if pos != nil && end.Compare(*pos) < 0 {
+			end = *pos
+		}
+		if id := end.String(); !end.IsZero() && id != lastSent {
+			buf, _ = wire.AppendID(buf, id)
 		}
 	}
 	return buf, last
@@ -416,18 +440,16 @@ func (h *Hub) streamHeaders(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseStreamRequest reads the topics and the resume id of a stream request.
+// A query that does not parse is refused rather than read in part: the
+// parameters lost would silently change the stream.
 func (h *Hub) parseStreamRequest(r *http.Request) ([]string, string, error) {
-	q := r.URL.Query()
-	topics := q["topic"]
-	if len(topics) == 0 {
-		topics = []string{DefaultTopic}
-	} else {
-		topics = dedupe(topics)
-		for _, t := range topics {
-			if err := h.checkTopic(t); err != nil {
-				return nil, "", err
-			}
-		}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: the query string cannot be parsed (%v); send topic=...&lastEventID=... with URL-encoded values", errBadRequest, err)
+	}
+	topics, err := h.resolveTopics(q["topic"])
+	if err != nil {
+		return nil, "", err
 	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {

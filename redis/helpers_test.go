@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,4 +201,13 @@ func history(t testing.TB, tr sse.Transport, id string) sse.History {
 		t.Fatalf("History(%q): %v", id, err)
 	}
 	return h
+}
+
+// datas joins the data of ms with commas.
+func datas(ms []*sse.Message) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = m.Data
+	}
+	return strings.Join(s, ",")
 }

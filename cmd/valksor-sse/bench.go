@@ -55,7 +55,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		// The server may speak the other scheme (--tls-self-signed): ask
 		// it, as publish and status do.
 		hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz"); err == nil {
+		if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz", ""); err == nil {
 			base = used
 		}
 		cancel()
