@@ -51,12 +51,13 @@ func eachMode(t *testing.T, f func(t *testing.T, mode sse.Option)) {
 
 // stream is one open event stream read with the spec parser.
 type stream struct {
-	t      *testing.T
-	resp   *http.Response
-	p      *wire.Parser
-	connID string
-	events chan wire.Event
-	err    chan error
+	t       *testing.T
+	resp    *http.Response
+	p       *wire.Parser
+	connID  string
+	firstID string // the id the connected event carried
+	events  chan wire.Event
+	err     chan error
 }
 
 // open connects to the stream at path (query included) and waits for the
@@ -97,7 +98,7 @@ func open(t *testing.T, srv *httptest.Server, path string, header http.Header) *
 	if err := json.Unmarshal([]byte(first.Data), &c); err != nil || c.ID == "" {
 		t.Fatalf("connected data %q has no id", first.Data)
 	}
-	s.connID = c.ID
+	s.connID, s.firstID = c.ID, first.ID
 	return s
 }
 
