@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,6 +72,52 @@ type StreamRequest struct {
 	Closed func(connID string, reason error)
 }
 
+// StreamObserver is told about the stream a request opens, for middleware
+// such as access logs, metrics and tracing: an HTTP/1.1 stream is taken
+// over from net/http after its opening events (see WithHijack), so the
+// handler returns long before the stream ends; Closed says when it really
+// does. Attach one with ObserveStream.
+type StreamObserver struct {
+	// Opened, when set, is called once the stream is registered, on the
+	// request's goroutine, with the connection id of the connected event.
+	Opened func(connID string)
+	// Closed, when set, is called once when the stream has ended, with the
+	// reason (nil when the client went away). It may run on another
+	// goroutine than the request's, after the handler returned. It is not
+	// called for a request refused before its stream opened (the status
+	// says why).
+	Closed func(connID string, reason error)
+}
+
+type observerKey struct{}
+
+// ObserveStream returns a shallow copy of r that reports the stream it
+// opens, if it opens one, to o. Call it in a middleware before passing the
+// request on:
+//
+//	start := time.Now()
+//	r = sse.ObserveStream(r, sse.StreamObserver{
+//		Closed: func(id string, reason error) { log.Printf("stream %s ended after %s", id, time.Since(start)) },
+//	})
+//	next.ServeHTTP(w, r)
+func ObserveStream(r *http.Request, o StreamObserver) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), observerKey{}, &o))
+}
+
+// closedHooks returns one function calling closed and then obs.Closed.
+func closedHooks(closed func(string, error), obs *StreamObserver) func(string, error) {
+	if obs == nil || obs.Closed == nil {
+		return closed
+	}
+	if closed == nil {
+		return obs.Closed
+	}
+	return func(id string, reason error) {
+		closed(id, reason)
+		obs.Closed(id, reason)
+	}
+}
+
 // ServeStream serves an event stream described by sr: the building block of
 // ServeHTTP, for handlers that parse their own parameters and do their own
 // authorization (such as a Mercure endpoint). It answers HEAD with the
@@ -102,11 +149,12 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
 		return
 	}
+	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
 		topics:   topics,
 		match:    sr.Match,
-		closedFn: sr.Closed,
+		closedFn: closedHooks(sr.Closed, obs),
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
 		done:     make(chan struct{}),
@@ -150,6 +198,9 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	}
 	if sr.Opened != nil {
 		sr.Opened(w.Header(), s.id, !gap)
+	}
+	if obs != nil && obs.Opened != nil {
+		obs.Opened(s.id)
 	}
 	opening, last := h.opening(s, lastID, hist, gap, pos)
 
@@ -395,34 +446,6 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 			}
 		}
 	}
-}
-
-// wants reports whether s listens to one of topics.
-func (s *subscriber) wants(topics []string) bool {
-	if matches(s.topics, topics) {
-		return true
-	}
-	if s.match != nil {
-		for _, t := range topics {
-			if s.match(t) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matches reports whether a message for topics reaches a stream listening to
-// subscribed.
-func matches(subscribed, topics []string) bool {
-	for _, t := range topics {
-		for _, s := range subscribed {
-			if s == t {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // streamHeaders sets the headers of an event stream.

@@ -3,6 +3,7 @@ package sse
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -41,6 +42,32 @@ type subscriber struct {
 	timer    *time.Timer // conn mode: the stream's maximum lifetime
 	watchKey uint64      // conn mode: key in the close watcher, 0 if none
 	info     *ConnInfo   // conn mode: kept only when a disconnect hook is set
+}
+
+// wants reports whether s listens to one of topics.
+func (s *subscriber) wants(topics []string) bool {
+	if matches(s.topics, topics) {
+		return true
+	}
+	if s.match != nil {
+		for _, t := range topics {
+			if s.match(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matches reports whether a message for topics reaches a stream listening to
+// subscribed.
+func matches(subscribed, topics []string) bool {
+	for _, t := range topics {
+		if slices.Contains(subscribed, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // enqueue queues f for s without blocking. A full queue ends the stream as a
