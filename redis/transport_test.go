@@ -300,9 +300,9 @@ func TestSuppliedClient(t *testing.T) {
 	client := goredis.NewClient(o)
 	defer client.Close()
 	tr := open(t, p, redis.Options{Client: client})
-	got := listen(t, tr)
+	got := ssetest.Listen(t, tr)
 	m := publish(t, tr, &sse.Message{Data: "via client"})
-	if g := got.waitFor(t, 1); g[0].ID != m.ID {
+	if g := got.WaitFor(t, 1); g[0].ID != m.ID {
 		t.Fatalf("listener got %s, want %s", g[0].ID, m.ID)
 	}
 	if err := tr.Close(); err != nil {
@@ -316,9 +316,9 @@ func TestSuppliedClient(t *testing.T) {
 func TestCloseIsPrompt(t *testing.T) {
 	p := newPrefix(t)
 	tr := open(t, p, redis.Options{BlockTimeout: time.Minute})
-	got := listen(t, tr)
+	got := ssetest.Listen(t, tr)
 	publish(t, tr, &sse.Message{Data: "x"})
-	got.waitFor(t, 1) // the reader is now blocked in XREAD for a minute
+	got.WaitFor(t, 1) // the reader is now blocked in XREAD for a minute
 	start := time.Now()
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
@@ -360,7 +360,7 @@ func TestListenerStopsDuringDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := listen(t, tr)
+	marker := ssetest.Listen(t, tr)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range 100 {
@@ -370,13 +370,13 @@ func TestListenerStopsDuringDelivery(t *testing.T) {
 			}
 		}
 	})
-	marker.waitFor(t, 10)
+	marker.WaitFor(t, 10)
 	stop()
 	mu.Lock()
 	n := calls
 	mu.Unlock()
 	wg.Wait()
-	marker.waitFor(t, 100)
+	marker.WaitFor(t, 100)
 	mu.Lock()
 	defer mu.Unlock()
 	if calls != n {

@@ -306,56 +306,8 @@ func testEarliest(t *testing.T, tr sse.Transport) {
 	}
 }
 
-// collector records listener deliveries.
-type collector struct {
-	mu  sync.Mutex
-	got []*sse.Message
-	ch  chan struct{}
-}
-
-func listen(t *testing.T, tr sse.Transport) *collector {
-	t.Helper()
-	c := &collector{ch: make(chan struct{}, 1)}
-	stop, err := tr.Listen(func(m *sse.Message) {
-		c.mu.Lock()
-		c.got = append(c.got, m)
-		c.mu.Unlock()
-		select {
-		case c.ch <- struct{}{}:
-		default:
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return c
-}
-
-// waitFor blocks until the collector holds n messages and returns them.
-func (c *collector) waitFor(t *testing.T, n int) []*sse.Message {
-	t.Helper()
-	deadline := time.After(wait)
-	for {
-		c.mu.Lock()
-		if len(c.got) >= n {
-			out := append([]*sse.Message(nil), c.got...)
-			c.mu.Unlock()
-			return out
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.ch:
-		case <-deadline:
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			t.Fatalf("listener got %d messages, want %d", len(c.got), n)
-		}
-	}
-}
-
 func testListenOrder(t *testing.T, tr sse.Transport, size int) {
-	a, b := listen(t, tr), listen(t, tr)
+	a, b := Listen(t, tr), Listen(t, tr)
 	const writers = 4
 	per := size / 2 / writers
 	var wg sync.WaitGroup
@@ -372,7 +324,7 @@ func testListenOrder(t *testing.T, tr sse.Transport, size int) {
 	}
 	wg.Wait()
 	n := writers * per
-	ga, gb := a.waitFor(t, n), b.waitFor(t, n)
+	ga, gb := a.WaitFor(t, n), b.WaitFor(t, n)
 	if datas(ga) != datas(gb) {
 		t.Fatal("two listeners saw different orders")
 	}
@@ -394,12 +346,12 @@ func testStop(t *testing.T, tr sse.Transport) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := listen(t, tr)
+	marker := Listen(t, tr)
 	publish(t, tr, &sse.Message{Data: "1"})
-	marker.waitFor(t, 1)
+	marker.WaitFor(t, 1)
 	stop()
 	publish(t, tr, &sse.Message{Data: "2"})
-	marker.waitFor(t, 2)
+	marker.WaitFor(t, 2)
 	mu.Lock()
 	defer mu.Unlock()
 	if n != 1 {
@@ -438,7 +390,7 @@ func testClose(t *testing.T, tr sse.Transport) {
 }
 
 func testPeers(t *testing.T, a, b sse.Transport) {
-	la, lb := listen(t, a), listen(t, b)
+	la, lb := Listen(t, a), Listen(t, b)
 	for i := range 20 {
 		tr := a
 		if i%2 == 1 {
@@ -446,7 +398,7 @@ func testPeers(t *testing.T, a, b sse.Transport) {
 		}
 		publish(t, tr, &sse.Message{Data: fmt.Sprint(i)})
 	}
-	ga, gb := la.waitFor(t, 20), lb.waitFor(t, 20)
+	ga, gb := la.WaitFor(t, 20), lb.WaitFor(t, 20)
 	if datas(ga) != datas(gb) {
 		t.Fatalf("peers saw different orders:\n%s\n%s", datas(ga), datas(gb))
 	}
