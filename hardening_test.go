@@ -2,12 +2,17 @@ package sse_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	sse "github.com/valksor/go-sse"
 )
@@ -203,4 +208,77 @@ func TestFreshStreamLearnsAnID(t *testing.T) {
 			t.Fatalf("after a filtered replay: %+v, want a pong with the last event id %s", e, newest)
 		}
 	})
+}
+
+// TestStreamOutlivesServerTimeouts: a server with short idle and read
+// timeouts closes an idle keep-alive connection and a trickled request
+// body, while an open stream (HTTP/1.1 hijacked, HTTP/1.1 from its handler,
+// HTTP/2) outlives both and still receives what is published after them.
+func TestStreamOutlivesServerTimeouts(t *testing.T) {
+	for _, mode := range []string{"hijacked", "handler", "h2"} {
+		t.Run(mode, func(t *testing.T) {
+			hub, err := sse.New(sse.WithPublishToken(token), sse.WithPingInterval(0), sse.WithHijack(mode == "hijacked"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(hub.Handler())
+			srv.Config.ReadTimeout = 300 * time.Millisecond
+			srv.Config.IdleTimeout = 300 * time.Millisecond
+			if mode == "h2" {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+			} else {
+				srv.Start()
+			}
+			t.Cleanup(func() { hub.Shutdown(context.Background()); srv.Close() })
+			s := open(t, srv, "/sse", nil)
+			if mode == "h2" && s.resp.ProtoMajor != 2 {
+				t.Fatalf("stream over %s, want HTTP/2", s.resp.Proto)
+			}
+			addr := srv.Listener.Addr().String()
+			// An idle keep-alive connection is closed by the server.
+			idle := dialRaw(t, addr, mode == "h2")
+			fmt.Fprintf(idle, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+			awaitClosed(t, idle, "an idle keep-alive connection")
+			// So is a request whose body trickles in.
+			slow := dialRaw(t, addr, mode == "h2")
+			fmt.Fprintf(slow, "POST /sse/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", token)
+			awaitClosed(t, slow, "a trickled request body")
+			// The stream lived through both and still gets events.
+			if _, err := hub.Publish(context.Background(), sse.Event{Type: "after"}); err != nil {
+				t.Fatal(err)
+			}
+			if e := s.next(); e.Type != "after" {
+				t.Fatalf("got %+v, want the event published after the timeouts", e)
+			}
+		})
+	}
+}
+
+// dialRaw opens a plain or TLS connection to addr.
+func dialRaw(t *testing.T, addr string, useTLS bool) net.Conn {
+	t.Helper()
+	var c net.Conn
+	var err error
+	if useTLS {
+		c, err = tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	} else {
+		c, err = net.Dial("tcp", addr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// awaitClosed reads c until the server closes it, failing after 10s.
+func awaitClosed(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("the server kept %s open", what)
+		}
+	}
 }
