@@ -24,6 +24,7 @@ var (
 	binSSE      string // <tmp>/valksor-sse: the holder
 	binRenamed  string // <tmp>/vsse: the holder under another name
 	binImpostor string // <tmp>/impostor/valksor-sse: the stranger under the server's name
+	binTest     string // <tmp>/valksor-sse.test: the holder under a test binary's name
 	binOther    string // <tmp>/other-server: the stranger
 )
 
@@ -49,6 +50,7 @@ func run(m *testing.M) int {
 	binRenamed = filepath.Join(dir, "vsse"+exe)
 	binImpostor = filepath.Join(dir, "impostor", "valksor-sse"+exe)
 	binOther = filepath.Join(dir, "other-server"+exe)
+	binTest = filepath.Join(dir, "valksor-sse.test"+exe)
 	for _, b := range []struct{ out, pkg string }{
 		{binSSE, "./testdata/holder"},
 		{binOther, "./testdata/stranger"},
@@ -60,7 +62,7 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
-	for _, c := range []struct{ from, to string }{{binSSE, binRenamed}, {binOther, binImpostor}} {
+	for _, c := range []struct{ from, to string }{{binSSE, binRenamed}, {binOther, binImpostor}, {binSSE, binTest}} {
 		if err := copyFile(c.from, c.to); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

@@ -77,11 +77,12 @@ func Cwd(pid int) (string, error) {
 	return "", fmt.Errorf("cwd of pid %d: %w", pid, errUnsupported)
 }
 
-// executable returns the path of the program process pid runs.
-func executable(pid int) (string, error) {
+// executable returns the path of the program process pid runs, twice: to
+// read it, and as its name.
+func executable(pid int) (path, name string, err error) {
 	exe, _, err := procArgs(pid)
 	if err == nil && !strings.HasPrefix(exe, "/") {
 		err = fmt.Errorf("pid %d: executable path %q is not absolute", pid, exe)
 	}
-	return exe, err
+	return exe, exe, err
 }

@@ -89,15 +89,17 @@ func Cwd(pid int) (string, error) {
 }
 
 // executable returns a path from which the program of process pid can be
-// read: the /proc/<pid>/exe link, which opens the running program even when
-// its file has since been replaced or deleted. It fails for processes of
-// another user unless the caller may trace them.
-func executable(pid int) (string, error) {
-	exe := filepath.Join(procDir, strconv.Itoa(pid), "exe")
-	if _, err := os.Stat(exe); err != nil {
-		return "", err
+// read, and the program file's name. The path is the /proc/<pid>/exe link,
+// which opens the running program even when its file has since been
+// replaced or deleted. It fails for processes of another user unless the
+// caller may trace them.
+func executable(pid int) (path, name string, err error) {
+	path = filepath.Join(procDir, strconv.Itoa(pid), "exe")
+	name, err = os.Readlink(path)
+	if err != nil {
+		return "", "", err
 	}
-	return exe, nil
+	return path, strings.TrimSuffix(name, " (deleted)"), nil
 }
 
 // startTime identifies process pid across pid reuse: its start time in

@@ -87,6 +87,7 @@ func TestIsValksorSSE(t *testing.T) {
 	renamed := startHolder(t, binRenamed)
 	impostor := startHolder(t, binImpostor, "serve")
 	other := startHolder(t, binOther, "valksor-sse") // the name only in an argument does not count
+	testBinary := startHolder(t, binTest)
 	sleep := startSleep(t)
 	zombie := startHolder(t, binSSE)
 	if err := zombie.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -105,7 +106,8 @@ func TestIsValksorSSE(t *testing.T) {
 		{"another Go program", other.pid(), false},
 		{"not a Go program", sleep.Process.Pid, false},
 		{"zombie valksor-sse", zombie.pid(), false},
-		{"test binary", os.Getpid(), false},
+		{"the server's test binary", testBinary.pid(), false},
+		{"this test binary", os.Getpid(), false},
 		{"dead", deadPID(t), false},
 		{"zero", 0, false},
 	}

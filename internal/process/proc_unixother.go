@@ -21,6 +21,6 @@ func Cwd(pid int) (string, error) {
 }
 
 // executable is not available on this system, so IsValksorSSE is false.
-func executable(pid int) (string, error) {
-	return "", fmt.Errorf("executable of pid %d: %w", pid, errUnsupported)
+func executable(pid int) (path, name string, err error) {
+	return "", "", fmt.Errorf("executable of pid %d: %w", pid, errUnsupported)
 }

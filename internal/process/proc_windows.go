@@ -42,17 +42,19 @@ func Cwd(pid int) (string, error) {
 	return "", fmt.Errorf("cwd of pid %d: %w", pid, errUnsupported)
 }
 
-// executable returns the full path of the program process pid runs.
-func executable(pid int) (string, error) {
+// executable returns the full path of the program process pid runs,
+// twice: to read it, and as its name.
+func executable(pid int) (path, name string, err error) {
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
 	if err != nil {
-		return "", fmt.Errorf("executable of pid %d: %w", pid, err)
+		return "", "", fmt.Errorf("executable of pid %d: %w", pid, err)
 	}
 	defer windows.CloseHandle(h)
 	buf := make([]uint16, windows.MAX_LONG_PATH)
 	n := uint32(len(buf))
 	if err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n); err != nil {
-		return "", fmt.Errorf("executable of pid %d: %w", pid, err)
+		return "", "", fmt.Errorf("executable of pid %d: %w", pid, err)
 	}
-	return windows.UTF16ToString(buf[:n]), nil
+	path = windows.UTF16ToString(buf[:n])
+	return path, path, nil
 }
