@@ -314,7 +314,7 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	}
 }
 
-func TestStalePIDFileIsCleaned(t *testing.T) {
+func TestStalePIDFileIsTakenOver(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "var/run/valksor-sse.pid")
@@ -326,7 +326,7 @@ func TestStalePIDFileIsCleaned(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := start(t, dir, "--port", "0")
-	if !strings.Contains(s.stderr.String(), "removed stale pid file") {
+	if !strings.Contains(s.stderr.String(), "taking over a stale pid file") {
 		t.Fatalf("no word about the stale pid file:\n%s", s.stderr)
 	}
 	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(s.cmd.Process.Pid) {

@@ -42,7 +42,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	switch {
 	case herr == nil:
 		pid := "pid unknown (no pid file here)"
-		if res.Running {
+		if res.Running && res.PID > 0 {
 			pid = fmt.Sprintf("pid %d", res.PID)
 		}
 		fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s, %d connection(s) (max %s), %d event(s) published, up %s, transport %s\n",
@@ -106,7 +106,7 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
 	}
 	pid, found := res.PID, ""
-	if !res.Running {
+	if !res.Running || res.PID == 0 {
 		owner, ok := runningServer(cfg)
 		if !ok {
 			return m.notRunning(cfg, pidFile.Path)
@@ -118,9 +118,6 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 	}
 	if err := process.Terminate(ctx, pid, *grace); err != nil {
 		return err
-	}
-	if res.Running {
-		_ = pidFile.Remove()
 	}
 	fmt.Fprintf(m.Stdout, "stopped valksor-sse (pid %d%s)\n", pid, found)
 	return nil
