@@ -87,8 +87,14 @@ func startNoWaitEnv(t *testing.T, dir string, env []string, args ...string) *ser
 // ends (after the cleanups registered later, which may stop it gently).
 func spawn(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
+	return spawnBin(t, bin, dir, env, args...)
+}
+
+// spawnBin is spawn for the program exe.
+func spawnBin(t *testing.T, exe, dir string, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, args...)
+	s.cmd = exec.Command(exe, args...)
 	s.cmd.Dir = dir
 	s.cmd.Env = append(cleanEnv(), env...)
 	s.cmd.Stderr = s.stderr
