@@ -1,8 +1,6 @@
 package process
 
 import (
-	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -39,24 +37,9 @@ func procArgs(pid int) (exe string, args []string, err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("arguments of pid %d: %w", pid, err)
 	}
-	// argc (int32), the executable's path, NUL padding, then argc strings.
-	if len(b) < 4 {
-		return "", nil, fmt.Errorf("arguments of pid %d: malformed", pid)
-	}
-	argc := int(binary.NativeEndian.Uint32(b))
-	b = b[4:]
-	i := bytes.IndexByte(b, 0)
-	if i < 0 {
-		return "", nil, fmt.Errorf("arguments of pid %d: malformed", pid)
-	}
-	exe, b = string(b[:i]), bytes.TrimLeft(b[i:], "\x00")
-	for len(args) < argc && len(b) > 0 {
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			i = len(b)
-		}
-		args = append(args, string(b[:i]))
-		b = b[min(i+1, len(b)):]
+	exe, args, err = parseProcArgs(b)
+	if err != nil {
+		return "", nil, fmt.Errorf("arguments of pid %d: %w", pid, err)
 	}
 	return exe, args, nil
 }
