@@ -282,6 +282,9 @@ func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool,
 		return ln, nil
 	}
 	owner, oerr := process.PortOwner(cfg.Host, cfg.Port)
+	if errors.Is(oerr, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("port %d on %s is in use (this system cannot tell by which program); stop it, or choose another port with --port", cfg.Port, cfg.Host)
+	}
 	if oerr != nil || owner.PID == 0 {
 		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Port, cfg.Host)
 	}

@@ -131,7 +131,10 @@ func (m *Main) notRunning(cfg config.Config, pidPath string) error {
 		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s, nothing listens on port %d)\n", pidPath, cfg.Port)
 		return nil
 	}
-	owner, _ := process.PortOwner(cfg.Host, cfg.Port)
+	owner, err := process.PortOwner(cfg.Host, cfg.Port)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("no live pid in %s, but something answers on port %d; on this system stop finds a server only through its pid file: run stop in the server's directory, or give it the server's --config", pidPath, cfg.Port)
+	}
 	if owner.PID != 0 {
 		return fmt.Errorf("no live pid in %s, and port %d is held by %s, which is not valksor-sse, so stop leaves it alone; stop it yourself, or check --config and --port", pidPath, cfg.Port, owner)
 	}
