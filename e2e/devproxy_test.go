@@ -214,7 +214,7 @@ func killGroups(t *testing.T, file string) {
 			if id, err := strconv.Atoi(f); err == nil && id > 1 {
 				if live := liveMembers(id); len(live) > 0 {
 					t.Errorf("app process group %d outlived valksor-sse dev (live members %v); killing it", id, live)
-					_ = syscall.Kill(-id, syscall.SIGKILL)
+					signalGroup(id, syscall.SIGKILL)
 				}
 			}
 		}

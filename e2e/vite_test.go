@@ -56,7 +56,7 @@ func startVite(b *testing.B, bin, dir string) string {
 	cmd.Dir = dir
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = groupAttr()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -66,11 +66,11 @@ func startVite(b *testing.B, bin, dir string) string {
 		close(exited)
 	}()
 	b.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		signalGroup(cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
 	})

@@ -98,7 +98,9 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return fmt.Errorf("start the floor server: %w", err)
 	}
 	defer func() {
-		_ = floorCmd.Process.Signal(syscall.SIGTERM)
+		if floorCmd.Process.Signal(syscall.SIGTERM) != nil { // Windows has no SIGTERM
+			_ = floorCmd.Process.Kill()
+		}
 		_ = floorCmd.Wait()
 	}()
 	floor := scenario("floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid)

@@ -42,7 +42,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	switch {
 	case herr == nil:
 		pid := "pid unknown (no pid file here)"
-		if res.Running {
+		if res.Running && res.PID > 0 {
 			pid = fmt.Sprintf("pid %d", res.PID)
 		}
 		if health.Transport == "" { // the server shows its details only to the publish token
@@ -114,7 +114,7 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
 	}
 	pid, found := res.PID, ""
-	if !res.Running {
+	if !res.Running || res.PID == 0 {
 		owner, ok := runningServer(cfg)
 		if !ok {
 			return m.notRunning(cfg, pidFile.Path)
@@ -126,9 +126,6 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 	}
 	if err := process.Terminate(ctx, pid, *grace); err != nil {
 		return err
-	}
-	if res.Running {
-		_ = pidFile.Remove()
 	}
 	fmt.Fprintf(m.Stdout, "stopped valksor-sse (pid %d%s)\n", pid, found)
 	return nil
@@ -142,7 +139,10 @@ func (m *Main) notRunning(cfg config.Config, pidPath string) error {
 		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s, nothing listens on port %d)\n", pidPath, cfg.Port)
 		return nil
 	}
-	owner, _ := process.PortOwner(cfg.Host, cfg.Port)
+	owner, err := process.PortOwner(cfg.Host, cfg.Port)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("no live pid in %s, but something answers on port %d; on this system stop finds a server only through its pid file: run stop in the server's directory, or give it the server's --config", pidPath, cfg.Port)
+	}
 	if owner.PID != 0 {
 		return fmt.Errorf("no live pid in %s, and port %d is held by %s, which is not valksor-sse, so stop leaves it alone; stop it yourself, or check --config and --port", pidPath, cfg.Port, owner)
 	}
