@@ -297,7 +297,7 @@ func TestReloadWaitsForThePage(t *testing.T) {
 func TestReloadWithoutProbe(t *testing.T) {
 	srv, page, tb := markedPage(t)
 	page.set(func(s *site) { s.pageDown = true })
-	srv.publish("reload", "--data", `{"files":["index.html"],"probe":false}`)
+	srv.publish("reload", "--data", `{"files":["index.html"],"probe":false,"morph":false}`)
 	tb.waitFor("the reload", `window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload'`, 10*time.Second)
 	if n := get(page, func(s *site) int { return s.heads }); n != 0 {
 		t.Errorf("the client probed the page %d times before a reload with probe: false", n)
