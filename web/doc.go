@@ -139,7 +139,10 @@
 // field (only its default follows the page), the children of a custom
 // element the server sends empty (it rendered them itself), and scripts,
 // which never run again, whether kept or moved. <template> content is
-// morphed the same way.
+// morphed the same way. <noscript> elements of the new version are left
+// out: DOMParser makes elements of their content (which a page with
+// scripts keeps as text), and inserting those would load their images and
+// frames.
 //
 // sse:reload is dispatched before the fetch, as before a reload, and
 // sse:morph after the morph. In browsers without Element.moveBefore

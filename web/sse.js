@@ -53,7 +53,6 @@ const tail = (a, b) => b.length <= a.length && b.every((x, i) => x === a[a.lengt
 
 const replaced = new WeakSet(); // links whose successor loads
 const chain = new WeakMap(); // new link → the links it replaces
-const orig = new WeakMap(); // new link → its URL without ?v=
 const SHEET = 'link[rel~=stylesheet i]';
 // srv: head and body children no script added.
 const srv = new WeakSet(doc ? [...doc.head.childNodes, ...(doc.body?.childNodes || [])] : []);
@@ -63,7 +62,7 @@ function swap(link, href) {
   const u = new URL(href || link.href, link.href);
   const nu = link.cloneNode();
   const olds = [link, ...(chain.get(link) || [])];
-  orig.set(nu, href ? u.href : orig.get(link) || link.href);
+  nu.sseHref = href ? u.href : link.sseHref || link.href; // without ?v=
   if (!href) u.searchParams.set('v', Date.now());
   nu.removeAttribute('integrity');
   nu.href = u.href;
@@ -75,16 +74,16 @@ function swap(link, href) {
   link.after(nu);
 }
 
-// key: a sheet's URL, else the markup minus the (hidden) nonce.
-const key = (e) => (e.matches(SHEET) ? orig.get(e) || e.href : ((e = e.cloneNode(true)).removeAttribute('nonce'), e.outerHTML));
+// key: a sheet's URL, else the markup minus the nonce (pages hide it).
+const key = (e) => (e.matches(SHEET) ? e.sseHref || e.href : ((e = e.cloneNode(true)).removeAttribute('nonce'), e.outerHTML));
 const rt = (x) => x.parentNode == doc.body && !srv.has(x);
 const keep = (a) => a.name == 'open' || a.name == 'nonce';
 
-// upd morphs m into n; kids, p's children into q's (see package web).
+// upd morphs m into n, kids p's children into q's: see package web.
 function upd(m, n, ids, t = m.localName == 'template') {
   if (m.nodeType > 1) return void (m.data != n.data && (m.data = n.data));
   if (t || !m.isEqualNode(n) || m.querySelector('template')) {
-    for (const a of n.attributes) keep(a) || m.getAttributeNS(a.namespaceURI, a.localName) === a.value || m.setAttributeNS(a.namespaceURI, a.name, a.value);
+    for (const a of n.attributes) keep(a) || m.getAttributeNS(a.namespaceURI, a.localName) == a.value || m.setAttributeNS(a.namespaceURI, a.name, a.value);
     for (const a of [...m.attributes]) keep(a) || n.hasAttributeNS(a.namespaceURI, a.localName) || m.removeAttributeNode(a);
     t ? kids(m.content, n.content, new Map()) : (n.firstChild || !m.localName.includes('-')) && kids(m, n, ids);
   }
@@ -100,7 +99,7 @@ function kids(p, q, ids, last) {
       for (x = c; x && !m; x = x.nextSibling) x.isEqualNode(n) && free(x) && (m = x);
       for (x = c; x && !m; x = x.nextSibling) x.nodeName == n.nodeName && free(x) && !want.has(x.outerHTML) && (m = x);
     } else if (!m && c?.nodeType == n.nodeType && !rt(c)) m = c;
-    if (!m) p.insertBefore((m = doc.importNode(n, true)), c);
+    if (!m) p.insertBefore((m = n.cloneNode(true)), c);
     else m != c && (m.isConnected && p.moveBefore ? p.moveBefore : p.insertBefore).call(p, m, c), upd(m, n, ids);
     srv.add((last = m));
   }
@@ -111,18 +110,18 @@ export async function morph(d) {
   const S = 'script,base,link[rel~=modulepreload i]', h = doc.head, w = [], live = new Map(), ids = new Map();
   const no = (x) => x.documentElement.dataset.valksorMorph == 'false', have = new Set([...doc.querySelectorAll(S)].map(key));
   if (no(doc) || no(d) || [...d.querySelectorAll(S)].some((e) => !have.has(key(e)))) return false;
+  d.querySelectorAll('noscript').forEach((e) => e.remove()); // markup here, text in the page
   for (const e of h.children) replaced.has(e) || live.set(key(e), e);
   let at;
   for (const n of [...d.head.children]) {
-    const k = key(n), m = live.get(k), c = m || doc.importNode(n, true);
+    const k = key(n), m = live.get(k), c = m || n.cloneNode(true);
     if (!m) at ? at.after(c) : h.prepend(c), srv.add(c), c.matches(SHEET) && w.push(new Promise((ok) => ((c.onload = c.onerror = ok), setTimeout(ok, 3e3))));
     live.delete(k), (at = c);
   }
   await Promise.all(w);
   live.forEach((e) => srv.has(e) && e.remove());
-  const nid = new Set([...d.body.querySelectorAll('[id]')].map((e) => e.id));
   gone = [];
-  for (const e of doc.body.querySelectorAll('[id]')) nid.has(e.id) && ids.set(e.id, e);
+  for (const e of doc.body.querySelectorAll('[id]')) d.getElementById(e.id) && ids.set(e.id, e);
   upd(doc.body, d.body, ids);
   gone.map(([x, p]) => x.parentNode == p && x.remove());
   return true;

@@ -1,5 +1,5 @@
-// valksor-sse SharedWorker: one EventSource per stream URL for all tabs of
-// an origin. Its messages with the tabs are listed in web/handler.go.
+// valksor-sse SharedWorker: one EventSource per stream URL for the tabs of
+// an origin (messages: see web/handler.go).
 import { Stream, postPing } from './client.js';
 
 const streams = new Map(); // stream url → {s, ports, base, id, conn}
