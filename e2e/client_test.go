@@ -97,6 +97,25 @@ func TestReload(t *testing.T) {
 			t.Fatal("the page reloaded although sse:reload was prevented")
 		}
 	})
+
+	// A reload that would morph (it names a page) is prevented the same
+	// way: the page is not even fetched.
+	t.Run("prevented morph", func(t *testing.T) {
+		tb := openDemo(t, srv)
+		tb.eval(`window.__marker = 1; window.__prevented = 0; window.__morphs = 0;
+			addEventListener('sse:reload', (e) => { e.preventDefault(); window.__prevented++; });
+			addEventListener('sse:morph', () => window.__morphs++);
+			window.__after = new Promise((ok) => sseClient.addEventListener('after-reload', ok));
+			` + listenBarrier)
+		srv.publish("reload", "--data", `{"files":["templates/index.html"]}`)
+		tb.waitFor("sse:reload to be dispatched", `window.__prevented === 1`, 10*time.Second)
+		srv.publish("--type", "after-reload", "--data", `{}`)
+		fetches := evalInto[int](tb, `window.__after.then(() => window.__marker === 1 && window.__morphs === 0 ?
+			performance.getEntriesByType('resource').filter((r) => r.name === location.href).length : -1)`)
+		if fetches != 0 {
+			t.Fatalf("after a prevented sse:reload the page was fetched %d times (-1: it was reloaded or morphed)", fetches)
+		}
+	})
 }
 
 // TestCSSUpdateCrossOrigin serves a page and its digested stylesheet from

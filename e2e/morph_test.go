@@ -225,6 +225,13 @@ func TestMorphDocuments(t *testing.T) {
 			check:  `window.runs === 0 ? '' : 'the script ran ' + window.runs + ' times'`,
 		},
 		{
+			name:   "<noscript> content never becomes elements (DOMParser parses it as markup)",
+			before: `<noscript><img src="/pixel.gif?before"></noscript><p>a</p>`,
+			after:  `<noscript><img src="/pixel.gif?after"></noscript><p>b</p>`,
+			want:   `<p>b</p>`,
+			check:  `!document.querySelector('noscript img') && !performance.getEntriesByType('resource').some((r) => r.name.includes('pixel.gif')) ? '' : 'an image in <noscript> was loaded'`,
+		},
+		{
 			name:   "a new script refuses the morph",
 			before: `<p>a</p>`,
 			after:  `<p>b</p><script>window.bad = 1</script>`,
