@@ -206,6 +206,14 @@ func TestMorphDocuments(t *testing.T) {
 			check:  `window.built === 1 ? '' : 'built ' + window.built + ' times'`,
 		},
 		{
+			name:   `an element with data-valksor-morph="false" keeps what a script rendered into it`,
+			before: `<div id="app" data-valksor-morph="false"></div><p>a</p>`,
+			setup:  `const app = document.getElementById('app'); app.innerHTML = '<b>rendered</b>'; app.className = 'mounted';`,
+			after:  `<div id="app" data-valksor-morph="false"></div><p>b</p>`,
+			want:   `<div id="app" data-valksor-morph="false" class="mounted"><b>rendered</b></div><p>b</p>`,
+			check:  `kept('#app') ? '' : 'the element was replaced'`,
+		},
+		{
 			name:   "an element moved to another parent keeps its identity and focus",
 			before: `<div id="left"><input id="f"></div><div id="right"></div>`,
 			setup:  `const f = document.getElementById('f'); f.value = 'abc'; f.focus();`,

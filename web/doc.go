@@ -116,7 +116,8 @@
 //   - the new page adds or changes a script, the import map, a
 //     modulepreload link or <base> (every one of them must be in the live
 //     page already, nonces aside);
-//   - the live or the new page has <html data-valksor-morph="false">;
+//   - the live or the new page has <html data-valksor-morph="false"> (on
+//     another element the attribute keeps that element as it is, below);
 //   - morphing throws.
 //
 // The head is matched element by element: stylesheets by URL, the others
@@ -134,7 +135,10 @@
 // place. A live node that took a new one gets its attributes and, in turn,
 // its children; equal nodes are not touched at all. Live children left
 // over are removed at the end, except those that scripts appended to
-// <body> (dialogs, toasts, overlays). Also kept: the open attribute (a
+// <body> (dialogs, toasts, overlays). An element with
+// data-valksor-morph="false" (a root that a script renders into: a React
+// or Vue app, a map, an editor) is left as it is, with all it holds. Also
+// kept: the open attribute (a
 // <details> the user opened stays open), the value the user gave to a form
 // field (only its default follows the page), the children of a custom
 // element the server sends empty (it rendered them itself), and scripts,

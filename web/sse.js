@@ -78,11 +78,12 @@ function swap(link, href) {
 const key = (e) => (e.matches(SHEET) ? e.sseHref || e.href : ((e = e.cloneNode(true)).removeAttribute('nonce'), e.outerHTML));
 const rt = (x) => x.parentNode == doc.body && !srv.has(x);
 const keep = (a) => a.name == 'open' || a.name == 'nonce';
+const no = (e) => e.dataset?.valksorMorph == 'false';
 
 // upd morphs m into n, kids p's children into q's: see package web.
 function upd(m, n, ids, t = m.localName == 'template') {
   if (m.nodeType > 1) return void (m.data != n.data && (m.data = n.data));
-  if (t || !m.isEqualNode(n) || m.querySelector('template')) {
+  if (!no(m) && (t || !m.isEqualNode(n) || m.querySelector('template'))) {
     for (const a of n.attributes) keep(a) || m.getAttributeNS(a.namespaceURI, a.localName) == a.value || m.setAttributeNS(a.namespaceURI, a.name, a.value);
     for (const a of [...m.attributes]) keep(a) || n.hasAttributeNS(a.namespaceURI, a.localName) || m.removeAttributeNode(a);
     t ? kids(m.content, n.content, new Map()) : (n.firstChild || !m.localName.includes('-')) && kids(m, n, ids);
@@ -108,9 +109,9 @@ function kids(p, q, ids, last) {
 
 export async function morph(d) {
   const S = 'script,base,link[rel~=modulepreload i]', h = doc.head, w = [], live = new Map(), ids = new Map();
-  const no = (x) => x.documentElement.dataset.valksorMorph == 'false', have = new Set([...doc.querySelectorAll(S)].map(key));
-  if (no(doc) || no(d) || [...d.querySelectorAll(S)].some((e) => !have.has(key(e)))) return false;
-  d.querySelectorAll('noscript').forEach((e) => e.remove()); // markup here, text in the page
+  const have = new Set([...doc.querySelectorAll(S)].map(key));
+  if (no(doc.documentElement) || no(d.documentElement) || [...d.querySelectorAll(S)].some((e) => !have.has(key(e)))) return false;
+  d.querySelectorAll('noscript').forEach((e) => e.remove()); // see package web
   for (const e of h.children) replaced.has(e) || live.set(key(e), e);
   let at;
   for (const n of [...d.head.children]) {
