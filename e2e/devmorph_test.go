@@ -366,3 +366,36 @@ func TestDevCmdTemplates(t *testing.T) {
 		})
 	}
 }
+
+// TestDevMorphCSPNonce: an app whose Content-Security-Policy allows
+// scripts by a nonce that changes with every answer. The proxy gives the
+// injected scripts that nonce; the morph compares scripts without it, so a
+// body edit still morphs, and the app's inline script does not run again.
+func TestDevMorphCSPNonce(t *testing.T) {
+	needChromium(t)
+	dir := t.TempDir()
+	page := filepath.Join(dir, "body.html")
+	saveFile(t, page, `<p id="tpl">nonce one</p>`)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := os.ReadFile(page)
+		nonce := randomHex(12)
+		w.Header().Set("Content-Security-Policy", "script-src 'nonce-"+nonce+"'")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><title>csp</title>
+<script nonce="%s">window.__runs = (window.__runs || 0) + 1;</script></head><body>%s</body></html>`, nonce, body)
+	}))
+	t.Cleanup(app.Close)
+	dev := startDev(t, t.TempDir(), nil, "--proxy", app.URL, "--watch", dir)
+	p := newPage(t)
+	p.navigate(dev.url("/"))
+	p.connected()
+	mustEval[string](p, `window.__marker = 'kept'`)
+	base := p.state().now()
+
+	saveFile(t, page, `<p id="tpl">nonce two</p>`)
+	p.waitState("the page to change", 10*time.Second, func(s pageState) bool { return s.updatesSince(base) > 0 })
+	checkMorphed(t, p.settle(dev.publish), base, "nonce two", "body.html")
+	if got := mustEval[string](p, `window.__marker + ' ' + window.__runs`); got != "kept 1" {
+		t.Errorf("marker and runs of the inline script: %q, want \"kept 1\"", got)
+	}
+}
