@@ -271,7 +271,9 @@ func benchReload(b *testing.B, p *ptab, tpl string) {
 		saveFile(b, tpl, `<p id="tpl">`+text+`</p>`)
 		dcl, kept := p.nextMark("the reloaded document with "+text, 10*time.Second,
 			func(m mark) bool { return m.Kind == "dcl" && strings.HasSuffix(m.Text, text) },
-			func(m mark) bool { return m.Kind == "reload" || m.Kind == "client" || (m.Kind == "text" && m.Text == text) })
+			func(m mark) bool {
+				return m.Kind == "reload" || m.Kind == "client" || (m.Kind == "text" && m.Text == text)
+			})
 		var reload, client, visible *mark
 		for i := range kept {
 			switch {
