@@ -29,6 +29,7 @@ import (
 const morphPage = `<!doctype html>
 <html><head><meta charset="utf-8"><title>morph</title>
 <style>#root { font: 14px sans-serif }</style>
+<link rel="stylesheet" href="style.css">
 <script>window.sseClient = { stub: true };</script>
 <script type="module">
 import { morph } from '/sse/client.js';
@@ -76,6 +77,10 @@ func TestMorphDocuments(t *testing.T) {
 	needBrowser(t)
 	mux := http.NewServeMux()
 	web.Register(mux, "/sse")
+	mux.HandleFunc("/style.css", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/css")
+		_, _ = w.Write([]byte("p { margin: 2px }"))
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
