@@ -110,7 +110,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	prod.configure(srv)
 
-	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{mapper: mapper})
+	// watch.morph: false makes the pages reload instead of morphing.
+	reload := func(files ...string) sse.Event {
+		return web.ReloadEvent(files, web.ReloadOptions{NoMorph: !cfg.WatchMorph})
+	}
+	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{mapper: mapper, reload: reload})
 	if err != nil {
 		ln.Close()
 		_ = hub.Shutdown(context.Background())
@@ -136,7 +140,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		m.ready(addr)
 	}
 
-	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, sse.Reload, logger)
+	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, reload, logger)
 	defer signalFile.stop()
 	for {
 		select {
