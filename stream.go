@@ -1,9 +1,11 @@
 package sse
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"syscall"
 	"time"
@@ -70,6 +72,52 @@ type StreamRequest struct {
 	Closed func(connID string, reason error)
 }
 
+// StreamObserver is told about the stream a request opens, for middleware
+// such as access logs, metrics and tracing: an HTTP/1.1 stream is taken
+// over from net/http after its opening events (see WithHijack), so the
+// handler returns long before the stream ends; Closed says when it really
+// does. Attach one with ObserveStream.
+type StreamObserver struct {
+	// Opened, when set, is called once the stream is registered, on the
+	// request's goroutine, with the connection id of the connected event.
+	Opened func(connID string)
+	// Closed, when set, is called once when the stream has ended, with the
+	// reason (nil when the client went away). It may run on another
+	// goroutine than the request's, after the handler returned. It is not
+	// called for a request refused before its stream opened (the status
+	// says why).
+	Closed func(connID string, reason error)
+}
+
+type observerKey struct{}
+
+// ObserveStream returns a shallow copy of r that reports the stream it
+// opens, if it opens one, to o. Call it in a middleware before passing the
+// request on:
+//
+//	start := time.Now()
+//	r = sse.ObserveStream(r, sse.StreamObserver{
+//		Closed: func(id string, reason error) { log.Printf("stream %s ended after %s", id, time.Since(start)) },
+//	})
+//	next.ServeHTTP(w, r)
+func ObserveStream(r *http.Request, o StreamObserver) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), observerKey{}, &o))
+}
+
+// closedHooks returns one function calling closed and then obs.Closed.
+func closedHooks(closed func(string, error), obs *StreamObserver) func(string, error) {
+	if obs == nil || obs.Closed == nil {
+		return closed
+	}
+	if closed == nil {
+		return obs.Closed
+	}
+	return func(id string, reason error) {
+		closed(id, reason)
+		obs.Closed(id, reason)
+	}
+}
+
 // ServeStream serves an event stream described by sr: the building block of
 // ServeHTTP, for handlers that parse their own parameters and do their own
 // authorization (such as a Mercure endpoint). It answers HEAD with the
@@ -101,11 +149,12 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
 		return
 	}
+	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
 		topics:   topics,
 		match:    sr.Match,
-		closedFn: sr.Closed,
+		closedFn: closedHooks(sr.Closed, obs),
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
 		done:     make(chan struct{}),
@@ -117,7 +166,8 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
 	}
-	if err := h.add(s); err != nil {
+	pos, err := h.add(s)
+	if err != nil {
 		h.release()
 		writeError(w, err)
 		return
@@ -149,7 +199,10 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if sr.Opened != nil {
 		sr.Opened(w.Header(), s.id, !gap)
 	}
-	opening, last := h.opening(s, lastID, hist, gap)
+	if obs != nil && obs.Opened != nil {
+		obs.Opened(s.id)
+	}
+	opening, last := h.opening(s, lastID, hist, gap, pos)
 
 	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
@@ -201,14 +254,25 @@ func (h *Hub) logClosed(s *subscriber, reason error) {
 // opening encodes the first events of a stream: connected (with the retry
 // hint), the history gap signal, and the replay. It returns them with the
 // cursor of the last replayed message; live frames up to it are skipped.
-func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]byte, Cursor) {
+//
+// Every stream learns an id at once, so that a client reconnects with a
+// Last-Event-ID even if no event reached it: connected carries the id the
+// client resumed from, or for a fresh stream pos, where its live delivery
+// starts. A resumed stream ends its opening with a bare id line for where the
+// replay and live delivery meet, so that a client whose replay was empty or
+// filtered does not resume from the same old id again.
+func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos *Cursor) ([]byte, Cursor) {
+	connectedID := lastID
+	if connectedID == "" && pos != nil {
+		connectedID = pos.String()
+	}
 	buf := make([]byte, 0, 256)
-	buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
+	buf, _ = wire.AppendEvent(buf, wire.Event{ID: connectedID, Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
 	if gap {
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
 		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeHistoryGap, Data: d})
 	}
-	last := hist.After
+	last, lastSent := hist.After, connectedID
 	for _, m := range hist.Messages {
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor
@@ -220,6 +284,17 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 		buf, err = wire.AppendEvent(buf, wire.Event{ID: m.ID, Type: m.Type, Data: m.Data, Retry: m.Retry})
 		if err != nil {
 			h.log.Error("skipping history message that cannot be encoded", "id", m.ID, "err", err)
+			continue
+		}
+		lastSent = m.ID
+	}
+	if lastID != "" {
+		end := last
+		if pos != nil && end.Compare(*pos) < 0 {
+			end = *pos
+		}
+		if id := end.String(); !end.IsZero() && id != lastSent {
+			buf, _ = wire.AppendID(buf, id)
 		}
 	}
 	return buf, last
@@ -373,34 +448,6 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 	}
 }
 
-// wants reports whether s listens to one of topics.
-func (s *subscriber) wants(topics []string) bool {
-	if matches(s.topics, topics) {
-		return true
-	}
-	if s.match != nil {
-		for _, t := range topics {
-			if s.match(t) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matches reports whether a message for topics reaches a stream listening to
-// subscribed.
-func matches(subscribed, topics []string) bool {
-	for _, t := range topics {
-		for _, s := range subscribed {
-			if s == t {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // streamHeaders sets the headers of an event stream.
 func (h *Hub) streamHeaders(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
@@ -416,18 +463,16 @@ func (h *Hub) streamHeaders(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseStreamRequest reads the topics and the resume id of a stream request.
+// A query that does not parse is refused rather than read in part: the
+// parameters lost would silently change the stream.
 func (h *Hub) parseStreamRequest(r *http.Request) ([]string, string, error) {
-	q := r.URL.Query()
-	topics := q["topic"]
-	if len(topics) == 0 {
-		topics = []string{DefaultTopic}
-	} else {
-		topics = dedupe(topics)
-		for _, t := range topics {
-			if err := h.checkTopic(t); err != nil {
-				return nil, "", err
-			}
-		}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: the query string cannot be parsed (%v); send topic=...&lastEventID=... with URL-encoded values", errBadRequest, err)
+	}
+	topics, err := h.resolveTopics(q["topic"])
+	if err != nil {
+		return nil, "", err
 	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {

@@ -21,6 +21,7 @@ import (
 // server's hub.
 type Loop struct {
 	target   *url.URL
+	noMorph  bool
 	log      *slog.Logger
 	runner   *Runner   // nil without a command
 	comeback *Comeback // nil with a command
@@ -50,6 +51,10 @@ type LoopOptions struct {
 	Renderer *tmpl.Renderer
 	// Logger receives the loop's messages; nil means slog.Default().
 	Logger *slog.Logger
+	// NoMorph makes every reload event of the loop carry morph: false, so
+	// that browsers reload a changed page instead of morphing it in place
+	// (dev.morph or watch.morph is false).
+	NoMorph bool
 }
 
 // NewLoop returns the loop of o; Start starts it.
@@ -60,7 +65,7 @@ func NewLoop(o LoopOptions) (*Loop, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	l := &Loop{target: o.Target, log: o.Logger}
+	l := &Loop{target: o.Target, noMorph: o.NoMorph, log: o.Logger}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	popts := ProxyOptions{Renderer: o.Renderer, Logger: o.Logger}
 	if len(o.Command) > 0 {
@@ -86,7 +91,9 @@ func (l *Loop) Proxy() http.Handler { return l.proxy }
 
 // Reload makes the reload event of changed files: AnsweredReload when the
 // app is known to answer, otherwise the standard event (see ReloadFor).
-func (l *Loop) Reload(files ...string) sse.Event { return ReloadFor(l.target, l.runner)(files...) }
+func (l *Loop) Reload(files ...string) sse.Event {
+	return ReloadFor(l.target, l.runner, l.noMorph)(files...)
+}
 
 // Restart restarts the app for a change of files; the browsers reload
 // once it answers. Without a command it reloads them at once.
@@ -138,14 +145,14 @@ func (l *Loop) state(s State) {
 		files := l.changed
 		l.changed = nil
 		l.mu.Unlock()
-		l.broadcast(AnsweredReload(files...))
+		l.broadcast(AnsweredReload(l.noMorph, files...))
 	}
 }
 
 // appBack reloads the pages once an app that went away answers again.
 func (l *Loop) appBack() {
 	l.log.Info("the app answers again; reloading browsers", "app", l.target.String())
-	l.broadcast(AnsweredReload())
+	l.broadcast(AnsweredReload(l.noMorph))
 }
 
 // broadcast publishes e on the hub given to Start, if any.

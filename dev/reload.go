@@ -6,30 +6,33 @@ import (
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/web"
 )
 
 // AnsweredReload is the reload event for an app known to answer right
-// now: it tells the client to reload without first probing the page with
-// HEAD (probe: false), which saves the browser a round trip.
-func AnsweredReload(files ...string) sse.Event {
-	if files == nil {
-		files = []string{}
-	}
-	return sse.Event{Type: sse.TypeReload, Data: map[string]any{"files": files, "probe": false}}
+// now: it tells the client to reload (or morph) without first probing the
+// page (probe: false), which saves the browser a round trip. noMorph adds
+// morph: false, so that the page reloads instead of morphing.
+func AnsweredReload(noMorph bool, files ...string) sse.Event {
+	return web.ReloadEvent(files, web.ReloadOptions{NoProbe: true, NoMorph: noMorph})
 }
 
 // ReloadFor returns the maker of the reload events of the app at target:
 // AnsweredReload when the app is known to answer, otherwise the standard
 // event, whose probe makes pages wait until the app is back. With a
 // runner its state says (ready, or not); without one the app is asked for
-// a connection (a quarter of a second at most).
-func ReloadFor(target *url.URL, runner *Runner) func(files ...string) sse.Event {
+// a connection (a quarter of a second at most). noMorph makes every event
+// carry morph: false.
+func ReloadFor(target *url.URL, runner *Runner, noMorph bool) func(files ...string) sse.Event {
+	probed := func(files ...string) sse.Event {
+		return web.ReloadEvent(files, web.ReloadOptions{NoMorph: noMorph})
+	}
 	if runner != nil {
 		return func(files ...string) sse.Event {
 			if runner.State().Phase == PhaseReady {
-				return AnsweredReload(files...)
+				return AnsweredReload(noMorph, files...)
 			}
-			return sse.Reload(files...)
+			return probed(files...)
 		}
 	}
 	addr := target.Host
@@ -43,9 +46,9 @@ func ReloadFor(target *url.URL, runner *Runner) func(files ...string) sse.Event 
 	return func(files ...string) sse.Event {
 		c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
 		if err != nil {
-			return sse.Reload(files...)
+			return probed(files...)
 		}
 		_ = c.Close()
-		return AnsweredReload(files...)
+		return AnsweredReload(noMorph, files...)
 	}
 }

@@ -214,10 +214,21 @@ func (s *server) publish(args ...string) {
 	}
 }
 
-// connections reads the number of open streams from the health endpoint.
+// connections reads the number of open streams from the health endpoint,
+// which shows them only to the publish token: the one the server wrote to
+// its token file (token_file) on its first start.
 func (s *server) connections() int {
 	s.t.Helper()
-	resp, err := http.Get(s.url("/sse/healthz"))
+	token, err := os.ReadFile(filepath.Join(s.dir, "var", "run", "valksor-sse.token"))
+	if err != nil {
+		s.t.Fatalf("the server's publish token: %v", err)
+	}
+	req, err := http.NewRequest(http.MethodGet, s.url("/sse/healthz"), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -330,7 +330,8 @@ func TestMercureResume(t *testing.T) {
 		return q
 	}
 	// Each case asks for the updates after ids[after] (-1: earliest, -2: an
-	// unknown id); the live update of each case joins ids.
+	// unknown id, answered like earliest); the live update of each case joins
+	// ids.
 	tests := []struct {
 		name  string
 		after int
@@ -350,9 +351,8 @@ func TestMercureResume(t *testing.T) {
 			var replay []string
 			resume := sse.EarliestID
 			switch tt.after {
-			case -1:
+			case -1, -2: // an unknown id gets everything retained, as earliest does
 				replay = ids
-			case -2:
 			default:
 				replay, resume = ids[tt.after+1:], ids[tt.after]
 			}

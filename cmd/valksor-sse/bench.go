@@ -105,7 +105,7 @@ func (m *Main) benchTarget(ctx context.Context, cfg config.Config, f *benchFlags
 	base := strings.Replace(baseURL(cfg), "//localhost:", "//127.0.0.1:", 1)
 	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz"); err == nil {
+	if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz", ""); err == nil {
 		base = used
 	}
 	if f.pid == 0 {
@@ -141,7 +141,9 @@ func (m *Main) compareFloor(ctx context.Context, f *benchFlags, ours bench.Confi
 		return fmt.Errorf("start the floor server: %w", err)
 	}
 	defer func() {
-		_ = floorCmd.Process.Signal(syscall.SIGTERM)
+		if floorCmd.Process.Signal(syscall.SIGTERM) != nil { // Windows has no SIGTERM
+			_ = floorCmd.Process.Kill()
+		}
 		_ = floorCmd.Wait()
 	}()
 	floor := f.scenario(m, "floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid, ours.TLSConfig)

@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -242,10 +242,11 @@ func (m *Main) load(c configFlags) (config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// path resolves a config path against the working directory.
+// path resolves a config path against the working directory. An absolute
+// path (C:\var\run\x.pid or C:/var/run/x.pid on Windows) is kept as it is.
 func (m *Main) path(p string) string {
-	if m.Dir == "" || p == "" || strings.HasPrefix(p, "/") {
+	if m.Dir == "" || p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return m.Dir + string(os.PathSeparator) + p
+	return filepath.Join(m.Dir, p)
 }

@@ -32,7 +32,9 @@ Browsers reload when:
     when there are none, the whole working directory, minus the watcher's
     default ignores (.git, node_modules, vendor, var, editors' temporary
     files and the like; watch.ignore skips more). With --cmd, a *.go
-    change restarts the app first.
+    change (or one matching --restart GLOB) restarts the app first.
+    A change to anything but a script morphs the page in place instead
+    of reloading it, keeping its state (dev.morph: false turns that off).
   - valksor-sse publish reload --port 3000 runs in this directory.
     Publishers authenticate as with serve (publish_token, the token file
     created on first start, or with JWT keys a publisher JWT), so the app
@@ -47,13 +49,14 @@ touching the signal file.`
 
 // devFlags are the flags of dev.
 type devFlags struct {
-	common configFlags
-	proxy  string
-	listen string
-	cmds   stringList
-	open   bool
-	debug  bool
-	watch  watchFlags
+	common   configFlags
+	proxy    string
+	listen   string
+	cmds     stringList
+	restarts stringList
+	open     bool
+	debug    bool
+	watch    watchFlags
 }
 
 func (f *devFlags) register(fs *flagSet) {
@@ -64,6 +67,7 @@ func (f *devFlags) register(fs *flagSet) {
 	fs.StringVar(&f.proxy, "proxy", "", "`URL` of your app (any language); pages are served through the proxy with live reload")
 	fs.StringVar(&f.listen, "listen", "", "`address` of the proxy, host:port (default dev.listen, localhost:3000); or give --host/--port")
 	fs.Var(&f.cmds, "cmd", "`command` that runs the app; restarted when a watched source changes (repeatable: run in order as one shell line each)")
+	fs.Var(&f.restarts, "restart", "with --cmd, also restart the app when files matching `GLOB` change, as *.go files do: templates the app reads only when it starts, e.g. 'templates/**' (repeatable; the same as watch.rules GLOB=restart)")
 	fs.BoolVar(&f.open, "open", false, "open the proxy in the browser once it is up")
 	fs.BoolVar(&f.debug, "debug", false, "log every connect, disconnect and event")
 	f.watch.register(fs)
@@ -127,6 +131,12 @@ func (m *Main) devConfig(f devFlags) (config.Config, *url.URL, error) {
 	}
 	if len(f.cmds) > 0 {
 		cfg.Dev.Cmd = f.cmds
+	}
+	if len(f.restarts) > 0 && len(cfg.Dev.Cmd) == 0 {
+		return cfg, nil, usageError{"--restart restarts the app that --cmd runs: give --cmd too (without it, every change reloads or morphs the pages)"}
+	}
+	for _, g := range f.restarts {
+		cfg.Watch.Rules = append(cfg.Watch.Rules, g+"=restart")
 	}
 	if err := devListen(&cfg, host, port, f.listen); err != nil {
 		return cfg, nil, err
@@ -198,7 +208,8 @@ func (m *Main) newDevServer(ctx context.Context, cfg config.Config, target *url.
 	if err != nil {
 		return nil, nil, err
 	}
-	loop, err := dev.NewLoop(dev.LoopOptions{Target: target, Command: cfg.Dev.Cmd, Dir: m.Dir, Stdout: m.Stderr, Renderer: renderer, Logger: logger})
+	loop, err := dev.NewLoop(dev.LoopOptions{Target: target, Command: cfg.Dev.Cmd, Dir: m.Dir, Stdout: m.Stderr, Renderer: renderer, Logger: logger,
+		NoMorph: !cfg.Dev.Morph || !cfg.Watch.Morph}) // either key false: pages reload instead of morphing
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,27 +21,37 @@ import (
 // The life of a server process: taking over from a running one, listening,
 // announcing, waiting for a signal and shutting down.
 
-// takeOver deals with an existing pid file: a stale one is removed, a live
-// valksor-sse is an error unless killExisting, which stops it.
-func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting bool, logger *slog.Logger) error {
-	res, err := f.Check()
-	if err != nil {
-		return fmt.Errorf("pid file %s: %w", f.Path, err)
+// takeOver takes the pid file for this server. A file left by a server
+// that is gone is taken over; one held by a running valksor-sse is an error
+// unless killExisting, which stops that server first. The returned lock is
+// held until it is released (see releasePIDFile) or the process ends.
+func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting bool, logger *slog.Logger) (*process.Lock, error) {
+	if res, err := f.Check(); err == nil && res.Stale != "" {
+		logger.Info("taking over a stale pid file", "path", f.Path, "why", res.Stale)
 	}
-	if res.Stale != "" {
-		logger.Info("removed stale pid file", "path", f.Path, "why", res.Stale)
+	lock, err := f.Acquire()
+	var running *process.RunningError
+	if !errors.As(err, &running) {
+		return lock, err
 	}
-	if !res.Running || res.PID == os.Getpid() {
-		return nil
+	switch {
+	case !killExisting:
+		return nil, fmt.Errorf("valksor-sse is already running as pid %d (pid file %s); stop it with `valksor-sse stop`, or start with --kill-existing to replace it", running.PID, f.Path)
+	case running.PID == 0 || running.PID == os.Getpid():
+		return nil, fmt.Errorf("--kill-existing: %w, but its pid cannot be read from the file; stop it yourself", err)
 	}
-	if !killExisting {
-		return fmt.Errorf("valksor-sse is already running as pid %d (pid file %s); stop it with `valksor-sse stop`, or start with --kill-existing to replace it", res.PID, f.Path)
+	logger.Info("stopping the running valksor-sse", "pid", running.PID)
+	if err := process.Terminate(ctx, running.PID, 5*time.Second); err != nil {
+		return nil, fmt.Errorf("--kill-existing: %w", err)
 	}
-	logger.Info("stopping the running valksor-sse", "pid", res.PID)
-	if err := process.Terminate(ctx, res.PID, 5*time.Second); err != nil {
-		return fmt.Errorf("--kill-existing: %w", err)
+	return f.Acquire()
+}
+
+// releasePIDFile releases the pid file's lock and removes the file.
+func releasePIDFile(lock *process.Lock, logger *slog.Logger) {
+	if err := lock.Release(); err != nil {
+		logger.Warn("cannot remove the pid file", "path", lock.Path(), "err", err)
 	}
-	return nil
 }
 
 // listen binds the configured address. When the port is taken it names the
@@ -56,6 +67,9 @@ func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool,
 		return ln, nil
 	}
 	owner, oerr := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
+	if errors.Is(oerr, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("port %d on %s is in use (this system cannot tell by which program); stop it, or choose another port with --port", cfg.Server.Port, cfg.Server.Host)
+	}
 	if oerr != nil || owner.PID == 0 {
 		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Server.Port, cfg.Server.Host)
 	}
@@ -88,16 +102,6 @@ func relisten(addr string, pid int) (net.Listener, error) {
 	}
 }
 
-// removeOwnPIDFile removes the pid file unless another process has replaced it.
-func removeOwnPIDFile(f process.PIDFile, logger *slog.Logger) {
-	if pid, err := f.Read(); err == nil && pid != os.Getpid() {
-		return
-	}
-	if err := f.Remove(); err != nil {
-		logger.Warn("cannot remove the pid file", "path", f.Path, "err", err)
-	}
-}
-
 // urlOf is the URL of path on s as a person on this machine types it:
 // the configured host (localhost for the wildcard addresses) and the port
 // the server listens on.
@@ -113,6 +117,18 @@ func notifySignals() (chan os.Signal, func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	return sigs, func() { signal.Stop(sigs) }
+}
+
+// notifyStop delivers the stop requests of `valksor-sse stop` on sigs as
+// SIGTERM until the returned function is called (see process.NotifyStop:
+// on Windows, where no signal can be sent to another process, stop asks
+// through a named event).
+func notifyStop(sigs chan<- os.Signal, logger *slog.Logger) func() {
+	stop, err := process.NotifyStop(sigs)
+	if err != nil {
+		logger.Warn("`valksor-sse stop` will end this server without a graceful shutdown", "err", err)
+	}
+	return stop
 }
 
 // lifetime says how a server process ends.

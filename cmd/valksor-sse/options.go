@@ -66,6 +66,10 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 		o.Mercure = func(hub *sse.Hub) (*mercure.Handler, error) { return m.newMercure(cfg, hub, logger) }
 	}
 	o.TLS = m.tlsOptions(cfg, selfSigned)
+	// watch.morph: false makes the pages reload instead of morphing.
+	o.Reload = func(files ...string) sse.Event {
+		return web.ReloadEvent(files, web.ReloadOptions{NoMorph: !cfg.Watch.Morph})
+	}
 	if o.Watch != nil {
 		o.Watch.AssetDirs = m.assetDirs(cfg)
 	}

@@ -35,8 +35,8 @@ developer's machine, the dashboard. --watch DIR reloads browsers when files
 under DIR change. SIGINT and SIGTERM stop it gracefully (a second one at
 once); SIGHUP reloads every browser.`
 
-// serve runs the server: it takes over from a running one when asked,
-// listens, writes the pid file, says where it listens and serves until a
+// serve runs the server: it takes the pid file (taking over from a running
+// server when asked), listens, says where it listens and serves until a
 // signal stops it. SIGHUP reloads every browser.
 func (m *Main) serve(ctx context.Context, args []string) error {
 	var f serveFlags
@@ -60,21 +60,19 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	logger, release := newLogger(m.Stderr, cfg)
 	defer release()
 	pidFile := process.PIDFile{Path: m.path(cfg.Server.PIDFile)}
-	if err := m.takeOver(ctx, pidFile, f.killExisting, logger); err != nil {
+	pidLock, err := m.takeOver(ctx, pidFile, f.killExisting, logger)
+	if err != nil {
 		return err
 	}
+	defer releasePIDFile(pidLock, logger)
 	sigs, stopSignals := notifySignals()
 	defer stopSignals()
+	defer notifyStop(sigs, logger)()
 	s, closeAll, err := m.newServer(ctx, cfg, f, logger)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	if err := pidFile.Write(os.Getpid()); err != nil {
-		_ = s.Shutdown(context.Background())
-		return fmt.Errorf("write pid file: %w", err)
-	}
-	defer removeOwnPIDFile(pidFile, logger)
 	if err := s.Open(); err != nil {
 		_ = s.Shutdown(context.Background())
 		return err

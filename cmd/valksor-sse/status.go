@@ -31,14 +31,19 @@ func (m *Main) status(ctx context.Context, args []string) error {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
 	}
 	url := baseURL(cfg)
+	token, _ := m.clientPublishToken(cfg)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	health, used, herr := fetchHealth(ctx, m.localTransport(cfg), url+"/healthz")
+	health, used, herr := fetchHealth(ctx, m.localTransport(cfg), url+"/healthz", token)
 	switch {
 	case herr == nil:
 		pid := "pid unknown (no pid file here)"
-		if res.Running {
+		if res.Running && res.PID > 0 {
 			pid = fmt.Sprintf("pid %d", res.PID)
+		}
+		if health.Transport == "" { // the server shows its details only to the publish token
+			fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s (set publish_token to see its connections and transport)\n", pid, used, health.Status)
+			return nil
 		}
 		fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s, %d connection(s) (max %s), %d event(s) published, up %s, transport %s\n",
 			pid, used, health.Status, health.Connections, limit(health.MaxConnections), health.Published,
@@ -58,11 +63,15 @@ func limit(n int) string {
 }
 
 // fetchHealth reads the health report at url through rt; base is the
-// server's URL as it answered (its scheme may differ from url's).
-func fetchHealth(ctx context.Context, rt http.RoundTripper, url string) (h sse.Health, base string, err error) {
+// server's URL as it answered (its scheme may differ from url's). With the
+// publish token the report has every detail, else only the status.
+func fetchHealth(ctx context.Context, rt http.RoundTripper, url, token string) (h sse.Health, base string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return h, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {

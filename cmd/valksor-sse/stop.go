@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -37,7 +38,7 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
 	}
 	pid, found := res.PID, ""
-	if !res.Running {
+	if !res.Running || res.PID == 0 {
 		owner, ok := runningServer(cfg)
 		if !ok {
 			return m.notRunning(cfg, pidFile.Path)
@@ -49,9 +50,6 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 	}
 	if err := process.Terminate(ctx, pid, *grace); err != nil {
 		return err
-	}
-	if res.Running {
-		_ = pidFile.Remove()
 	}
 	fmt.Fprintf(m.Stdout, "stopped valksor-sse (pid %d%s)\n", pid, found)
 	return nil
@@ -65,7 +63,10 @@ func (m *Main) notRunning(cfg config.Config, pidPath string) error {
 		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s, nothing listens on port %d)\n", pidPath, cfg.Server.Port)
 		return nil
 	}
-	owner, _ := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
+	owner, err := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("no live pid in %s, but something answers on port %d; on this system stop finds a server only through its pid file: run stop in the server's directory, or give it the server's --config", pidPath, cfg.Server.Port)
+	}
 	if owner.PID != 0 {
 		return fmt.Errorf("no live pid in %s, and port %d is held by %s, which is not valksor-sse, so stop leaves it alone; stop it yourself, or check --config and --port", pidPath, cfg.Server.Port, owner)
 	}

@@ -3,54 +3,90 @@ package process_test
 import (
 	"bufio"
 	"fmt"
-	"github.com/valksor/go-sse/internal/proctest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/valksor/go-sse/internal/process"
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
-// Helper binaries built once per test binary by TestMain: the same program
-// under a valksor-sse name, a development-style name and an unrelated name.
+// Helper binaries built once per test binary by TestMain. IsValksorSSE
+// counts the holder as the server, whatever its file is called, and the
+// stranger as another program, even under the server's name.
 var (
-	binSSE   string // <tmp>/valksor-sse
-	binDev   string // <tmp>/valksor-sse-dev
-	binOther string // <tmp>/other-server
+	binSSE      string // <tmp>/valksor-sse: the holder
+	binRenamed  string // <tmp>/vsse: the holder under another name
+	binImpostor string // <tmp>/impostor/valksor-sse: the stranger under the server's name
+	binTest     string // <tmp>/valksor-sse.test: the holder under a test binary's name
+	binOther    string // <tmp>/other-server: the stranger
 )
+
+// holderPackage is the import path of the helper that plays the server.
+const holderPackage = "github.com/valksor/go-sse/internal/process/testdata/holder"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	var remove func()
-	var err error
-	binSSE, remove, err = proctest.Build("./internal/process/testdata/holder", "valksor-sse", false)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "building the holder helper:", err)
-		return 1
+	var removes []func()
+	defer func() {
+		for _, remove := range removes {
+			remove()
+		}
+	}()
+	for _, b := range []struct {
+		out       *string
+		pkg, name string
+	}{
+		{&binSSE, "./internal/process/testdata/holder", "valksor-sse"},
+		{&binOther, "./internal/process/testdata/stranger", "other-server"},
+	} {
+		bin, remove, err := proctest.Build(b.pkg, b.name, false)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "building the helper", b.pkg+":", err)
+			return 1
+		}
+		removes = append(removes, remove)
+		*b.out = bin
 	}
-	defer remove()
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
+	}
 	dir := filepath.Dir(binSSE)
-	binDev = filepath.Join(dir, "valksor-sse-dev")
-	binOther = filepath.Join(dir, "other-server")
-	b, err := os.ReadFile(binSSE)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	for _, p := range []string{binDev, binOther} {
-		if err := os.WriteFile(p, b, 0o755); err != nil {
+	binRenamed = filepath.Join(dir, "vsse"+exe)
+	binImpostor = filepath.Join(dir, "impostor", "valksor-sse"+exe)
+	binTest = filepath.Join(dir, "valksor-sse.test"+exe)
+	for _, c := range []struct{ from, to string }{{binSSE, binRenamed}, {binOther, binImpostor}, {binSSE, binTest}} {
+		if err := copyFile(c.from, c.to); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
+	process.SetServerPackage(holderPackage)
 	return m.Run()
+}
+
+// copyFile copies the program from to the new file to, creating its
+// directory.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
 
 // holder is a running helper process started by the test.

@@ -34,7 +34,7 @@ const CoverDirEnv = "VALKSOR_COVERDIR"
 
 // Build builds the main package pkg, a directory relative to the module's
 // root such as "./cmd/valksor-sse", into a new temporary directory, as
-// name, and returns the binary's path and a function that removes the
+// name (with ".exe" added on Windows), and returns the binary's path and a function that removes the
 // directory. It builds in the root module, so that the browser tests'
 // module (e2e/) builds the binary its users get. race builds with -race.
 //
@@ -49,6 +49,9 @@ func Build(pkg, name string, race bool) (bin string, remove func(), err error) {
 		return "", nil, err
 	}
 	remove = func() { os.RemoveAll(dir) }
+	if runtime.GOOS == "windows" && filepath.Ext(name) != ".exe" {
+		name += ".exe"
+	}
 	bin = filepath.Join(dir, name)
 	args := []string{"build", "-o", bin}
 	if race {

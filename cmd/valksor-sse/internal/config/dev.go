@@ -8,4 +8,7 @@ type Dev struct {
 	Listen string
 	// Cmd is the app command the dev command runs and restarts (key dev.cmd).
 	Cmd []string
+	// Morph lets browsers of the dev proxy morph a changed page in place
+	// instead of reloading it (key dev.morph, default true).
+	Morph bool
 }

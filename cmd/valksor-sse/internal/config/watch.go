@@ -27,6 +27,9 @@ type Watch struct {
 	// PollInterval is the polling period (key watch.poll_interval, 0 =
 	// the watcher's default).
 	PollInterval time.Duration
+	// Morph lets browsers morph a changed page in place instead of
+	// reloading it (key watch.morph, default true).
+	Morph bool
 }
 
 // checkRules validates watch.rules.
