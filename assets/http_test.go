@@ -1,6 +1,7 @@
 package assets_test
 
 import (
+	"github.com/valksor/go-sse/internal/proctest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -167,13 +168,7 @@ func TestCustomPrefix(t *testing.T) {
 // waitFor polls cond until it holds or a second passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.Await(t, 2*time.Second, what, cond)
 }
 
 func TestAutoReload(t *testing.T) {

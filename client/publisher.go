@@ -146,5 +146,5 @@ func unreachable(url string, err error) error {
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		hint = " (connection refused: is the server running? start it with `valksor-sse serve`)"
 	}
-	return fmt.Errorf("%w: %s%s: %v", ErrUnreachable, url, hint, err)
+	return fmt.Errorf("%w: %s%s: %w", ErrUnreachable, url, hint, err)
 }

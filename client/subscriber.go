@@ -50,6 +50,11 @@ type Subscriber struct {
 	// OnConnect, when set, is called with each successful response before
 	// its events are read.
 	OnConnect func(*http.Response)
+	// OnDisconnect, when set, is called when a connection attempt fails or
+	// an open stream ends, with why (an error wrapping ErrUnreachable, an
+	// *Error for a 5xx answer, or the read error of a broken stream),
+	// before Run waits to try again. It is not called when Run returns.
+	OnDisconnect func(err error)
 }
 
 // Run connects and calls fn for every event, in order, until ctx ends, fn
@@ -75,6 +80,9 @@ func (s *Subscriber) Run(ctx context.Context, fn func(Event) error) error {
 		var stop *stopError
 		if errors.As(err, &stop) {
 			return stop.err
+		}
+		if s.OnDisconnect != nil {
+			s.OnDisconnect(err)
 		}
 		if got {
 			failures = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/valksor/go-sse/internal/proctest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -286,13 +287,7 @@ func TestPrivateDashboard(t *testing.T) {
 	// Private dashboard events reach no stream without a grant.
 	l := newLive(t, Options{Private: true, StatsInterval: 20 * time.Millisecond, TailInterval: 5 * time.Millisecond})
 	view := follow(t, l.srv.URL+"/sse", Topic)
-	deadline := time.Now().Add(10 * time.Second)
-	for l.hub.Stats().Published < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the dashboard published nothing while watched")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.Await(t, 10*time.Second, "the dashboard to publish while watched", func() bool { return l.hub.Stats().Published >= 2 })
 	// The public page embeds none of the data either.
 	l.hub.Publish(context.Background(), sse.Event{Type: "secret-order", Topics: []string{"orders"}})
 	resp, err := http.Get(l.srv.URL + "/sse/_dashboard")

@@ -26,13 +26,7 @@ const clientImport = `import "valksorsse/sse";`
 // eventually polls cond every 10ms until it holds or d has passed.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.Await(t, d, what, cond)
 }
 
 // freeAddr returns a 127.0.0.1 address nothing listens on right now.

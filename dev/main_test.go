@@ -2,9 +2,8 @@ package dev_test
 
 import (
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 )
 
@@ -16,18 +15,13 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "dev-test-")
+	var remove func()
+	var err error
+	appBin, remove, err = proctest.Build("./dev/testdata/app", "app", false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	appBin = filepath.Join(dir, "app")
-	build := exec.Command("go", "build", "-o", appBin, "./testdata/app")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building testdata/app:", err)
 		return 1
 	}
+	defer remove()
 	return m.Run()
 }

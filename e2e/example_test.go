@@ -2,9 +2,9 @@ package e2e_test
 
 import (
 	"context"
+	"github.com/valksor/go-sse/internal/proctest"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
@@ -17,18 +17,15 @@ var (
 	exampleOnce sync.Once
 	exampleBin  string
 	exampleErr  error
+	// removeExample removes the example's binary; runTests calls it.
+	removeExample = func() {}
 )
 
 // buildExample builds ./examples/app once, next to the valksor-sse binary.
 func buildExample(t *testing.T) string {
 	t.Helper()
 	exampleOnce.Do(func() {
-		exampleBin = filepath.Join(filepath.Dir(bin), "example-app")
-		out, err := exec.Command("go", "build", "-o", exampleBin, "../examples/app").CombinedOutput()
-		if err != nil {
-			exampleErr = err
-			t.Logf("go build ../examples/app:\n%s", out)
-		}
+		exampleBin, removeExample, exampleErr = proctest.Build("./examples/app", "example-app", false)
 	})
 	if exampleErr != nil {
 		t.Fatalf("build the example app: %v", exampleErr)
@@ -55,26 +52,19 @@ func startExample(t *testing.T) string {
 		close(done)
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
+		proctest.End(cmd.Process, done)
 		if t.Failed() {
 			t.Logf("example app stderr:\n%s", stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := exampleListening.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1]
-		}
-		select {
-		case <-done:
-			t.Fatalf("the example app exited before listening:\n%s", stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the example app is not listening after 20s:\n%s", stderr)
-		}
+	var m []string
+	switch proctest.Poll(20*time.Second, done, func() bool { m = exampleListening.FindStringSubmatch(stderr.String()); return m != nil }) {
+	case proctest.ErrStopped:
+		t.Fatalf("the example app exited before listening:\n%s", stderr)
+	case proctest.ErrTimeout:
+		t.Fatalf("the example app is not listening after 20s:\n%s", stderr)
 	}
+	return m[1]
 }
 
 // openExample opens the example page in a new tab and waits until its

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,20 +38,20 @@ var (
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
 func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "valksor-sse-e2e")
+	var remove func()
+	var err error
+	bin, remove, err = proctest.Build("./cmd/valksor-sse", "valksor-sse", false)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "valksor-sse")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/valksor-sse")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build valksor-sse:", err)
 		return 1
 	}
-	stop := startBrowser(filepath.Join(dir, "profile"))
+	defer remove()
+	defer func() {
+		if removeExample != nil {
+			removeExample()
+		}
+	}()
+	stop := startBrowser(filepath.Join(filepath.Dir(bin), "profile"))
 	defer stop()
 	return m.Run()
 }
@@ -138,7 +137,9 @@ type server struct {
 	done   chan struct{}
 }
 
-var listening = regexp.MustCompile(`valksor-sse listening" url=http://[^ ]+:(\d+)/`)
+// listening matches the line valksor-sse prints once it listens; its
+// third group is the port.
+var listening = proctest.Listening
 
 // startServer runs `valksor-sse serve --port port` in dir (port 0 picks a
 // free one) and waits until it listens. The process is killed when the test
@@ -158,27 +159,26 @@ func startServer(t *testing.T, dir string, port int) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		proctest.End(s.cmd.Process, s.done)
 		if t.Failed() {
 			t.Logf("valksor-sse (port %d) stderr:\n%s", s.port, s.stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[1])
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("valksor-sse exited before listening:\n%s", s.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valksor-sse not listening after 20s:\n%s", s.stderr)
-		}
+	s.awaitListening()
+	return s
+}
+
+// awaitListening waits until the server says it listens, and notes its port.
+func (s *server) awaitListening() {
+	s.t.Helper()
+	var m []string
+	switch proctest.Poll(20*time.Second, s.done, func() bool { m = listening.FindStringSubmatch(s.stderr.String()); return m != nil }) {
+	case proctest.ErrStopped:
+		s.t.Fatalf("valksor-sse exited before listening:\n%s", s.stderr)
+	case proctest.ErrTimeout:
+		s.t.Fatalf("valksor-sse not listening after 20s:\n%s", s.stderr)
 	}
+	s.port, _ = strconv.Atoi(m[3])
 }
 
 // cleanEnv is the environment without the caller's VALKSOR_SSE_* variables.
@@ -214,10 +214,21 @@ func (s *server) publish(args ...string) {
 	}
 }
 
-// connections reads the number of open streams from the health endpoint.
+// connections reads the number of open streams from the health endpoint,
+// which shows them only to the publish token: the one the server wrote to
+// its token file (token_file) on its first start.
 func (s *server) connections() int {
 	s.t.Helper()
-	resp, err := http.Get(s.url("/sse/healthz"))
+	token, err := os.ReadFile(filepath.Join(s.dir, "var", "run", "valksor-sse.token"))
+	if err != nil {
+		s.t.Fatalf("the server's publish token: %v", err)
+	}
+	req, err := http.NewRequest(http.MethodGet, s.url("/sse/healthz"), nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -326,19 +337,16 @@ func (tb *tab) eval(expr string) {
 // within. Errors while polling (such as during a reload) count as false.
 func (tb *tab) waitFor(what, expr string, within time.Duration) {
 	tb.t.Helper()
-	deadline := time.Now().Add(within)
 	js := "(() => { try { return !!(" + expr + ") } catch { return false } })()"
-	for {
+	var err error
+	if proctest.Poll(within, nil, func() bool {
 		ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
-		cancel()
-		if err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.t.Fatalf("waited %v for %s (%s); last error: %v", within, what, expr, err)
-		}
-		time.Sleep(25 * time.Millisecond)
+		defer cancel()
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err == nil && ok
+	}) != nil {
+		tb.t.Fatalf("waited %v for %s (%s); last error: %v", within, what, expr, err)
 	}
 }
 
@@ -450,11 +458,5 @@ func get[T any](s *site, f func(s *site) T) T {
 // waitUntil polls cond until it holds, failing the test after within.
 func waitUntil(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %v for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Await(t, within, what, cond)
 }

@@ -3,10 +3,10 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,27 +38,13 @@ func startProdServer(t *testing.T, dir string, env []string) *server {
 		close(s.done)
 	}()
 	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
+		proctest.End(s.cmd.Process, s.done)
 		if t.Failed() {
 			t.Logf("valksor-sse stderr:\n%s", s.stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[1])
-			return s
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("valksor-sse exited before listening:\n%s", s.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valksor-sse not listening after 20s:\n%s", s.stderr)
-		}
-	}
+	s.awaitListening()
+	return s
 }
 
 // TestProdCORSCookieAuthInChromium runs the browser side of cookie

@@ -11,6 +11,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"net"
 	"os"
 	"os/exec"
@@ -74,21 +75,20 @@ func startVite(b *testing.B, bin, dir string) string {
 			<-exited
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+	up := func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
 			c.Close()
-			return "http://" + addr + "/"
 		}
-		select {
-		case <-exited:
-			b.Fatalf("vite exited:\n%s", out)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("vite not answering on %s after 30s:\n%s", addr, out)
-		}
+		return err == nil
 	}
+	switch proctest.Poll(30*time.Second, exited, up) {
+	case proctest.ErrStopped:
+		b.Fatalf("vite exited:\n%s", out)
+	case proctest.ErrTimeout:
+		b.Fatalf("vite not answering on %s after 30s:\n%s", addr, out)
+	}
+	return "http://" + addr + "/"
 }
 
 // viteConnected waits until document number load of p has Vite's client

@@ -1,6 +1,7 @@
 package tmpl_test
 
 import (
+	"github.com/valksor/go-sse/internal/proctest"
 	"html/template"
 	"net/http"
 	"strings"
@@ -301,13 +302,7 @@ func TestPingCaching(t *testing.T) {
 	if d := time.Since(start); d > 200*time.Millisecond {
 		t.Errorf("renders after the TTL blocked for %v", d)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for r.Ping() != "" {
-		if time.Now().After(deadline) {
-			t.Fatal("the down server was never noticed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	proctest.Await(t, 2*time.Second, "the down server to be noticed", func() bool { return r.Ping() == "" })
 	if n := stub.hits.Load(); n != 2 {
 		t.Errorf("after one TTL: %d healthz requests, want 2", n)
 	}

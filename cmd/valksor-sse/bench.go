@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/valksor/go-sse/bench"
+	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/internal/process"
 )
 
@@ -21,72 +23,113 @@ import (
 // as a child process of bench --compare-floor.
 const floorCommand = "bench-floor"
 
+// benchFlags are the flags of bench.
+type benchFlags struct {
+	common      configFlags
+	target      string
+	streams     int
+	publishes   int
+	gap         time.Duration
+	topic       string
+	token       string
+	pid         int
+	compare     bool
+	rounds      int
+	asJSON      bool
+	sourceAddrs bool
+	concurrency int
+	timeout     time.Duration
+	slow        int
+	size        int
+}
+
+func (f *benchFlags) register(fs *flagSet) {
+	f.common.register(fs, roleClient)
+	fs.StringVar(&f.target, "url", "", "stream `URL` of the server under test, base path included (default: the server of the config)")
+	fs.IntVar(&f.streams, "streams", 1000, "streams to open")
+	fs.IntVar(&f.publishes, "publishes", 10, "events to publish")
+	fs.DurationVar(&f.gap, "gap", 0, "time between publishes (0: back to back)")
+	fs.StringVar(&f.topic, "topic", "bench", "topic the streams subscribe to and events go to")
+	fs.StringVar(&f.token, "token", "", "publish `token` (default: the config's, then the token file)")
+	fs.IntVar(&f.pid, "pid", 0, "server `PID` for the memory reading (default: the pid file, for the config's server)")
+	fs.BoolVar(&f.compare, "compare-floor", false, "also run the same scenario against the reference floor server, alternating, and print the ratios")
+	fs.IntVar(&f.rounds, "rounds", 3, "rounds per server with --compare-floor (the medians are reported)")
+	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&f.sourceAddrs, "source-addrs", true, "spread client sockets over 127.0.0.1-254 (loopback servers only)")
+	fs.IntVar(&f.concurrency, "concurrency", 64, "streams connecting at once")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for deliveries after the last publish")
+	fs.IntVar(&f.slow, "slow", 0, "extra streams that connect and never read (does one stalled client slow the others?)")
+	fs.IntVar(&f.size, "size", 0, "extra bytes of data per event (up to 3000), to fill the buffers of --slow streams")
+}
+
 // bench runs the benchmark against a server (by default the one of the
 // config), optionally side by side with the floor server.
 func (m *Main) bench(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("bench", "bench [flags]\n\nExamples:\n  valksor-sse bench --streams 10000 --publishes 10 --gap 500ms --compare-floor\n  valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json")
-	var c commonFlags
-	c.register(fs)
-	target := fs.String("url", "", "stream `URL` of the server under test, base path included (default: the server of the config)")
-	streams := fs.Int("streams", 1000, "streams to open")
-	publishes := fs.Int("publishes", 10, "events to publish")
-	gap := fs.Duration("gap", 0, "time between publishes (0: back to back)")
-	topic := fs.String("topic", "bench", "topic the streams subscribe to and events go to")
-	token := fs.String("token", "", "publish `token` (default: the config's, then the token file)")
-	pid := fs.Int("pid", 0, "server `pid` for the memory reading (default: the pid file, for the config's server)")
-	compare := fs.Bool("compare-floor", false, "also run the same scenario against the reference floor server, alternating, and print the ratios")
-	rounds := fs.Int("rounds", 3, "rounds per server with --compare-floor (the medians are reported)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	sourceAddrs := fs.Bool("source-addrs", true, "spread client sockets over 127.0.0.1-254 (loopback servers only)")
-	concurrency := fs.Int("concurrency", 64, "streams connecting at once")
-	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for deliveries after the last publish")
-	slow := fs.Int("slow", 0, "extra streams that connect and never read (does one stalled client slow the others?)")
-	size := fs.Int("size", 0, "extra bytes of data per event (up to 3000), to fill the buffers of --slow streams")
-	if err := parse(fs, args); err != nil {
+	var f benchFlags
+	fs := m.newFlagSet("bench", "bench [flags]", `Measures a running server: streams held, delivery latency and loss, memory.
+
+Examples:
+  valksor-sse bench --streams 10000 --publishes 10 --gap 500ms --compare-floor
+  valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json`)
+	f.register(fs)
+	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
-	cfg, err := m.load(c)
+	cfg, err := m.load(f.common)
 	if err != nil {
 		return err
 	}
-	base := *target
+	base := f.target
 	if base == "" {
-		base = strings.Replace(baseURL(cfg), "//localhost:", "//127.0.0.1:", 1)
-		// The server may speak the other scheme (--tls-self-signed): ask
-		// it, as publish and status do.
-		hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz", ""); err == nil {
-			base = used
-		}
-		cancel()
-		if *pid == 0 {
-			if res, err := (process.PIDFile{Path: m.path(cfg.PIDFile)}).Check(); err == nil && res.Running {
-				*pid = res.PID
-			}
-		}
+		base = m.benchTarget(ctx, cfg, &f)
 	}
-	if *token == "" {
-		*token = m.readToken(cfg)
+	if f.token == "" {
+		f.token, _ = m.clientPublishToken(cfg)
 	}
-	scenario := func(name, streamBase, publishURL, tok string, serverPID int) bench.Config {
-		u := streamBase + "?topic=" + url.QueryEscape(*topic)
-		return bench.Config{
-			Name: name, StreamURL: u, PublishURL: publishURL, PublishToken: tok,
-			Streams: *streams, Publishes: *publishes, Gap: *gap, Concurrency: *concurrency,
-			SourceAddrs: *sourceAddrs && loopbackV4(streamBase), ServerPID: serverPID,
-			Progress: m.Stderr, Timeout: *timeout, Slow: *slow, Padding: *size,
-			TLSConfig: m.localTLS(cfg),
-		}
-	}
-	ours := scenario("valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", *token, *pid)
-	if !*compare {
+	tlsConfig := m.localTLS(cfg)
+	ours := f.scenario(m, "valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", f.token, f.pid, tlsConfig)
+	if !f.compare {
 		rep, err := bench.Run(ctx, ours)
 		if err != nil {
 			return err
 		}
-		return m.printReport(*asJSON, rep, rep.WriteTable)
+		return m.printReport(f.asJSON, rep, rep.WriteTable)
 	}
+	return m.compareFloor(ctx, &f, ours)
+}
 
+// benchTarget is the stream URL of the config's server, in the scheme it
+// answers with (a --tls-self-signed server speaks https), and sets the
+// server's pid from the pid file when --pid is not given.
+func (m *Main) benchTarget(ctx context.Context, cfg config.Config, f *benchFlags) string {
+	base := strings.Replace(baseURL(cfg), "//localhost:", "//127.0.0.1:", 1)
+	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz", ""); err == nil {
+		base = used
+	}
+	if f.pid == 0 {
+		if res, err := (process.PIDFile{Path: m.path(cfg.Server.PIDFile)}).Check(); err == nil && res.Running {
+			f.pid = res.PID
+		}
+	}
+	return base
+}
+
+// scenario is the benchmark of the flags against one server.
+func (f *benchFlags) scenario(m *Main, name, streamBase, publishURL, tok string, serverPID int, tlsConfig *tls.Config) bench.Config {
+	return bench.Config{
+		Name: name, StreamURL: streamBase + "?topic=" + url.QueryEscape(f.topic), PublishURL: publishURL, PublishToken: tok,
+		Streams: f.streams, Publishes: f.publishes, Gap: f.gap, Concurrency: f.concurrency,
+		SourceAddrs: f.sourceAddrs && loopbackV4(streamBase), ServerPID: serverPID,
+		Progress: m.Stderr, Timeout: f.timeout, Slow: f.slow, Padding: f.size,
+		TLSConfig: tlsConfig,
+	}
+}
+
+// compareFloor runs the scenario against ours and the floor server, a
+// child process, alternating.
+func (m *Main) compareFloor(ctx context.Context, f *benchFlags, ours bench.Config) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to start the floor server: %w", err)
@@ -103,13 +146,13 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		}
 		_ = floorCmd.Wait()
 	}()
-	floor := scenario("floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid)
+	floor := f.scenario(m, "floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid, ours.TLSConfig)
 	floor.ResetURL = "http://" + addr + "/reset"
-	rep, err := bench.Compare(ctx, floor, ours, *rounds)
+	rep, err := bench.Compare(ctx, floor, ours, f.rounds)
 	if err != nil {
 		return err
 	}
-	return m.printReport(*asJSON, rep, rep.WriteTable)
+	return m.printReport(f.asJSON, rep, rep.WriteTable)
 }
 
 func (m *Main) printReport(asJSON bool, v any, table func(io.Writer) error) error {

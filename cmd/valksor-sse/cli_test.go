@@ -329,7 +329,7 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 
 	out, errOut, code = run(t, t.TempDir(), "version", "--help")
-	if code != 0 || out != "" || !strings.Contains(errOut, "Usage: valksor-sse version") {
+	if code != 0 || errOut != "" || !strings.Contains(out, "Usage: valksor-sse version") {
 		t.Errorf("version --help: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if _, errOut, code := run(t, t.TempDir(), "version", "extra"); code != 2 || !strings.Contains(errOut, "takes no arguments") {
@@ -343,7 +343,7 @@ func TestVersionAndHelp(t *testing.T) {
 	// "--host -h" too: help, never a server on host "-h".
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"--host", "-h"}} {
 		out, errOut, code := run(t, t.TempDir(), args...)
-		if code != 0 || !strings.HasPrefix(out, help) || !strings.Contains(out, "-kill-existing") || errOut != "" {
+		if code != 0 || !strings.HasPrefix(out, help) || !strings.Contains(out, "--kill-existing") || errOut != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want the commands, then the flags of serve", args, code, out, errOut)
 		}
 	}
@@ -442,9 +442,9 @@ func TestAssetsCompileOut(t *testing.T) {
 			}
 		})
 	}
-	_, errOut, _ := run(t, t.TempDir(), "assets", "compile", "-h")
-	if !strings.Contains(errOut, "serves as /assets/; the files are written directly in it") {
-		t.Errorf("help: %s", errOut)
+	help, _, code := run(t, t.TempDir(), "assets", "compile", "-h")
+	if code != 0 || !strings.Contains(help, "serves as /assets/; the files are written directly in it") {
+		t.Errorf("help (exit %d): %s", code, help)
 	}
 }
 
@@ -467,4 +467,120 @@ func TestSymfonyConfig(t *testing.T) {
 		t.Fatalf("when@prod with APP_ENV=prod: exit %d: %s", code, errOut)
 	}
 	startProd(t, whenDir, []string{"APP_ENV=dev"})
+}
+
+// TestCLIManners: the command line as a person meets it: double-dash
+// flags in every help, help COMMAND, --version and -v, suggestions for a
+// mistyped command or flag, flags before or after the arguments, client
+// commands without a listener's flags, and one hint per error.
+func TestCLIManners(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args     []string
+		code     int
+		stdout   []string // all of them in stdout
+		stderr   []string // all of them in stderr
+		unwanted []string // none of them in either
+	}{
+		{[]string{"help", "publish"}, 0, []string{"Usage: valksor-sse publish [TYPE] [flags]", "  --port PORT", "port of the server"}, nil, []string{"0 picks a free port", "Usage:\n  valksor-sse serve"}},
+		{[]string{"publish", "--help"}, 0, []string{"Usage: valksor-sse publish"}, nil, nil},
+		{[]string{"serve", "-h"}, 0, []string{"  --port PORT", "0 picks a free port", "  --kill-existing"}, nil, []string{"\n  -port"}},
+		{[]string{"assets", "-h"}, 0, []string{"Usage: valksor-sse assets list|compile"}, nil, nil},
+		{[]string{"token", "--help"}, 0, []string{"  --publish PATTERN"}, nil, []string{"--port", "--host"}},
+		{[]string{"--version"}, 0, []string{"valksor-sse "}, nil, nil},
+		{[]string{"-v"}, 0, []string{"valksor-sse "}, nil, nil},
+		{[]string{"pubilsh"}, 2, nil, []string{`unknown command "pubilsh" (did you mean "publish"?)`}, nil},
+		{[]string{"--prot", "8080"}, 2, nil, []string{"unknown flag --prot (did you mean --port?)"}, []string{"Usage"}},
+		{[]string{"publish", "reload", "--prot", "1"}, 2, nil, []string{"unknown flag --prot (did you mean --port?)"}, nil},
+		{[]string{"token", "--publish", "*", "--port", "1"}, 2, nil, []string{"unknown flag --port"}, nil},
+		{[]string{"help", "nope"}, 2, nil, []string{`unknown command "nope"`}, nil},
+		{[]string{"--port", "1", "publish", "reload"}, 2, nil, []string{"the command goes first: valksor-sse publish [flags]"}, nil},
+		{[]string{"completion", "tcsh"}, 2, nil, []string{"completion needs a shell: bash, zsh, fish, powershell"}, nil},
+	} {
+		out, errOut, code := run(t, dir, c.args...)
+		if code != c.code {
+			t.Errorf("%q: exit %d, want %d\nstdout %s\nstderr %s", c.args, code, c.code, out, errOut)
+			continue
+		}
+		for _, w := range c.stdout {
+			if !strings.Contains(out, w) {
+				t.Errorf("%q: stdout does not say %q:\n%s", c.args, w, out)
+			}
+		}
+		for _, w := range c.stderr {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%q: stderr does not say %q:\n%s", c.args, w, errOut)
+			}
+		}
+		for _, w := range c.unwanted {
+			if strings.Contains(out+errOut, w) {
+				t.Errorf("%q: the output says %q:\n%s%s", c.args, w, out, errOut)
+			}
+		}
+	}
+
+	// Flags after the event type, and before it, reach the same server;
+	// the error says once how to start one.
+	port := strconv.Itoa(freePort(t))
+	for _, args := range [][]string{
+		{"publish", "--port", port, "css-update", "--data", `{"files":["a.css"]}`},
+		{"publish", "css-update", "--port", port, "--data", `{"files":["a.css"]}`},
+	} {
+		_, errOut, code := run(t, dir, args...)
+		if code != 1 || !strings.Contains(errOut, "no valksor-sse server answers at http://localhost:"+port+"/sse") {
+			t.Errorf("%q: exit %d: %s", args, code, errOut)
+		}
+		if n := strings.Count(errOut, "`valksor-sse serve`"); n != 1 {
+			t.Errorf("%q: the hint to start the server appears %d times: %s", args, n, errOut)
+		}
+	}
+}
+
+// TestCompletionBash: the bash completion script completes commands and
+// the flags of the command being typed, in a real bash.
+func TestCompletionBash(t *testing.T) {
+	t.Parallel()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash:", err)
+	}
+	script, errOut, code := run(t, t.TempDir(), "completion", "bash")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, c := range []struct {
+		words string
+		want  string
+	}{
+		{"valksor-sse pub", "publish"},
+		{"valksor-sse publish --to", "--token --topic"},
+		{"valksor-sse --kil", "--kill-existing"},
+		{"valksor-sse tail --j", "--json"},
+	} {
+		words := strings.Fields(c.words)
+		prog := script + fmt.Sprintf("\nCOMP_WORDS=(%s); COMP_CWORD=%d; _valksor_sse; echo \"${COMPREPLY[*]}\"\n", c.words, len(words)-1)
+		out, err := exec.Command(bash, "-c", prog).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != c.want {
+			t.Errorf("%q completes to %q (%v), want %q", c.words, out, err, c.want)
+		}
+	}
+	for _, shell := range []string{"zsh", "fish", "powershell"} {
+		out, _, code := run(t, t.TempDir(), "completion", shell)
+		if code != 0 || !strings.Contains(out, "publish") || !strings.Contains(out, "kill-existing") {
+			t.Errorf("completion %s: exit %d:\n%s", shell, code, out)
+		}
+	}
+}
+
+// TestStartLine: the first thing serve says is where it is, in a line a
+// person reads, with the dashboard's URL.
+func TestStartLine(t *testing.T) {
+	t.Parallel()
+	s := start(t, t.TempDir(), "--port", "0")
+	first, _, _ := strings.Cut(s.stderr.String(), "\n")
+	want := fmt.Sprintf("valksor-sse listening on http://localhost:%d/sse · dashboard http://localhost:%d/sse/_dashboard", s.port, s.port)
+	if first != want {
+		t.Errorf("first line %q, want %q", first, want)
+	}
 }

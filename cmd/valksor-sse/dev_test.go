@@ -3,22 +3,19 @@ package main_test
 import (
 	"errors"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// devListening matches the dev proxy's start line; its group is the port.
-var devListening = regexp.MustCompile(`valksor-sse dev proxy listening" url=http://([^ ]+):(\d+)/`)
 
 // devProc is a running "valksor-sse dev".
 type devProc struct {
@@ -43,9 +40,9 @@ func startDevCmd(t *testing.T, dir string, env []string, args ...string) *devPro
 			t.Errorf("valksor-sse dev still running 10s after SIGTERM:\n%s", d.stderr)
 		}
 	})
-	m := d.awaitLog("the dev proxy to listen", devListening)
-	d.host = m[1]
-	d.port, _ = strconv.Atoi(m[2])
+	m := d.awaitLog("the dev proxy to listen", proctest.Listening)
+	d.host = m[2]
+	d.port, _ = strconv.Atoi(m[3])
 	return d
 }
 
@@ -57,16 +54,11 @@ func (d *devProc) url(path string) string {
 // waitLog waits until the log contains s.
 func (d *devProc) waitLog(what, s string) {
 	d.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(d.stderr.String(), s) {
-		select {
-		case <-d.done:
-			d.t.Fatalf("valksor-sse dev exited while waiting for %s: %v\n%s", what, d.err, d.stderr)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			d.t.Fatalf("waited 10s for %s (%q in the log):\n%s", what, s, d.stderr)
-		}
+	switch proctest.Poll(10*time.Second, d.done, func() bool { return strings.Contains(d.stderr.String(), s) }) {
+	case proctest.ErrStopped:
+		d.t.Fatalf("valksor-sse dev exited while waiting for %s: %v\n%s", what, d.err, d.stderr)
+	case proctest.ErrTimeout:
+		d.t.Fatalf("waited 10s for %s (%q in the log):\n%s", what, s, d.stderr)
 	}
 }
 
@@ -157,12 +149,10 @@ func TestDevSignalFile(t *testing.T) {
 		t.Fatalf("signal file reload data with the app down %q", e.Data)
 	}
 	// The log line comes through a pipe, maybe after the event.
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(d.stderr.String(), "reload signal file: reloading every browser") < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log does not say twice that the signal file reloaded:\n%s", d.stderr)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if proctest.Poll(5*time.Second, nil, func() bool {
+		return strings.Count(d.stderr.String(), "reload signal file: reloading every browser") >= 2
+	}) != nil {
+		t.Fatalf("the log does not say twice that the signal file reloaded:\n%s", d.stderr)
 	}
 }
 
@@ -245,7 +235,7 @@ func TestDevListenAddress(t *testing.T) {
 		t.Parallel()
 		port := freePort(t)
 		d := startDevCmd(t, t.TempDir(), nil, "--proxy", app.URL, "--port", strconv.Itoa(port))
-		if d.port != port || (d.host != "127.0.0.1" && d.host != "[::1]") {
+		if d.port != port || d.host != "localhost" {
 			t.Fatalf("dev --port %d listens on %s:%d, want localhost:%d (the host of dev.listen)", port, d.host, d.port, port)
 		}
 		resp, err := http.Get(d.url("/sse/healthz"))
@@ -277,10 +267,10 @@ func TestDevListenAddress(t *testing.T) {
 
 	t.Run("help", func(t *testing.T) {
 		t.Parallel()
-		_, errOut, code := run(t, t.TempDir(), "dev", "-h")
+		help, _, code := run(t, t.TempDir(), "dev", "-h")
 		for _, want := range []string{"SIGHUP here means the terminal went", "port of the proxy when --listen is not given", "publish reload --port", "signal_file"} {
-			if code != 0 || !strings.Contains(errOut, want) {
-				t.Errorf("dev -h (exit %d) does not say %q:\n%s", code, want, errOut)
+			if code != 0 || !strings.Contains(help, want) {
+				t.Errorf("dev -h (exit %d) does not say %q:\n%s", code, want, help)
 			}
 		}
 	})

@@ -1,21 +1,20 @@
 package main
 
 import (
-	"bytes"
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
-	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/valksor/go-sse/client"
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
+	"github.com/valksor/go-sse/internal/process"
+	"github.com/valksor/go-sse/server"
 )
 
 // clientHost is the host a client on this machine dials to reach a server
@@ -34,10 +33,10 @@ func clientHost(host string) string {
 // other one (a server started with --tls-self-signed).
 func baseURL(cfg config.Config) string {
 	scheme := "http"
-	if cfg.TLSCert != "" {
+	if cfg.TLS.Cert != "" {
 		scheme = "https"
 	}
-	return scheme + "://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Host, "[]")), strconv.Itoa(cfg.Port)) + cfg.BasePath
+	return scheme + "://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Server.Host, "[]")), strconv.Itoa(cfg.Server.Port)) + cfg.Server.BasePath
 }
 
 // localTransport is the transport of the commands that talk to the server
@@ -48,153 +47,58 @@ func baseURL(cfg config.Config) string {
 // A request sent with the wrong scheme (plain HTTP to a TLS server, or the
 // reverse) is sent again with the right one.
 func (m *Main) localTransport(cfg config.Config) http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = m.localTLS(cfg)
-	return &schemeFallback{next: t}
+	return client.NewLocalTransport(m.ownCerts(cfg)...)
 }
 
-// localTLS is the TLS configuration of localTransport (and of bench).
+// localTLS is the TLS configuration of localTransport, for bench.
 func (m *Main) localTLS(cfg config.Config) *tls.Config {
-	var own [][]byte
-	for _, f := range []string{m.path(cfg.TLSCert), m.path(filepath.Join(selfSignedDir, selfSignedCert))} {
-		if f != "" {
-			own = append(own, leafDER(f)...)
-		}
-	}
-	return &tls.Config{
-		// The standard verification is done by VerifyConnection, after
-		// the server's own certificate had its chance.
-		InsecureSkipVerify: true,
-		VerifyConnection:   func(cs tls.ConnectionState) error { return verifyServer(cs, own) },
-	}
+	return client.LocalTLS(m.ownCerts(cfg)...)
 }
 
-// leafDER returns the first certificate of each PEM file, DER-encoded; a
-// file that cannot be read gives nothing (the server may not use it).
-func leafDER(file string) [][]byte {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil
-	}
-	for {
-		var block *pem.Block
-		block, b = pem.Decode(b)
-		if block == nil {
-			return nil
-		}
-		if block.Type == "CERTIFICATE" {
-			return [][]byte{block.Bytes}
-		}
-	}
+// ownCerts are the certificate files of the server of cfg: tls.cert, and
+// the one --tls-self-signed writes.
+func (m *Main) ownCerts(cfg config.Config) []string {
+	return []string{m.path(cfg.TLS.Cert), m.path(filepath.Join(selfSignedDir, server.SelfSignedCert))}
 }
 
-// verifyServer accepts a server whose certificate is one of own, and
-// otherwise verifies the chain against the system's roots for the name
-// that was dialled.
-func verifyServer(cs tls.ConnectionState, own [][]byte) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("the server sent no certificate")
+// runningServer returns the valksor-sse process listening on the
+// configured port, if this user can see one.
+func runningServer(cfg config.Config) (process.Owner, bool) {
+	if cfg.Server.Port == 0 {
+		return process.Owner{}, false
 	}
-	leaf := cs.PeerCertificates[0]
-	for _, der := range own {
-		if bytes.Equal(der, leaf.Raw) {
-			return nil
-		}
+	o, err := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
+	if err != nil || o.PID == 0 || o.PID == os.Getpid() || !process.IsValksorSSE(o.PID) {
+		return process.Owner{}, false
 	}
-	opts := x509.VerifyOptions{DNSName: cs.ServerName, Intermediates: x509.NewCertPool()}
-	for _, c := range cs.PeerCertificates[1:] {
-		opts.Intermediates.AddCert(c)
-	}
-	_, err := leaf.Verify(opts)
-	return err
+	return o, true
 }
 
-// schemeFallback sends a request again with the other scheme when the
-// server speaks it: a TLS server answers plain HTTP with a 400 saying so,
-// and a plain server answers a TLS handshake with an HTTP response. It
-// remembers what a host speaks, so that later requests (tail's
-// reconnections) use it at once.
-type schemeFallback struct {
-	next http.RoundTripper
-
-	mu      sync.Mutex
-	learned map[string]string // host → the scheme that answered after a fallback
-}
-
-// tlsPortReply is the start of what Go's TLS servers answer to plain HTTP.
-const tlsPortReply = "Client sent an HTTP request to an HTTPS server"
-
-func (f *schemeFallback) RoundTrip(r *http.Request) (*http.Response, error) {
-	f.mu.Lock()
-	scheme := f.learned[r.URL.Host]
-	f.mu.Unlock()
-	if scheme != "" && scheme != r.URL.Scheme {
-		if r2, ok := withScheme(r, scheme); ok {
-			r = r2
-		}
+// serverFile resolves a file of the running server, such as the pid file or
+// the token file: p against the working directory, as the server does; when
+// p is relative and no such file exists here, the same path in the working
+// directory of the valksor-sse listening on the configured port, if that
+// file exists. So publish, status and stop find the server's files when
+// they run elsewhere with --config.
+func (m *Main) serverFile(cfg config.Config, p string) string {
+	here := m.path(p)
+	if p == "" || filepath.IsAbs(p) {
+		return here
 	}
-	resp, err := f.next.RoundTrip(r)
-	switch {
-	case err != nil && r.URL.Scheme == "https" && answeredPlain(err):
-		return f.again(r, "http", resp, err)
-	case err == nil && r.URL.Scheme == "http" && resp.StatusCode == http.StatusBadRequest:
-		head := make([]byte, len(tlsPortReply))
-		n, _ := io.ReadFull(resp.Body, head)
-		if string(head[:n]) == tlsPortReply {
-			resp.Body.Close()
-			return f.again(r, "https", nil, nil)
-		}
-		resp.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(head[:n]), resp.Body), resp.Body}
+	if _, err := os.Stat(here); !errors.Is(err, fs.ErrNotExist) {
+		return here
 	}
-	return resp, err
-}
-
-// answeredPlain reports whether err is a TLS handshake that got an HTTP
-// answer.
-func answeredPlain(err error) bool {
-	var re tls.RecordHeaderError
-	return errors.As(err, &re) && string(re.RecordHeader[:]) == "HTTP/"
-}
-
-// again sends r with scheme; when its body cannot be sent twice, it
-// returns the first answer (resp, err) instead.
-func (f *schemeFallback) again(r *http.Request, scheme string, resp *http.Response, err error) (*http.Response, error) {
-	r2, ok := withScheme(r, scheme)
+	owner, ok := runningServer(cfg)
 	if !ok {
-		if err == nil {
-			err = errors.New("the server speaks " + scheme + "; use an " + scheme + ":// URL")
-		}
-		return resp, err
+		return here
 	}
-	resp, err = f.next.RoundTrip(r2)
-	if err == nil {
-		f.mu.Lock()
-		if f.learned == nil {
-			f.learned = make(map[string]string)
-		}
-		f.learned[r.URL.Host] = scheme
-		f.mu.Unlock()
+	dir, err := process.Cwd(owner.PID)
+	if err != nil {
+		return here
 	}
-	return resp, err
-}
-
-// withScheme is a copy of r for scheme, with a fresh body; false when the
-// body cannot be read again.
-func withScheme(r *http.Request, scheme string) (*http.Request, bool) {
-	r2 := r.Clone(r.Context())
-	r2.URL.Scheme = scheme
-	if r.Body != nil && r.Body != http.NoBody {
-		if r.GetBody == nil {
-			return nil, false
-		}
-		body, err := r.GetBody()
-		if err != nil {
-			return nil, false
-		}
-		r2.Body = body
+	there := filepath.Join(dir, p)
+	if _, err := os.Stat(there); err != nil {
+		return here
 	}
-	return r2, true
+	return there
 }

@@ -25,19 +25,15 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "valksor-sse-bin")
+	var remove func()
+	var err error
+	bin, remove, err = proctest.Build("./cmd/valksor-sse", "valksor-sse", true)
 	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "valksor-sse")
-	build := exec.Command("go", "build", "-race", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build valksor-sse:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
@@ -55,7 +51,7 @@ type server struct {
 	err    error
 }
 
-var listening = regexp.MustCompile(`valksor-sse listening" url=http://[^ ]+:(\d+)/`)
+var listening = proctest.Listening
 
 // start runs `valksor-sse serve args...` in dir and waits until it listens.
 func start(t *testing.T, dir string, args ...string) *server {
@@ -68,7 +64,7 @@ func startEnv(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
 	s := startNoWaitEnv(t, dir, env, args...)
 	m := s.awaitLog("the server to listen", listening)
-	s.port, _ = strconv.Atoi(m[1])
+	s.port, _ = strconv.Atoi(m[3])
 	return s
 }
 
@@ -105,10 +101,7 @@ func spawnBin(t *testing.T, exe, dir string, env []string, args ...string) *serv
 		s.err = s.cmd.Wait()
 		close(s.done)
 	}()
-	t.Cleanup(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	})
+	t.Cleanup(func() { proctest.End(s.cmd.Process, s.done) })
 	return s
 }
 
@@ -116,20 +109,17 @@ func spawnBin(t *testing.T, exe, dir string, env []string, args ...string) *serv
 // match; it fails the test if the process exits first or after 20s.
 func (s *server) awaitLog(what string, re *regexp.Regexp) []string {
 	s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := re.FindStringSubmatch(s.stderr.String()); m != nil {
-			return m
-		}
-		select {
-		case <-s.done:
-			s.t.Fatalf("exited while waiting for %s: %v\n%s", what, s.err, s.stderr)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("waited 20s for %s:\n%s", what, s.stderr)
-		}
+	var m []string
+	switch proctest.Poll(20*time.Second, s.done, func() bool {
+		m = re.FindStringSubmatch(s.stderr.String())
+		return m != nil
+	}) {
+	case proctest.ErrStopped:
+		s.t.Fatalf("exited while waiting for %s: %v\n%s", what, s.err, s.stderr)
+	case proctest.ErrTimeout:
+		s.t.Fatalf("waited 20s for %s:\n%s", what, s.stderr)
 	}
+	return m
 }
 
 // cleanEnv is the environment without the caller's VALKSOR_SSE_* variables.

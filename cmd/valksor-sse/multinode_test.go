@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"net"
 	"net/url"
 	"os"
@@ -148,14 +149,9 @@ func TestThreeNodesOnOneRedis(t *testing.T) {
 	}
 
 	waitAll := func(c *collected) []string {
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			got, _ := c.snapshot()
-			if len(got) >= total || time.Now().After(deadline) {
-				return got
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		var got []string
+		_ = proctest.Poll(30*time.Second, nil, func() bool { got, _ = c.snapshot(); return len(got) >= total })
+		return got
 	}
 	ref := waitAll(subs[0])
 	if len(ref) != total {

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"io"
 	"net"
 	"net/http"
@@ -44,9 +45,6 @@ const (
 	prodStatic      = "static-token-0123456789"
 )
 
-// prodListening matches the start line in the text and JSON log formats.
-var prodListening = regexp.MustCompile(`valksor-sse listening"?[ ,]"?url"?[=:]"?(https?)://[^ /"]+:(\d+)/`)
-
 // prodServer is a valksor-sse process started for these tests.
 type prodServer struct {
 	*server
@@ -63,21 +61,9 @@ func startProd(t *testing.T, dir string, env []string, args ...string) *prodServ
 			t.Logf("valksor-sse stderr:\n%s", s.stderr)
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if m := prodListening.FindStringSubmatch(s.stderr.String()); m != nil {
-			s.port, _ = strconv.Atoi(m[2])
-			return &prodServer{server: s, scheme: m[1]}
-		}
-		select {
-		case <-s.done:
-			t.Fatalf("server exited before listening: %v\n%s", s.err, s.stderr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not listening after 20s:\n%s", s.stderr)
-		}
-	}
+	m := s.awaitLog("the server to listen", proctest.Listening)
+	s.port, _ = strconv.Atoi(m[3])
+	return &prodServer{server: s, scheme: m[1]}
 }
 
 // at is the URL of path on the server.
@@ -530,16 +516,10 @@ func scrapeMetrics(t *testing.T, s *prodServer, c *http.Client) map[string]float
 	return out
 }
 
-// waitFor polls cond (every 20ms, up to 10s) until it holds.
+// waitFor polls cond until it holds, for up to 10s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	proctest.Await(t, 10*time.Second, what, cond)
 }
 
 // TestProdLimits exceeds the per-IP stream cap and the publish rate: 429

@@ -30,7 +30,7 @@ func TestRenamedBinary(t *testing.T) {
 		t.Helper()
 		s := spawnBin(t, vsse, dir, nil, append([]string{"serve"}, args...)...)
 		m := s.awaitLog("the server to listen", listening)
-		s.port, _ = strconv.Atoi(m[1])
+		s.port, _ = strconv.Atoi(m[3])
 		return s
 	}
 	dir := t.TempDir()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -38,72 +39,92 @@ type tailLine struct {
 	Data any `json:"data"`
 }
 
+// tailFlags are the flags of tail.
+type tailFlags struct {
+	common  configFlags
+	types   stringList
+	topics  stringList
+	jsonOut bool
+	all     bool
+	color   string
+	url     string
+}
+
+func (f *tailFlags) register(fs *flagSet) {
+	f.common.register(fs, roleClient)
+	fs.Var(&f.types, "type", "print only events of `type` (repeatable)")
+	fs.Var(&f.topics, "topic", "follow `topic` (repeatable; default: the public channel)")
+	fs.BoolVar(&f.jsonOut, "json", false, `print one JSON object per line: {"time", "type", "id", "data"}`)
+	fs.BoolVar(&f.all, "all", false, "also print the connected, ping and pong events")
+	fs.StringVar(&f.color, "color", "auto", "color the output: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
+	fs.StringVar(&f.url, "url", "", "server `URL` with base path, e.g. http://localhost:8080/sse (default: from the config)")
+}
+
+// tail follows the stream of the server of the config and prints its
+// events until interrupted.
 func (m *Main) tail(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("tail", "tail [flags]\n\nFollows the stream and prints one line per event: time, type, id, data.\nIt reconnects and resumes by itself; Ctrl-C stops it.\n\nExamples:\n  valksor-sse tail\n  valksor-sse tail --topic orders --type order-shipped\n  valksor-sse tail --json | jq .data")
-	var c commonFlags
-	c.register(fs)
-	var types, topics stringList
-	fs.Var(&types, "type", "print only events of `type` (repeatable)")
-	fs.Var(&topics, "topic", "follow `topic` (repeatable; default: the public channel)")
-	jsonOut := fs.Bool("json", false, `print one JSON object per line: {"time", "type", "id", "data"}`)
-	all := fs.Bool("all", false, "also print the connected, ping and pong events")
-	color := fs.String("color", "auto", "color the output: auto (when stdout is a terminal and NO_COLOR is unset), always or never")
-	url := fs.String("url", "", "server `URL` with base path, e.g. http://localhost:8080/sse (default: from the config)")
-	if err := parse(fs, args); err != nil {
+	var f tailFlags
+	fs := m.newFlagSet("tail", "tail [flags]", `Follows the stream and prints one line per event: time, type, id, data.
+It reconnects and resumes by itself; Ctrl-C stops it.
+
+Examples:
+  valksor-sse tail
+  valksor-sse tail --topic orders --type order-shipped
+  valksor-sse tail --json | jq .data`)
+	f.register(fs)
+	if err := fs.parse(args, 0); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("tail takes no arguments, got %q; use --type and --topic", fs.Args())}
-	}
-	var colored bool
-	switch *color {
-	case "auto":
-		colored = m.getenv("NO_COLOR") == "" && isTerminal(m.Stdout)
-	case "always":
-		colored = true
-	case "never":
-	default:
-		return usageError{fmt.Sprintf("--color %q: want auto, always or never", *color)}
-	}
-	cfg, err := m.load(c)
+	colored, err := m.colored(f.color)
 	if err != nil {
 		return err
 	}
-	base := *url
+	cfg, err := m.load(f.common)
+	if err != nil {
+		return err
+	}
+	base := f.url
 	if base == "" {
 		base = baseURL(cfg)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	st := &tailState{m: m, url: base, next: m.localTransport(cfg)}
-	sub := &client.Subscriber{
-		URL:        base,
-		Topics:     topics,
-		MaxBackoff: 5 * time.Second,
-		HTTPClient: &http.Client{Transport: st},
-		OnConnect:  st.connected,
-	}
+	st := &tailState{m: m, url: base}
+	sub := &client.Subscriber{URL: base, Topics: f.topics, MaxBackoff: 5 * time.Second, HTTPClient: &http.Client{Transport: m.localTransport(cfg)},
+		OnConnect: st.connected, OnDisconnect: st.disconnected}
 	err = sub.Run(ctx, func(e client.Event) error {
 		if e.Type == sse.TypeHistoryGap {
 			st.gap(e)
 		}
-		if !*all && (e.Type == sse.TypeConnected || e.Type == sse.TypePing || e.Type == sse.TypePong) {
+		if !f.all && (e.Type == sse.TypeConnected || e.Type == sse.TypePing || e.Type == sse.TypePong) {
 			return nil
 		}
-		if len(types) > 0 && !slices.Contains(types, e.Type) {
+		if len(f.types) > 0 && !slices.Contains(f.types, e.Type) {
 			return nil
 		}
-		return m.printEvent(time.Now(), e, *jsonOut, colored)
+		return m.printEvent(time.Now(), e, f.jsonOut, colored)
 	})
-	if ctx.Err() != nil {
-		return nil // interrupted: the normal way to stop
-	}
 	var ce *client.Error
-	if errors.As(err, &ce) {
+	switch {
+	case ctx.Err() != nil:
+		return nil // interrupted: the normal way to stop
+	case errors.As(err, &ce):
 		return fmt.Errorf("the server refused the stream at %s: %s", base, ce.Message)
 	}
 	return err
+}
+
+// colored decides whether tail colors its output, from --color.
+func (m *Main) colored(color string) (bool, error) {
+	switch color {
+	case "auto":
+		return m.getenv("NO_COLOR") == "" && isTerminal(m.Stdout), nil
+	case "always":
+		return true, nil
+	case "never":
+		return false, nil
+	}
+	return false, usageError{fmt.Sprintf("--color %q: want auto, always or never", color)}
 }
 
 // printEvent writes e as one line.
@@ -150,38 +171,20 @@ func isTerminal(w io.Writer) bool {
 }
 
 // tailState tells the user on stderr when the stream connects, breaks and
-// resumes. As the Subscriber's transport it sees each connection attempt.
+// resumes, once per outage.
 type tailState struct {
-	m    *Main
-	url  string
-	next http.RoundTripper
+	m   *Main
+	url string
 
 	mu       sync.Mutex
-	up       bool // a stream is open
 	everUp   bool
 	reported bool // the current outage was reported
-}
-
-func (s *tailState) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := s.next.RoundTrip(r)
-	if err != nil {
-		if r.Context().Err() == nil {
-			s.down(fmt.Sprintf("cannot reach %s (%v); retrying", s.url, err))
-		}
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusOK {
-		resp.Body = &watchedBody{ReadCloser: resp.Body, s: s, ctx: r.Context()}
-	} else if resp.StatusCode >= 500 {
-		s.down(fmt.Sprintf("%s answered %s; retrying", s.url, resp.Status))
-	}
-	return resp, nil
 }
 
 func (s *tailState) connected(resp *http.Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.up, s.reported = true, false
+	s.reported = false
 	if !s.everUp {
 		s.everUp = true
 		fmt.Fprintf(s.m.Stderr, "tail: following %s (Ctrl-C to stop)\n", resp.Request.URL)
@@ -190,14 +193,23 @@ func (s *tailState) connected(resp *http.Response) {
 	fmt.Fprintf(s.m.Stderr, "tail: reconnected to %s; resuming after %s\n", s.url, orDash(resp.Request.Header.Get("Last-Event-ID")))
 }
 
-// down reports an outage once.
-func (s *tailState) down(msg string) {
+// disconnected reports an outage, once.
+func (s *tailState) disconnected(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.up = false
-	if !s.reported {
-		s.reported = true
-		fmt.Fprintln(s.m.Stderr, "tail:", msg)
+	if s.reported {
+		return
+	}
+	s.reported = true
+	var ue *url.Error
+	var se *client.Error
+	switch {
+	case errors.As(err, &ue):
+		fmt.Fprintf(s.m.Stderr, "tail: cannot reach %s (%v); retrying\n", s.url, ue.Err)
+	case errors.As(err, &se):
+		fmt.Fprintf(s.m.Stderr, "tail: %s answered %d %s; retrying\n", s.url, se.StatusCode, http.StatusText(se.StatusCode))
+	default:
+		fmt.Fprintln(s.m.Stderr, "tail: connection lost; reconnecting")
 	}
 }
 
@@ -208,22 +220,6 @@ func (s *tailState) gap(e client.Event) {
 	}
 	_ = json.Unmarshal([]byte(e.Data), &d)
 	fmt.Fprintf(s.m.Stderr, "tail: the server's history does not reach back to %s (did it restart?): events published since it started are shown, earlier ones it no longer has\n", orDash(d.LastEventID))
-}
-
-// watchedBody reports the end of a stream that the user did not ask for.
-type watchedBody struct {
-	io.ReadCloser
-	s    *tailState
-	ctx  context.Context
-	once sync.Once
-}
-
-func (b *watchedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && b.ctx.Err() == nil {
-		b.once.Do(func() { b.s.down("connection lost; reconnecting") })
-	}
-	return n, err
 }
 
 func orDash(s string) string {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/valksor/go-sse/internal/proctest"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -49,8 +50,7 @@ func startTail(t *testing.T, dir string, args ...string) *tailProc {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		proctest.End(p.cmd.Process, p.done)
 		if t.Failed() {
 			t.Logf("tail stderr:\n%s", p.stderr)
 		}
@@ -62,16 +62,11 @@ func startTail(t *testing.T, dir string, args ...string) *tailProc {
 // waitStderr waits until the tail's stderr contains s.
 func (p *tailProc) waitStderr(s string, within time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(within)
-	for !strings.Contains(p.stderr.String(), s) {
-		select {
-		case <-p.done:
-			p.t.Fatalf("tail exited (%v) before saying %q:\n%s", p.err, s, p.stderr)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("tail did not say %q within %v:\n%s", s, within, p.stderr)
-		}
+	switch proctest.Poll(within, p.done, func() bool { return strings.Contains(p.stderr.String(), s) }) {
+	case proctest.ErrStopped:
+		p.t.Fatalf("tail exited (%v) before saying %q:\n%s", p.err, s, p.stderr)
+	case proctest.ErrTimeout:
+		p.t.Fatalf("tail did not say %q within %v:\n%s", s, within, p.stderr)
 	}
 }
 

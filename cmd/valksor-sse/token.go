@@ -14,65 +14,70 @@ import (
 	"github.com/valksor/go-sse/jwt"
 )
 
-// token mints a JWT for scripts and tests:
-//
-//	valksor-sse token --publish '*' --subscribe 'orders/*' --ttl 1h
-//
-// A token with --publish patterns is a publisher token, signed with
-// auth.publisher_key; a token with only --subscribe patterns is a
-// subscriber token, signed with auth.subscriber_key (or the publisher key
-// when that is unset). One token with both claims works for both roles when
-// the two keys are the same. --key signs with another key: a secret, or
-// file:PATH with a secret or a PEM private key (for RSA, ECDSA and Ed25519
-// public keys in the config).
-func (m *Main) token(ctx context.Context, args []string) error {
-	fs := m.newFlagSet("token", "token [--publish PATTERN]... [--subscribe PATTERN]... [--ttl 1h] [flags]\n\n"+
-		"Prints a JWT for the configured auth keys. Patterns: '*' (every topic), 'orders/*' (a prefix), 'orders/7'.\n\n"+
-		"Examples:\n"+
-		"  valksor-sse token --publish '*' --ttl 1h\n"+
-		"  valksor-sse token --subscribe 'orders/*' --ttl 15m\n"+
-		"  valksor-sse publish order-shipped --topic orders/7 --token \"$(valksor-sse token --publish 'orders/*')\"")
-	var c commonFlags
-	c.register(fs)
-	var publish, subscribe stringList
-	fs.Var(&publish, "publish", "topic `pattern` the token may publish to (repeatable)")
-	fs.Var(&subscribe, "subscribe", "topic `pattern` whose private events the token may receive (repeatable)")
-	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token; it carries exp = now + ttl")
-	subject := fs.String("sub", "", "subject claim (sub), e.g. a user id")
-	keyFlag := fs.String("key", "", "signing `key`: a secret, or file:PATH with a secret or a PEM private key (default: auth.publisher_key or auth.subscriber_key)")
-	mercure := fs.Bool("mercure", false, "put the patterns in a \"mercure\" claim instead of \"valksor\" (for Mercure hubs)")
-	if err := parse(fs, args); err != nil {
+// tokenFlags are the flags of token.
+type tokenFlags struct {
+	common    configFlags
+	publish   stringList
+	subscribe stringList
+	ttl       time.Duration
+	subject   string
+	key       string
+	mercure   bool
+}
+
+func (f *tokenFlags) register(fs *flagSet) {
+	f.common.register(fs, roleConfig)
+	fs.Var(&f.publish, "publish", "topic `pattern` the token may publish to (repeatable)")
+	fs.Var(&f.subscribe, "subscribe", "topic `pattern` whose private events the token may receive (repeatable)")
+	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime of the token; it carries exp = now + ttl")
+	fs.StringVar(&f.subject, "sub", "", "subject claim (sub), e.g. a user id")
+	fs.StringVar(&f.key, "key", "", "signing `key`: a secret, or file:PATH with a secret or a PEM private key (default: auth.publisher_key or auth.subscriber_key)")
+	fs.BoolVar(&f.mercure, "mercure", false, "put the patterns in a \"mercure\" claim instead of \"valksor\" (for Mercure hubs)")
+}
+
+// tokenAbout is the help text of token.
+const tokenAbout = `Prints a JWT for the configured auth keys. Patterns: '*' (every topic), 'orders/*' (a prefix), 'orders/7'.
+
+A token with --publish patterns is a publisher token, signed with
+auth.publisher_key; a token with only --subscribe patterns is a subscriber
+token, signed with auth.subscriber_key (or the publisher key when that is
+unset). One token with both claims works for both roles when the two keys
+are the same. --key signs with another key: a secret, or file:PATH with a
+secret or a PEM private key (for RSA, ECDSA and Ed25519 public keys in the
+config).
+
+Examples:
+  valksor-sse token --publish '*' --ttl 1h
+  valksor-sse token --subscribe 'orders/*' --ttl 15m
+  valksor-sse publish order-shipped --topic orders/7 --token "$(valksor-sse token --publish 'orders/*')"`
+
+// token mints a JWT for scripts and tests.
+func (m *Main) token(_ context.Context, args []string) error {
+	var f tokenFlags
+	fs := m.newFlagSet("token", "token [--publish PATTERN]... [--subscribe PATTERN]... [--ttl 1h] [flags]", tokenAbout)
+	f.register(fs)
+	if err := fs.parse(args, -1); err != nil {
 		return err
 	}
-	switch {
-	case fs.NArg() > 0:
-		return usageError{fmt.Sprintf("token takes no arguments, got %q; give patterns with --publish and --subscribe", fs.Args())}
-	case len(publish) == 0 && len(subscribe) == 0:
-		return usageError{"token needs at least one --publish or --subscribe pattern, e.g. --publish '*'"}
-	case *ttl <= 0:
-		return usageError{fmt.Sprintf("--ttl %v: want a positive duration such as 1h", *ttl)}
+	if err := f.check(fs.arguments()); err != nil {
+		return err
 	}
-	for _, p := range append(append([]string(nil), publish...), subscribe...) {
-		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
-			return usageError{fmt.Sprintf("pattern %q: want '*', a prefix ending in '*' such as 'orders/*', or a topic", p)}
-		}
-	}
-	cfg, err := m.load(c)
+	cfg, err := m.load(f.common)
 	if err != nil {
 		return err
 	}
-	signer, err := m.tokenSigner(cfg, *keyFlag, len(publish) > 0, len(subscribe) > 0)
+	signer, err := m.tokenSigner(cfg, f.key, len(f.publish) > 0, len(f.subscribe) > 0)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
 	claims := jwt.Claims{RegisteredClaims: gojwt.RegisteredClaims{
-		Subject:   *subject,
+		Subject:   f.subject,
 		IssuedAt:  gojwt.NewNumericDate(now),
-		ExpiresAt: gojwt.NewNumericDate(now.Add(*ttl)),
+		ExpiresAt: gojwt.NewNumericDate(now.Add(f.ttl)),
 	}}
-	scopes := &jwt.Scopes{Publish: jwt.Patterns(publish), Subscribe: jwt.Patterns(subscribe)}
-	if *mercure {
+	scopes := &jwt.Scopes{Publish: jwt.Patterns(f.publish), Subscribe: jwt.Patterns(f.subscribe)}
+	if f.mercure {
 		claims.Mercure = scopes
 	} else {
 		claims.Valksor = scopes
@@ -85,11 +90,29 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	return nil
 }
 
+// check checks the flags and arguments of token.
+func (f *tokenFlags) check(args []string) error {
+	switch {
+	case len(args) > 0:
+		return usageError{fmt.Sprintf("token takes no arguments, got %q; give patterns with --publish and --subscribe", args)}
+	case len(f.publish) == 0 && len(f.subscribe) == 0:
+		return usageError{"token needs at least one --publish or --subscribe pattern, e.g. --publish '*'"}
+	case f.ttl <= 0:
+		return usageError{fmt.Sprintf("--ttl %v: want a positive duration such as 1h", f.ttl)}
+	}
+	for _, p := range append(append([]string(nil), f.publish...), f.subscribe...) {
+		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
+			return usageError{fmt.Sprintf("pattern %q: want '*', a prefix ending in '*' such as 'orders/*', or a topic", p)}
+		}
+	}
+	return nil
+}
+
 // tokenSigner picks the key that signs a token with the given claims.
 func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe bool) (*jwt.Signer, error) {
 	spec, name := keyFlag, "--key"
 	if spec == "" {
-		pub, sub := cfg.AuthPublisherKey, cfg.AuthSubscriberKey
+		pub, sub := cfg.Auth.PublisherKey, cfg.Auth.SubscriberKey
 		if sub == "" {
 			sub = pub
 		}
@@ -100,7 +123,7 @@ func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe
 			spec, name = pub, "auth.publisher_key"
 		default:
 			spec, name = sub, "auth.subscriber_key"
-			if cfg.AuthSubscriberKey == "" {
+			if cfg.Auth.SubscriberKey == "" {
 				name = "auth.publisher_key"
 			}
 		}
@@ -112,7 +135,7 @@ func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	s, err := jwt.NewSigner(cfg.AuthAlgorithm, key)
+	s, err := jwt.NewSigner(cfg.Auth.Algorithm, key)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -159,7 +182,7 @@ const publishJWTTTL = time.Minute
 // sign: a public key or a JWKS URL only.
 func (m *Main) publisherJWT(cfg config.Config, topics []string) (string, error) {
 	const mint = "valksor-sse publish TYPE --token \"$(valksor-sse token --publish '*' --key file:/path/to/private.pem)\""
-	if cfg.AuthPublisherKey == "" {
+	if cfg.Auth.PublisherKey == "" {
 		return "", fmt.Errorf("publish cannot sign a publisher JWT: the config has only auth.jwks_url, whose keys verify tokens but cannot sign them; pass a publisher JWT with --token, one from your identity provider or one minted with the private key: %s", mint)
 	}
 	signer, err := m.tokenSigner(cfg, "", true, false)

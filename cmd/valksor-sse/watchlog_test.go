@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"github.com/valksor/go-sse/internal/proctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,10 +74,7 @@ func TestWatchIgnoresOwnLog(t *testing.T) {
 				waitErr = cmd.Wait()
 				close(done)
 			}()
-			t.Cleanup(func() {
-				_ = cmd.Process.Kill()
-				<-done
-			})
+			t.Cleanup(func() { proctest.End(cmd.Process, done) })
 
 			logFile := filepath.Join(dir, c.stderr)
 			readLog := func() string {
@@ -89,21 +87,14 @@ func TestWatchIgnoresOwnLog(t *testing.T) {
 			// awaitLog polls the log until ok accepts it.
 			awaitLog := func(what string, ok func(string) bool) string {
 				t.Helper()
-				deadline := time.Now().Add(20 * time.Second)
-				for {
-					log := readLog()
-					if ok(log) {
-						return log
-					}
-					select {
-					case <-done:
-						t.Fatalf("server exited (%v) while waiting for %s:\n%s", waitErr, what, readLog())
-					case <-time.After(10 * time.Millisecond):
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("no %s within 20s:\n%s", what, log)
-					}
+				var log string
+				switch proctest.Poll(20*time.Second, done, func() bool { log = readLog(); return ok(log) }) {
+				case proctest.ErrStopped:
+					t.Fatalf("server exited (%v) while waiting for %s:\n%s", waitErr, what, readLog())
+				case proctest.ErrTimeout:
+					t.Fatalf("no %s within 20s:\n%s", what, log)
 				}
+				return log
 			}
 			batches := func(log string) [][]string {
 				var out [][]string

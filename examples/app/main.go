@@ -8,6 +8,10 @@
 //	go run ./examples/app --addr localhost:9000
 //
 // See README.md in this directory for a tour.
+//
+// The app mounts the hub on its own mux on purpose: it shows the library
+// path, the hub inside your own app and process. Package server is the
+// standalone server's assembly, which the valksor-sse binary runs.
 package main
 
 import (

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/valksor/go-sse/internal/process"
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 // Helper binaries built once per test binary by TestMain. IsValksorSSE
@@ -36,32 +37,35 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "process-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	var removes []func()
+	defer func() {
+		for _, remove := range removes {
+			remove()
+		}
+	}()
+	for _, b := range []struct {
+		out       *string
+		pkg, name string
+	}{
+		{&binSSE, "./internal/process/testdata/holder", "valksor-sse"},
+		{&binOther, "./internal/process/testdata/stranger", "other-server"},
+	} {
+		bin, remove, err := proctest.Build(b.pkg, b.name, false)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "building the helper", b.pkg+":", err)
+			return 1
+		}
+		removes = append(removes, remove)
+		*b.out = bin
 	}
-	defer os.RemoveAll(dir)
 	exe := ""
 	if runtime.GOOS == "windows" {
 		exe = ".exe"
 	}
-	binSSE = filepath.Join(dir, "valksor-sse"+exe)
+	dir := filepath.Dir(binSSE)
 	binRenamed = filepath.Join(dir, "vsse"+exe)
 	binImpostor = filepath.Join(dir, "impostor", "valksor-sse"+exe)
-	binOther = filepath.Join(dir, "other-server"+exe)
 	binTest = filepath.Join(dir, "valksor-sse.test"+exe)
-	for _, b := range []struct{ out, pkg string }{
-		{binSSE, "./testdata/holder"},
-		{binOther, "./testdata/stranger"},
-	} {
-		build := exec.Command("go", "build", "-o", b.out, b.pkg)
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building the helper", b.pkg+":", err)
-			return 1
-		}
-	}
 	for _, c := range []struct{ from, to string }{{binSSE, binRenamed}, {binOther, binImpostor}, {binSSE, binTest}} {
 		if err := copyFile(c.from, c.to); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -192,11 +196,5 @@ func signalOf(err error) syscall.Signal {
 // eventually polls cond every 10ms until it is true or the deadline passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.Await(t, d, what, cond)
 }

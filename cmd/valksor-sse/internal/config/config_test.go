@@ -18,44 +18,35 @@ import (
 func TestDefault(t *testing.T) {
 	c := config.Default()
 	want := config.Config{
-		Enabled:          true,
-		Host:             "localhost",
-		Port:             8080,
-		PingInterval:     30 * time.Second,
-		MaxConnections:   100,
-		Timeout:          300 * time.Second,
-		BasePath:         "/sse",
-		HistorySize:      1000,
-		QueueSize:        256,
-		Retry:            2 * time.Second,
-		WriteTimeout:     10 * time.Second,
-		ShutdownTimeout:  10 * time.Second,
-		TokenFile:        "var/run/valksor-sse.token",
-		CORSOrigins:      []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
-		Topics:           []string{},
-		MaxBodyBytes:     1048576,
-		PIDFile:          "var/run/valksor-sse.pid",
-		SignalFile:       "var/run/valksor-reload.signal",
-		Transport:        "memory",
-		RedisPrefix:      "valksor-sse",
-		Assets:           []string{},
-		Watch:            []string{},
-		WatchIgnore:      []string{},
-		WatchRules:       []string{},
-		WatchMorph:       true,
-		DevListen:        "localhost:3000",
-		DevCmd:           []string{},
-		DevMorph:         true,
-		DashboardEnabled: true,
-		DashboardAuto:    true,
-		ImportMap:        []string{},
-		Preload:          []string{},
-
-		AuthCookie:             "valksorSSEAuthorization",
-		AuthAnonymousSubscribe: true,
-		LimitTrustedProxies:    []string{},
-		Metrics:                true,
-		LogFormat:              "text",
+		Enabled: true,
+		Server: config.Server{
+			Host:            "localhost",
+			Port:            8080,
+			BasePath:        "/sse",
+			LogFormat:       "text",
+			Metrics:         true,
+			CORSOrigins:     []string{"http://localhost:*", "http://127.0.0.1:*", "https://localhost:*", "https://127.0.0.1:*"},
+			ShutdownTimeout: 10 * time.Second,
+			PIDFile:         "var/run/valksor-sse.pid",
+			SignalFile:      "var/run/valksor-reload.signal",
+		},
+		Streams: config.Streams{
+			PingInterval:   30 * time.Second,
+			MaxConnections: 100,
+			Timeout:        300 * time.Second,
+			QueueSize:      256,
+			Retry:          2 * time.Second,
+			WriteTimeout:   10 * time.Second,
+			Topics:         []string{},
+		},
+		History:   config.History{Size: 1000, Transport: "memory", RedisPrefix: "valksor-sse"},
+		Publish:   config.Publish{TokenFile: "var/run/valksor-sse.token", MaxBodyBytes: 1048576},
+		Assets:    config.Assets{Dirs: []string{}, ImportMap: []string{}, Preload: []string{}},
+		Watch:     config.Watch{Paths: []string{}, Ignore: []string{}, Rules: []string{}, Morph: true},
+		Dev:       config.Dev{Listen: "localhost:3000", Cmd: []string{}, Morph: true},
+		Dashboard: config.Dashboard{Enabled: true, Auto: true},
+		Auth:      config.Auth{Cookie: "valksorSSEAuthorization", AnonymousSubscribe: true},
+		Limits:    config.Limits{TrustedProxies: []string{}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -64,16 +55,31 @@ func TestDefault(t *testing.T) {
 		t.Errorf("Default().Validate() = %v", err)
 	}
 	// Fresh slices every call: changing one result must not leak.
-	c.CORSOrigins[0] = "changed"
-	if config.Default().CORSOrigins[0] == "changed" {
+	c.Server.CORSOrigins[0] = "changed"
+	if config.Default().Server.CORSOrigins[0] == "changed" {
 		t.Error("Default() shares its CORSOrigins slice between calls")
 	}
 }
 
+// leafFields counts the fields of struct type t, counting those of its
+// struct fields instead of them.
+func leafFields(t reflect.Type) int {
+	n := 0
+	for f := range t.Fields() {
+		if f.Type.Kind() == reflect.Struct && f.Type.PkgPath() == t.PkgPath() {
+			n += leafFields(f.Type)
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
 func TestKeys(t *testing.T) {
 	ks := config.Keys()
-	// Every field of Config except Source and DashboardAuto is a key.
-	if n := reflect.TypeFor[config.Config]().NumField() - 2; len(ks) != n {
+	// Every field of Config and its groups except Source and
+	// Dashboard.Auto is a key.
+	if n := leafFields(reflect.TypeFor[config.Config]()) - 2; len(ks) != n {
 		t.Errorf("Keys() has %d keys, Config has %d key fields", len(ks), n)
 	}
 	seed := []string{"enabled", "host", "port", "ping_interval", "max_connections", "timeout", "debug"}
@@ -110,7 +116,7 @@ func TestKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Default()
-	want.DashboardAuto = false // set through the environment here
+	want.Dashboard.Auto = false // set through the environment here
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("documented defaults load as\n%#v\nwant\n%#v", c, want)
 	}
@@ -130,52 +136,52 @@ func TestValidate(t *testing.T) {
 		want   string // substring of the error; "" = valid
 	}{
 		{"defaults", func(c *config.Config) {}, ""},
-		{"all interfaces v4", func(c *config.Config) { c.Host = "0.0.0.0" }, ""},
-		{"all interfaces v6", func(c *config.Config) { c.Host = "::" }, ""},
-		{"ipv6 host", func(c *config.Config) { c.Host = "::1" }, ""},
-		{"empty host", func(c *config.Config) { c.Host = "" }, "valksor.sse.host: must not be empty"},
-		{"host with port", func(c *config.Config) { c.Host = "localhost:8080" }, "valksor.sse.host: want a host name or IP address without a port"},
-		{"host url", func(c *config.Config) { c.Host = "http://localhost" }, "not a URL"},
-		{"bracketed v6", func(c *config.Config) { c.Host = "[::1]" }, "without brackets"},
-		{"port 0", func(c *config.Config) { c.Port = 0 }, ""},
-		{"port too big", func(c *config.Config) { c.Port = 65536 }, "valksor.sse.port: want an integer between 0 and 65535, got 65536"},
-		{"negative port", func(c *config.Config) { c.Port = -1 }, "valksor.sse.port: want an integer between 0 and 65535, got -1"},
-		{"negative ping", func(c *config.Config) { c.PingInterval = -time.Second }, "valksor.sse.ping_interval: want a non-negative duration"},
+		{"all interfaces v4", func(c *config.Config) { c.Server.Host = "0.0.0.0" }, ""},
+		{"all interfaces v6", func(c *config.Config) { c.Server.Host = "::" }, ""},
+		{"ipv6 host", func(c *config.Config) { c.Server.Host = "::1" }, ""},
+		{"empty host", func(c *config.Config) { c.Server.Host = "" }, "valksor.sse.host: must not be empty"},
+		{"host with port", func(c *config.Config) { c.Server.Host = "localhost:8080" }, "valksor.sse.host: want a host name or IP address without a port"},
+		{"host url", func(c *config.Config) { c.Server.Host = "http://localhost" }, "not a URL"},
+		{"bracketed v6", func(c *config.Config) { c.Server.Host = "[::1]" }, "without brackets"},
+		{"port 0", func(c *config.Config) { c.Server.Port = 0 }, ""},
+		{"port too big", func(c *config.Config) { c.Server.Port = 65536 }, "valksor.sse.port: want an integer between 0 and 65535, got 65536"},
+		{"negative port", func(c *config.Config) { c.Server.Port = -1 }, "valksor.sse.port: want an integer between 0 and 65535, got -1"},
+		{"negative ping", func(c *config.Config) { c.Streams.PingInterval = -time.Second }, "valksor.sse.ping_interval: want a non-negative duration"},
 		{"no limits", func(c *config.Config) {
-			c.PingInterval, c.Timeout, c.MaxConnections, c.HistorySize, c.ShutdownTimeout = 0, 0, 0, 0, 0
+			c.Streams.PingInterval, c.Streams.Timeout, c.Streams.MaxConnections, c.History.Size, c.Server.ShutdownTimeout = 0, 0, 0, 0, 0
 		}, ""},
-		{"negative max connections", func(c *config.Config) { c.MaxConnections = -1 }, "valksor.sse.max_connections: want a non-negative integer, got -1"},
-		{"zero queue", func(c *config.Config) { c.QueueSize = 0 }, "valksor.sse.queue_size: want an integer >= 1, got 0"},
-		{"zero write timeout", func(c *config.Config) { c.WriteTimeout = 0 }, "valksor.sse.write_timeout: want a positive duration"},
-		{"zero body", func(c *config.Config) { c.MaxBodyBytes = 0 }, "valksor.sse.max_body_bytes: want an integer >= 1, got 0"},
-		{"base path root", func(c *config.Config) { c.BasePath = "/" }, `valksor.sse.base_path: must not end with "/"`},
-		{"base path relative", func(c *config.Config) { c.BasePath = "sse" }, `valksor.sse.base_path: must start with "/", got "sse"`},
-		{"base path nested", func(c *config.Config) { c.BasePath = "/api/sse" }, ""},
-		{"base path double slash", func(c *config.Config) { c.BasePath = "/a//b" }, "segments"},
-		{"base path query", func(c *config.Config) { c.BasePath = "/sse?x" }, "plain URL path"},
-		{"token with space", func(c *config.Config) { c.PublishToken = "a b" }, "valksor.sse.publish_token: must not contain spaces"},
-		{"empty pid file", func(c *config.Config) { c.PIDFile = "" }, "valksor.sse.pid_file: must not be empty"},
-		{"same files", func(c *config.Config) { c.SignalFile = "./var/run/valksor-sse.pid" }, `valksor.sse.signal_file: must differ from pid_file (both are "./var/run/valksor-sse.pid")`},
-		{"origin any", func(c *config.Config) { c.CORSOrigins = []string{"*"} }, ""},
-		{"origins none", func(c *config.Config) { c.CORSOrigins = nil }, ""},
+		{"negative max connections", func(c *config.Config) { c.Streams.MaxConnections = -1 }, "valksor.sse.max_connections: want a non-negative integer, got -1"},
+		{"zero queue", func(c *config.Config) { c.Streams.QueueSize = 0 }, "valksor.sse.queue_size: want an integer >= 1, got 0"},
+		{"zero write timeout", func(c *config.Config) { c.Streams.WriteTimeout = 0 }, "valksor.sse.write_timeout: want a positive duration"},
+		{"zero body", func(c *config.Config) { c.Publish.MaxBodyBytes = 0 }, "valksor.sse.max_body_bytes: want an integer >= 1, got 0"},
+		{"base path root", func(c *config.Config) { c.Server.BasePath = "/" }, `valksor.sse.base_path: must not end with "/"`},
+		{"base path relative", func(c *config.Config) { c.Server.BasePath = "sse" }, `valksor.sse.base_path: must start with "/", got "sse"`},
+		{"base path nested", func(c *config.Config) { c.Server.BasePath = "/api/sse" }, ""},
+		{"base path double slash", func(c *config.Config) { c.Server.BasePath = "/a//b" }, "segments"},
+		{"base path query", func(c *config.Config) { c.Server.BasePath = "/sse?x" }, "plain URL path"},
+		{"token with space", func(c *config.Config) { c.Publish.Token = "a b" }, "valksor.sse.publish_token: must not contain spaces"},
+		{"empty pid file", func(c *config.Config) { c.Server.PIDFile = "" }, "valksor.sse.pid_file: must not be empty"},
+		{"same files", func(c *config.Config) { c.Server.SignalFile = "./var/run/valksor-sse.pid" }, `valksor.sse.signal_file: must differ from pid_file (both are "./var/run/valksor-sse.pid")`},
+		{"origin any", func(c *config.Config) { c.Server.CORSOrigins = []string{"*"} }, ""},
+		{"origins none", func(c *config.Config) { c.Server.CORSOrigins = nil }, ""},
 		{"origin ports", func(c *config.Config) {
-			c.CORSOrigins = []string{"https://example.com", "http://example.com:8080", "http://[::1]:*", "http://[::1]"}
+			c.Server.CORSOrigins = []string{"https://example.com", "http://example.com:8080", "http://[::1]:*", "http://[::1]"}
 		}, ""},
-		{"origin path", func(c *config.Config) { c.CORSOrigins = []string{"https://example.com/"} }, `valksor.sse.cors_origins: want "*" or an origin`},
-		{"origin no scheme", func(c *config.Config) { c.CORSOrigins = []string{"example.com"} }, "cors_origins"},
-		{"origin bad port", func(c *config.Config) { c.CORSOrigins = []string{"http://example.com:0"} }, "cors_origins"},
-		{"origin subdomain wildcard", func(c *config.Config) { c.CORSOrigins = []string{"https://*.example.com"} }, ""},
-		{"origin wildcard inside host", func(c *config.Config) { c.CORSOrigins = []string{"https://a*.example.com"} }, "cors_origins"},
-		{"topics", func(c *config.Config) { c.Topics = []string{"news", "chat/*", "*"} }, ""},
-		{"topic inner star", func(c *config.Config) { c.Topics = []string{"a*b"} }, `valksor.sse.topics: "*" is only allowed at the end`},
-		{"empty topic", func(c *config.Config) { c.Topics = []string{""} }, "valksor.sse.topics: must not contain empty topics"},
-		{"dashboard path", func(c *config.Config) { c.DashboardPath = "/admin/sse" }, ""},
-		{"dashboard path relative", func(c *config.Config) { c.DashboardPath = "admin" }, `valksor.sse.dashboard.path: must start with "/"`},
-		{"dashboard path trailing slash", func(c *config.Config) { c.DashboardPath = "/admin/" }, `valksor.sse.dashboard.path: must not end with "/"`},
-		{"dashboard path on the stream", func(c *config.Config) { c.DashboardPath = "/sse" }, "valksor.sse.dashboard.path: \"/sse\" is an endpoint of the hub"},
-		{"dashboard path on publish", func(c *config.Config) { c.BasePath, c.DashboardPath = "/events", "/events/publish" }, "is an endpoint of the hub; choose another path, such as /events/_dashboard"},
-		{"dashboard path under assets", func(c *config.Config) { c.DashboardPath = "/assets/dash" }, "asset mapper"},
-		{"two problems", func(c *config.Config) { c.Port, c.QueueSize = -1, 0 }, "valksor.sse.port: want an integer between 0 and 65535, got -1\nvalksor.sse.queue_size"},
+		{"origin path", func(c *config.Config) { c.Server.CORSOrigins = []string{"https://example.com/"} }, `valksor.sse.cors_origins: want "*" or an origin`},
+		{"origin no scheme", func(c *config.Config) { c.Server.CORSOrigins = []string{"example.com"} }, "cors_origins"},
+		{"origin bad port", func(c *config.Config) { c.Server.CORSOrigins = []string{"http://example.com:0"} }, "cors_origins"},
+		{"origin subdomain wildcard", func(c *config.Config) { c.Server.CORSOrigins = []string{"https://*.example.com"} }, ""},
+		{"origin wildcard inside host", func(c *config.Config) { c.Server.CORSOrigins = []string{"https://a*.example.com"} }, "cors_origins"},
+		{"topics", func(c *config.Config) { c.Streams.Topics = []string{"news", "chat/*", "*"} }, ""},
+		{"topic inner star", func(c *config.Config) { c.Streams.Topics = []string{"a*b"} }, `valksor.sse.topics: "*" is only allowed at the end`},
+		{"empty topic", func(c *config.Config) { c.Streams.Topics = []string{""} }, "valksor.sse.topics: must not contain empty topics"},
+		{"dashboard path", func(c *config.Config) { c.Dashboard.Path = "/admin/sse" }, ""},
+		{"dashboard path relative", func(c *config.Config) { c.Dashboard.Path = "admin" }, `valksor.sse.dashboard.path: must start with "/"`},
+		{"dashboard path trailing slash", func(c *config.Config) { c.Dashboard.Path = "/admin/" }, `valksor.sse.dashboard.path: must not end with "/"`},
+		{"dashboard path on the stream", func(c *config.Config) { c.Dashboard.Path = "/sse" }, "valksor.sse.dashboard.path: \"/sse\" is an endpoint of the hub"},
+		{"dashboard path on publish", func(c *config.Config) { c.Server.BasePath, c.Dashboard.Path = "/events", "/events/publish" }, "is an endpoint of the hub; choose another path, such as /events/_dashboard"},
+		{"dashboard path under assets", func(c *config.Config) { c.Dashboard.Path = "/assets/dash" }, "asset mapper"},
+		{"two problems", func(c *config.Config) { c.Server.Port, c.Streams.QueueSize = -1, 0 }, "valksor.sse.port: want an integer between 0 and 65535, got -1\nvalksor.sse.queue_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.modify, tt.want) })
@@ -256,8 +262,8 @@ func TestProductionKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprintf("%q %q %q %q %q %v %d %d %d %q %q %q %v %q", c.AuthPublisherKey, c.AuthSubscriberKey, c.AuthAlgorithm, c.AuthJWKSURL, c.AuthCookie,
-		c.AuthAnonymousSubscribe, c.LimitStreamsPerSecond, c.LimitStreamsPerIP, c.LimitPublishesPerSecond, c.LimitTrustedProxies, c.TLSCert, c.TLSKey, c.Metrics, c.LogFormat)
+	got := fmt.Sprintf("%q %q %q %q %q %v %d %d %d %q %q %q %v %q", c.Auth.PublisherKey, c.Auth.SubscriberKey, c.Auth.Algorithm, c.Auth.JWKSURL, c.Auth.Cookie,
+		c.Auth.AnonymousSubscribe, c.Limits.StreamsPerSecond, c.Limits.StreamsPerIP, c.Limits.PublishesPerSecond, c.Limits.TrustedProxies, c.TLS.Cert, c.TLS.Key, c.Server.Metrics, c.Server.LogFormat)
 	want := `"file:/etc/valksor-sse/publisher.pem" "subscriber-secret-0123456789abcdef" "ES256" "https://id.example.com/.well-known/jwks.json" "sseToken" false 10 16 50 ["192.0.2.1"] "/etc/ssl/sse.crt" "/etc/ssl/sse.key" false "json"`
 	if got != want {
 		t.Fatalf("loaded\n%s\nwant\n%s", got, want)
@@ -268,21 +274,23 @@ func TestProductionKeys(t *testing.T) {
 		modify func(c *config.Config)
 		want   string // substring of the error; "" = valid
 	}{
-		{"secret", func(c *config.Config) { c.AuthPublisherKey = strings.Repeat("k", 32) }, ""},
-		{"short secret", func(c *config.Config) { c.AuthPublisherKey = "secret" }, "valksor.sse.auth.publisher_key: an HMAC secret must be at least 32 bytes (got 6)"},
-		{"empty file", func(c *config.Config) { c.AuthSubscriberKey = "file:" }, `valksor.sse.auth.subscriber_key: "file:" needs a path`},
-		{"secret with newline", func(c *config.Config) { c.AuthSubscriberKey = strings.Repeat("k", 32) + "\n" }, "control characters"},
-		{"algorithm", func(c *config.Config) { c.AuthAlgorithm = "none" }, `valksor.sse.auth.algorithm: want one of HS256`},
-		{"jwks scheme", func(c *config.Config) { c.AuthJWKSURL = "ftp://x" }, "valksor.sse.auth.jwks_url: want an http:// or https:// URL"},
-		{"cookie", func(c *config.Config) { c.AuthCookie = "a b" }, "valksor.sse.auth.cookie: want a cookie name"},
-		{"empty cookie", func(c *config.Config) { c.AuthCookie = "" }, "valksor.sse.auth.cookie: must not be empty"},
-		{"closed without keys", func(c *config.Config) { c.AuthAnonymousSubscribe = false }, "valksor.sse.auth.anonymous_subscribe: false needs auth.subscriber_key"},
-		{"closed with jwks", func(c *config.Config) { c.AuthAnonymousSubscribe, c.AuthJWKSURL = false, "https://id.example.com/jwks" }, ""},
-		{"negative limit", func(c *config.Config) { c.LimitStreamsPerIP = -1 }, "valksor.sse.limits.streams_per_ip: want a non-negative integer, got -1"},
-		{"proxy", func(c *config.Config) { c.LimitTrustedProxies = []string{"10.0.0.0/8", "fe80::1", "192.0.2.1"} }, ""},
-		{"bad proxy", func(c *config.Config) { c.LimitTrustedProxies = []string{"proxy.local"} }, `valksor.sse.limits.trusted_proxies: want IP addresses or CIDRs such as 10.0.0.0/8, got "proxy.local"`},
-		{"cert without key", func(c *config.Config) { c.TLSCert = "a.crt" }, "valksor.sse.tls.cert: tls.cert and tls.key go together"},
-		{"log format", func(c *config.Config) { c.LogFormat = "yaml" }, `valksor.sse.log_format: want "text" or "json", got "yaml"`},
+		{"secret", func(c *config.Config) { c.Auth.PublisherKey = strings.Repeat("k", 32) }, ""},
+		{"short secret", func(c *config.Config) { c.Auth.PublisherKey = "secret" }, "valksor.sse.auth.publisher_key: an HMAC secret must be at least 32 bytes (got 6)"},
+		{"empty file", func(c *config.Config) { c.Auth.SubscriberKey = "file:" }, `valksor.sse.auth.subscriber_key: "file:" needs a path`},
+		{"secret with newline", func(c *config.Config) { c.Auth.SubscriberKey = strings.Repeat("k", 32) + "\n" }, "control characters"},
+		{"algorithm", func(c *config.Config) { c.Auth.Algorithm = "none" }, `valksor.sse.auth.algorithm: want one of HS256`},
+		{"jwks scheme", func(c *config.Config) { c.Auth.JWKSURL = "ftp://x" }, "valksor.sse.auth.jwks_url: want an http:// or https:// URL"},
+		{"cookie", func(c *config.Config) { c.Auth.Cookie = "a b" }, "valksor.sse.auth.cookie: want a cookie name"},
+		{"empty cookie", func(c *config.Config) { c.Auth.Cookie = "" }, "valksor.sse.auth.cookie: must not be empty"},
+		{"closed without keys", func(c *config.Config) { c.Auth.AnonymousSubscribe = false }, "valksor.sse.auth.anonymous_subscribe: false needs auth.subscriber_key"},
+		{"closed with jwks", func(c *config.Config) {
+			c.Auth.AnonymousSubscribe, c.Auth.JWKSURL = false, "https://id.example.com/jwks"
+		}, ""},
+		{"negative limit", func(c *config.Config) { c.Limits.StreamsPerIP = -1 }, "valksor.sse.limits.streams_per_ip: want a non-negative integer, got -1"},
+		{"proxy", func(c *config.Config) { c.Limits.TrustedProxies = []string{"10.0.0.0/8", "fe80::1", "192.0.2.1"} }, ""},
+		{"bad proxy", func(c *config.Config) { c.Limits.TrustedProxies = []string{"proxy.local"} }, `valksor.sse.limits.trusted_proxies: want IP addresses or CIDRs such as 10.0.0.0/8, got "proxy.local"`},
+		{"cert without key", func(c *config.Config) { c.TLS.Cert = "a.crt" }, "valksor.sse.tls.cert: tls.cert and tls.key go together"},
+		{"log format", func(c *config.Config) { c.Server.LogFormat = "yaml" }, `valksor.sse.log_format: want "text" or "json", got "yaml"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.modify, tt.want) })
@@ -301,15 +309,17 @@ func TestValidateMercure(t *testing.T) {
 		want   string // substring of the error; "" = valid
 	}{
 		{"disabled without key", func(c *config.Config) {}, ""},
-		{"enabled with a secret", func(c *config.Config) { c.MercureEnabled, c.MercurePublisherKey = true, secret }, ""},
-		{"enabled with a PEM file", func(c *config.Config) { c.MercureEnabled, c.MercurePublisherKey = true, "file:/etc/mercure/public.pem" }, ""},
-		{"enabled without key", func(c *config.Config) { c.MercureEnabled = true }, "valksor.sse.mercure.enabled: true needs mercure.publisher_key"},
-		{"short secret", func(c *config.Config) { c.MercurePublisherKey = "secret" }, "valksor.sse.mercure.publisher_key: an HMAC secret must be at least 32 bytes"},
-		{"empty file", func(c *config.Config) { c.MercureSubscriberKey = "file:" }, `valksor.sse.mercure.subscriber_key: "file:" needs a path`},
-		{"algorithm", func(c *config.Config) { c.MercureAlgorithm = "ES256" }, ""},
-		{"bad algorithm", func(c *config.Config) { c.MercureAlgorithm = "none" }, "valksor.sse.mercure.algorithm: want one of HS256"},
-		{"audience with a space", func(c *config.Config) { c.MercureAudience = "https://a b" }, "valksor.sse.mercure.audience: must not contain spaces"},
-		{"issuer", func(c *config.Config) { c.MercureIssuer = "https://auth.example" }, ""},
+		{"enabled with a secret", func(c *config.Config) { c.Mercure.Enabled, c.Mercure.PublisherKey = true, secret }, ""},
+		{"enabled with a PEM file", func(c *config.Config) {
+			c.Mercure.Enabled, c.Mercure.PublisherKey = true, "file:/etc/mercure/public.pem"
+		}, ""},
+		{"enabled without key", func(c *config.Config) { c.Mercure.Enabled = true }, "valksor.sse.mercure.enabled: true needs mercure.publisher_key"},
+		{"short secret", func(c *config.Config) { c.Mercure.PublisherKey = "secret" }, "valksor.sse.mercure.publisher_key: an HMAC secret must be at least 32 bytes"},
+		{"empty file", func(c *config.Config) { c.Mercure.SubscriberKey = "file:" }, `valksor.sse.mercure.subscriber_key: "file:" needs a path`},
+		{"algorithm", func(c *config.Config) { c.Mercure.Algorithm = "ES256" }, ""},
+		{"bad algorithm", func(c *config.Config) { c.Mercure.Algorithm = "none" }, "valksor.sse.mercure.algorithm: want one of HS256"},
+		{"audience with a space", func(c *config.Config) { c.Mercure.Audience = "https://a b" }, "valksor.sse.mercure.audience: must not contain spaces"},
+		{"issuer", func(c *config.Config) { c.Mercure.Issuer = "https://auth.example" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,7 +335,7 @@ func TestValidateMercure(t *testing.T) {
 		})
 	}
 	d := config.Default()
-	if d.MercureEnabled || d.MercureAnonymous || d.MercureSubscriptions || d.MercurePublisherKey != "" {
+	if d.Mercure.Enabled || d.Mercure.Anonymous || d.Mercure.Subscriptions || d.Mercure.PublisherKey != "" {
 		t.Errorf("Mercure defaults: %+v", d)
 	}
 }

@@ -75,7 +75,7 @@ func Load(dir, path string, env []string) (Config, error) {
 	}
 	l.loadEnv(&c, env)
 	if _, set := l.origins["dashboard.enabled"]; set {
-		c.DashboardAuto = false
+		c.Dashboard.Auto = false
 	}
 	// Values that failed to parse kept their defaults, so validating the
 	// rest now reports every problem in one go.

@@ -81,12 +81,12 @@ func TestLoadSymfonyFile(t *testing.T) {
 	}
 	want := config.Default()
 	want.Source = p
-	want.Host = "0.0.0.0"
-	want.Port = 3001
-	want.PingInterval = 15 * time.Second
-	want.MaxConnections = 0
-	want.Timeout = 0
-	want.Debug = true
+	want.Server.Host = "0.0.0.0"
+	want.Server.Port = 3001
+	want.Streams.PingInterval = 15 * time.Second
+	want.Streams.MaxConnections = 0
+	want.Streams.Timeout = 0
+	want.Server.Debug = true
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Symfony file loads as\n%+v\nwant\n%+v", c, want)
 	}
@@ -95,7 +95,7 @@ func TestLoadSymfonyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want.Debug = false
+	want.Server.Debug = false
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Symfony file with APP_ENV=prod loads as\n%+v\nwant\n%+v", c, want)
 	}
@@ -109,31 +109,31 @@ func TestLoadFileValues(t *testing.T) {
 	}{
 		{"strings", []string{"host: 127.0.0.1", "base_path: /events", `publish_token: "s3cret"`, "token_file: run/token"},
 			func(c config.Config) bool {
-				return c.Host == "127.0.0.1" && c.BasePath == "/events" && c.PublishToken == "s3cret" && c.TokenFile == "run/token"
+				return c.Server.Host == "127.0.0.1" && c.Server.BasePath == "/events" && c.Publish.Token == "s3cret" && c.Publish.TokenFile == "run/token"
 			}},
-		{"numeric token stays text", []string{"publish_token: 12345"}, func(c config.Config) bool { return c.PublishToken == "12345" }},
+		{"numeric token stays text", []string{"publish_token: 12345"}, func(c config.Config) bool { return c.Publish.Token == "12345" }},
 		{"integers", []string{"port: 0", "max_connections: 5", "history_size: 0", "queue_size: 1", "max_body_bytes: 0x10"},
 			func(c config.Config) bool {
-				return c.Port == 0 && c.MaxConnections == 5 && c.HistorySize == 0 && c.QueueSize == 1 && c.MaxBodyBytes == 16
+				return c.Server.Port == 0 && c.Streams.MaxConnections == 5 && c.History.Size == 0 && c.Streams.QueueSize == 1 && c.Publish.MaxBodyBytes == 16
 			}},
-		{"quoted integer", []string{`port: "9000"`}, func(c config.Config) bool { return c.Port == 9000 }},
-		{"booleans", []string{"debug: yes", "allow_anonymous_publish: on"}, func(c config.Config) bool { return c.Debug && c.AllowAnonymousPublish }},
+		{"quoted integer", []string{`port: "9000"`}, func(c config.Config) bool { return c.Server.Port == 9000 }},
+		{"booleans", []string{"debug: yes", "allow_anonymous_publish: on"}, func(c config.Config) bool { return c.Server.Debug && c.Publish.Anonymous }},
 		{"flow list", []string{`cors_origins: ["*"]`, "topics: [news, chat/*]"},
 			func(c config.Config) bool {
-				return slices.Equal(c.CORSOrigins, []string{"*"}) && slices.Equal(c.Topics, []string{"news", "chat/*"})
+				return slices.Equal(c.Server.CORSOrigins, []string{"*"}) && slices.Equal(c.Streams.Topics, []string{"news", "chat/*"})
 			}},
-		{"block list", []string{"topics:", "    - a", "    - b"}, func(c config.Config) bool { return slices.Equal(c.Topics, []string{"a", "b"}) }},
-		{"comma string list", []string{"topics: a, b,,c"}, func(c config.Config) bool { return slices.Equal(c.Topics, []string{"a", "b", "c"}) }},
-		{"empty list", []string{"cors_origins: []"}, func(c config.Config) bool { return c.CORSOrigins != nil && len(c.CORSOrigins) == 0 }},
+		{"block list", []string{"topics:", "    - a", "    - b"}, func(c config.Config) bool { return slices.Equal(c.Streams.Topics, []string{"a", "b"}) }},
+		{"comma string list", []string{"topics: a, b,,c"}, func(c config.Config) bool { return slices.Equal(c.Streams.Topics, []string{"a", "b", "c"}) }},
+		{"empty list", []string{"cors_origins: []"}, func(c config.Config) bool { return c.Server.CORSOrigins != nil && len(c.Server.CORSOrigins) == 0 }},
 		{"null keeps default", []string{"port: ~", "host:", "cors_origins: null"},
 			func(c config.Config) bool {
 				d := config.Default()
-				return c.Port == d.Port && c.Host == d.Host && slices.Equal(c.CORSOrigins, d.CORSOrigins)
+				return c.Server.Port == d.Server.Port && c.Server.Host == d.Server.Host && slices.Equal(c.Server.CORSOrigins, d.Server.CORSOrigins)
 			}},
 		{"enabled omitted", []string{"debug: false"}, func(c config.Config) bool { return c.Enabled }},
 		{"anchors and merge keys", []string{"<<: {port: 9000, debug: true}", "port: 9001", "host: &h 127.0.0.1", "topics: [*h]"},
 			func(c config.Config) bool {
-				return c.Port == 9001 && c.Debug && c.Host == "127.0.0.1" && slices.Equal(c.Topics, []string{"127.0.0.1"})
+				return c.Server.Port == 9001 && c.Server.Debug && c.Server.Host == "127.0.0.1" && slices.Equal(c.Streams.Topics, []string{"127.0.0.1"})
 			}},
 	}
 	for _, tt := range tests {
@@ -157,19 +157,19 @@ func TestLoadDurations(t *testing.T) {
 		field func(c config.Config) time.Duration
 		want  time.Duration
 	}{
-		{"ping seconds", "ping_interval: 45", "", func(c config.Config) time.Duration { return c.PingInterval }, 45 * time.Second},
-		{"ping string", `ping_interval: "1m30s"`, "", func(c config.Config) time.Duration { return c.PingInterval }, 90 * time.Second},
-		{"ping zero", "ping_interval: 0", "", func(c config.Config) time.Duration { return c.PingInterval }, 0},
-		{"timeout ms string", "timeout: 500ms", "", func(c config.Config) time.Duration { return c.Timeout }, 500 * time.Millisecond},
-		{"timeout quoted seconds", `timeout: "600"`, "", func(c config.Config) time.Duration { return c.Timeout }, 600 * time.Second},
-		{"write seconds", "write_timeout: 3", "", func(c config.Config) time.Duration { return c.WriteTimeout }, 3 * time.Second},
-		{"shutdown string", "shutdown_timeout: 1h", "", func(c config.Config) time.Duration { return c.ShutdownTimeout }, time.Hour},
-		{"retry milliseconds", "retry: 1500", "", func(c config.Config) time.Duration { return c.Retry }, 1500 * time.Millisecond},
-		{"retry string", "retry: 3s", "", func(c config.Config) time.Duration { return c.Retry }, 3 * time.Second},
-		{"env seconds", "", "VALKSOR_SSE_TIMEOUT=20", func(c config.Config) time.Duration { return c.Timeout }, 20 * time.Second},
-		{"env string", "", "VALKSOR_SSE_PING_INTERVAL=2m", func(c config.Config) time.Duration { return c.PingInterval }, 2 * time.Minute},
-		{"env retry milliseconds", "", "VALKSOR_SSE_RETRY=250", func(c config.Config) time.Duration { return c.Retry }, 250 * time.Millisecond},
-		{"env retry string", "", "VALKSOR_SSE_RETRY=1s", func(c config.Config) time.Duration { return c.Retry }, time.Second},
+		{"ping seconds", "ping_interval: 45", "", func(c config.Config) time.Duration { return c.Streams.PingInterval }, 45 * time.Second},
+		{"ping string", `ping_interval: "1m30s"`, "", func(c config.Config) time.Duration { return c.Streams.PingInterval }, 90 * time.Second},
+		{"ping zero", "ping_interval: 0", "", func(c config.Config) time.Duration { return c.Streams.PingInterval }, 0},
+		{"timeout ms string", "timeout: 500ms", "", func(c config.Config) time.Duration { return c.Streams.Timeout }, 500 * time.Millisecond},
+		{"timeout quoted seconds", `timeout: "600"`, "", func(c config.Config) time.Duration { return c.Streams.Timeout }, 600 * time.Second},
+		{"write seconds", "write_timeout: 3", "", func(c config.Config) time.Duration { return c.Streams.WriteTimeout }, 3 * time.Second},
+		{"shutdown string", "shutdown_timeout: 1h", "", func(c config.Config) time.Duration { return c.Server.ShutdownTimeout }, time.Hour},
+		{"retry milliseconds", "retry: 1500", "", func(c config.Config) time.Duration { return c.Streams.Retry }, 1500 * time.Millisecond},
+		{"retry string", "retry: 3s", "", func(c config.Config) time.Duration { return c.Streams.Retry }, 3 * time.Second},
+		{"env seconds", "", "VALKSOR_SSE_TIMEOUT=20", func(c config.Config) time.Duration { return c.Streams.Timeout }, 20 * time.Second},
+		{"env string", "", "VALKSOR_SSE_PING_INTERVAL=2m", func(c config.Config) time.Duration { return c.Streams.PingInterval }, 2 * time.Minute},
+		{"env retry milliseconds", "", "VALKSOR_SSE_RETRY=250", func(c config.Config) time.Duration { return c.Streams.Retry }, 250 * time.Millisecond},
+		{"env retry string", "", "VALKSOR_SSE_RETRY=1s", func(c config.Config) time.Duration { return c.Streams.Retry }, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -332,23 +332,27 @@ func TestLoadEnv(t *testing.T) {
 		env   []string
 		check func(c config.Config) bool
 	}{
-		{"file only", nil, func(c config.Config) bool { return c.Port == 3001 && c.Host == "0.0.0.0" && c.Debug }},
+		{"file only", nil, func(c config.Config) bool {
+			return c.Server.Port == 3001 && c.Server.Host == "0.0.0.0" && c.Server.Debug
+		}},
 		{"env overrides file", []string{"VALKSOR_SSE_PORT=4000", "VALKSOR_SSE_DEBUG=false"},
-			func(c config.Config) bool { return c.Port == 4000 && !c.Debug && c.Host == "0.0.0.0" }},
+			func(c config.Config) bool {
+				return c.Server.Port == 4000 && !c.Server.Debug && c.Server.Host == "0.0.0.0"
+			}},
 		{"env overrides defaults", []string{"VALKSOR_SSE_QUEUE_SIZE=8", "VALKSOR_SSE_MAX_BODY_BYTES=2048", "VALKSOR_SSE_PUBLISH_TOKEN=tok"},
 			func(c config.Config) bool {
-				return c.QueueSize == 8 && c.MaxBodyBytes == 2048 && c.PublishToken == "tok"
+				return c.Streams.QueueSize == 8 && c.Publish.MaxBodyBytes == 2048 && c.Publish.Token == "tok"
 			}},
 		{"lists", []string{"VALKSOR_SSE_CORS_ORIGINS=https://a.example, https://b.example:8443", "VALKSOR_SSE_TOPICS=x,y/*"},
 			func(c config.Config) bool {
-				return slices.Equal(c.CORSOrigins, []string{"https://a.example", "https://b.example:8443"}) && slices.Equal(c.Topics, []string{"x", "y/*"})
+				return slices.Equal(c.Server.CORSOrigins, []string{"https://a.example", "https://b.example:8443"}) && slices.Equal(c.Streams.Topics, []string{"x", "y/*"})
 			}},
-		{"empty list", []string{"VALKSOR_SSE_TOPICS="}, func(c config.Config) bool { return c.Topics != nil && len(c.Topics) == 0 }},
-		{"empty scalar is unset", []string{"VALKSOR_SSE_PORT=", "VALKSOR_SSE_HOST="}, func(c config.Config) bool { return c.Port == 3001 && c.Host == "0.0.0.0" }},
-		{"booleans", []string{"VALKSOR_SSE_DEBUG=0", "VALKSOR_SSE_ALLOW_ANONYMOUS_PUBLISH=YES"}, func(c config.Config) bool { return !c.Debug && c.AllowAnonymousPublish }},
-		{"last wins", []string{"VALKSOR_SSE_PORT=1", "VALKSOR_SSE_PORT=2"}, func(c config.Config) bool { return c.Port == 2 }},
+		{"empty list", []string{"VALKSOR_SSE_TOPICS="}, func(c config.Config) bool { return c.Streams.Topics != nil && len(c.Streams.Topics) == 0 }},
+		{"empty scalar is unset", []string{"VALKSOR_SSE_PORT=", "VALKSOR_SSE_HOST="}, func(c config.Config) bool { return c.Server.Port == 3001 && c.Server.Host == "0.0.0.0" }},
+		{"booleans", []string{"VALKSOR_SSE_DEBUG=0", "VALKSOR_SSE_ALLOW_ANONYMOUS_PUBLISH=YES"}, func(c config.Config) bool { return !c.Server.Debug && c.Publish.Anonymous }},
+		{"last wins", []string{"VALKSOR_SSE_PORT=1", "VALKSOR_SSE_PORT=2"}, func(c config.Config) bool { return c.Server.Port == 2 }},
 		{"reserved and foreign ignored", []string{"VALKSOR_SSE_CONFIG=/etc/x.yaml", "VALKSOR_OTHER=1", "PATH=/bin", "NOEQUALS"},
-			func(c config.Config) bool { return c.Port == 3001 }},
+			func(c config.Config) bool { return c.Server.Port == 3001 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,8 +455,8 @@ func TestLoadLookup(t *testing.T) {
 			if tt.wantSource != "" {
 				wantSource = filepath.Join(dir, filepath.FromSlash(tt.wantSource))
 			}
-			if c.Source != wantSource || c.Port != tt.wantPort {
-				t.Errorf("Source, Port = %q, %d; want %q, %d", c.Source, c.Port, wantSource, tt.wantPort)
+			if c.Source != wantSource || c.Server.Port != tt.wantPort {
+				t.Errorf("Source, Port = %q, %d; want %q, %d", c.Source, c.Server.Port, wantSource, tt.wantPort)
 			}
 		})
 	}
@@ -460,7 +464,7 @@ func TestLoadLookup(t *testing.T) {
 	t.Run("explicit absolute", func(t *testing.T) {
 		p := writeFile(t, t.TempDir(), "x.yaml", sseFile("port: 4"))
 		c, err := config.Load(t.TempDir(), p, nil)
-		if err != nil || c.Port != 4 || c.Source != p {
+		if err != nil || c.Server.Port != 4 || c.Source != p {
 			t.Errorf("Load = %+v, %v", c, err)
 		}
 	})
@@ -504,18 +508,18 @@ func TestBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprintf("%v %v %v %v %v %v %v %v %v", c.Watch, c.WatchRules, c.WatchPoll, c.WatchDebounce, c.WatchIgnore, c.WatchMorph, c.DevProxy, c.DevCmd, c.DevMorph) != "[templates assets] [*.go=restart] true 20ms [*.log tmp] false http://localhost:8000 [go run ./app] false" {
+	if fmt.Sprintf("%v %v %v %v %v %v %v %v %v", c.Watch.Paths, c.Watch.Rules, c.Watch.Poll, c.Watch.Debounce, c.Watch.Ignore, c.Watch.Morph, c.Dev.Proxy, c.Dev.Cmd, c.Dev.Morph) != "[templates assets] [*.go=restart] true 20ms [*.log tmp] false http://localhost:8000 [go run ./app] false" {
 		t.Fatalf("got %+v", c)
 	}
 	// The dashboard block.
 	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte("valksor:\n  sse:\n    dashboard:\n      enabled: false\n      path: /admin/live\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := config.Load(dir, "", nil); err != nil || c.DashboardEnabled || c.DashboardPath != "/admin/live" {
-		t.Fatalf("dashboard block: %v %v %q", err, c.DashboardEnabled, c.DashboardPath)
+	if c, err := config.Load(dir, "", nil); err != nil || c.Dashboard.Enabled || c.Dashboard.Path != "/admin/live" {
+		t.Fatalf("dashboard block: %v %v %q", err, c.Dashboard.Enabled, c.Dashboard.Path)
 	}
-	if c, err := config.Load(dir, "", []string{"VALKSOR_SSE_DASHBOARD_ENABLED=true", "VALKSOR_SSE_DASHBOARD_PATH=/live"}); err != nil || !c.DashboardEnabled || c.DashboardPath != "/live" {
-		t.Fatalf("dashboard environment: %v %v %q", err, c.DashboardEnabled, c.DashboardPath)
+	if c, err := config.Load(dir, "", []string{"VALKSOR_SSE_DASHBOARD_ENABLED=true", "VALKSOR_SSE_DASHBOARD_PATH=/live"}); err != nil || !c.Dashboard.Enabled || c.Dashboard.Path != "/live" {
+		t.Fatalf("dashboard environment: %v %v %q", err, c.Dashboard.Enabled, c.Dashboard.Path)
 	}
 	for _, bad := range []struct{ yaml, says string }{
 		{"valksor:\n  sse:\n    watch:\n      pathz: [a]\n", "unknown key valksor.sse.watch.pathz"},
@@ -543,12 +547,12 @@ func TestMercureBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := config.Load(dir, "", nil)
-	if err != nil || !c.MercureEnabled || c.MercurePublisherKey != secret || !c.MercureAnonymous || !c.MercureSubscriptions || c.MercureAudience != "https://example.com/.well-known/mercure" {
+	if err != nil || !c.Mercure.Enabled || c.Mercure.PublisherKey != secret || !c.Mercure.Anonymous || !c.Mercure.Subscriptions || c.Mercure.Audience != "https://example.com/.well-known/mercure" {
 		t.Fatalf("mercure block: %v %+v", err, c)
 	}
 	env := []string{"VALKSOR_SSE_MERCURE_PUBLISHER_KEY=file:/etc/mercure.pem", "VALKSOR_SSE_MERCURE_SUBSCRIBER_KEY=" + secret + "-sub", "VALKSOR_SSE_MERCURE_ALGORITHM=RS256", "VALKSOR_SSE_MERCURE_ANONYMOUS=false", "VALKSOR_SSE_MERCURE_ISSUER=https://auth.example"}
 	c, err = config.Load(dir, "", env)
-	if err != nil || c.MercurePublisherKey != "file:/etc/mercure.pem" || c.MercureSubscriberKey != secret+"-sub" || c.MercureAlgorithm != "RS256" || c.MercureAnonymous || c.MercureIssuer != "https://auth.example" {
+	if err != nil || c.Mercure.PublisherKey != "file:/etc/mercure.pem" || c.Mercure.SubscriberKey != secret+"-sub" || c.Mercure.Algorithm != "RS256" || c.Mercure.Anonymous || c.Mercure.Issuer != "https://auth.example" {
 		t.Fatalf("mercure environment: %v %+v", err, c)
 	}
 	for _, bad := range []struct{ yaml, says string }{
@@ -568,17 +572,17 @@ func TestMercureBlock(t *testing.T) {
 
 func TestDashboardAuto(t *testing.T) {
 	dir := t.TempDir()
-	if c, err := config.Load(dir, "", nil); err != nil || !c.DashboardAuto {
-		t.Fatalf("no setting: DashboardAuto %v (%v), want true", c.DashboardAuto, err)
+	if c, err := config.Load(dir, "", nil); err != nil || !c.Dashboard.Auto {
+		t.Fatalf("no setting: DashboardAuto %v (%v), want true", c.Dashboard.Auto, err)
 	}
-	if c, err := config.Load(dir, "", []string{"VALKSOR_SSE_DASHBOARD_ENABLED=true"}); err != nil || c.DashboardAuto || !c.DashboardEnabled {
-		t.Fatalf("set in the environment: auto %v enabled %v (%v)", c.DashboardAuto, c.DashboardEnabled, err)
+	if c, err := config.Load(dir, "", []string{"VALKSOR_SSE_DASHBOARD_ENABLED=true"}); err != nil || c.Dashboard.Auto || !c.Dashboard.Enabled {
+		t.Fatalf("set in the environment: auto %v enabled %v (%v)", c.Dashboard.Auto, c.Dashboard.Enabled, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte("valksor:\n  sse:\n    dashboard:\n      enabled: false\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if c, err := config.Load(dir, "", nil); err != nil || c.DashboardAuto || c.DashboardEnabled {
-		t.Fatalf("set in the file: auto %v enabled %v (%v)", c.DashboardAuto, c.DashboardEnabled, err)
+	if c, err := config.Load(dir, "", nil); err != nil || c.Dashboard.Auto || c.Dashboard.Enabled {
+		t.Fatalf("set in the file: auto %v enabled %v (%v)", c.Dashboard.Auto, c.Dashboard.Enabled, err)
 	}
 }
 
@@ -608,17 +612,17 @@ func TestLoadSymfonyPlaceholders(t *testing.T) {
 		{"container parameter", sseFile("signal_file: '%kernel.project_dir%/var/run/valksor-reload.signal'"), nil,
 			`valksor.yaml:3: valksor.sse.signal_file: "%kernel.project_dir%" ` + hint + `VALKSOR_SSE_SIGNAL_FILE instead (it overrides this value, which is then ignored), or write the value itself here`, nil},
 		{"%% is not a parameter", sseFile("publish_token: 'fifty%%off'"), nil,
-			"", func(c config.Config) bool { return c.PublishToken == "fifty%%off" }},
+			"", func(c config.Config) bool { return c.Publish.Token == "fifty%%off" }},
 		{"the variable set overrides it", sseFile("port: '%env(int:SSE_PORT)%'", "debug: true"), []string{"VALKSOR_SSE_PORT=9001"},
-			"", func(c config.Config) bool { return c.Port == 9001 && c.Debug }},
+			"", func(c config.Config) bool { return c.Server.Port == 9001 && c.Server.Debug }},
 		{"an empty variable does not", sseFile("port: '%env(int:SSE_PORT)%'"), []string{"VALKSOR_SSE_PORT="},
 			"~valksor.yaml:3: valksor.sse.port: \"%env(int:SSE_PORT)%\"", nil},
 		{"an empty list variable does", sseFile("topics: ['%env(SSE_TOPICS)%']"), []string{"VALKSOR_SSE_TOPICS="},
-			"", func(c config.Config) bool { return c.Topics != nil && len(c.Topics) == 0 }},
+			"", func(c config.Config) bool { return c.Streams.Topics != nil && len(c.Streams.Topics) == 0 }},
 		{"no example for the same name", sseFile("port: '%env(VALKSOR_SSE_PORT)%'"), nil,
 			`valksor.yaml:3: valksor.sse.port: "%env(VALKSOR_SSE_PORT)%" ` + hint + `VALKSOR_SSE_PORT instead (it overrides this value, which is then ignored), or write the value itself here`, nil},
 		{"a lone percent sign is a value", sseFile(`publish_token: "100%-sure"`), nil,
-			"", func(c config.Config) bool { return c.PublishToken == "100%-sure" }},
+			"", func(c config.Config) bool { return c.Publish.Token == "100%-sure" }},
 		{"%name% inside a value is a parameter, as in Symfony", sseFile(`publish_token: "100%sure%"`), nil,
 			`~valksor.yaml:3: valksor.sse.publish_token: "%sure%" ` + hint, nil},
 	}
@@ -653,15 +657,15 @@ func TestLoadWhenBlocks(t *testing.T) {
 		check func(c config.Config) bool
 	}{
 		{"no APP_ENV: base only", nil, func(c config.Config) bool {
-			return c.Port == 3001 && c.Debug && slices.Equal(c.Topics, []string{"a", "b"}) && !c.WatchPoll
+			return c.Server.Port == 3001 && c.Server.Debug && slices.Equal(c.Streams.Topics, []string{"a", "b"}) && !c.Watch.Poll
 		}},
-		{"dev", []string{"APP_ENV=dev"}, func(c config.Config) bool { return c.Port == 3002 && c.Debug }},
+		{"dev", []string{"APP_ENV=dev"}, func(c config.Config) bool { return c.Server.Port == 3002 && c.Server.Debug }},
 		{"prod overrides and replaces lists", []string{"APP_ENV=prod"}, func(c config.Config) bool {
-			return c.Port == 3001 && !c.Debug && slices.Equal(c.Topics, []string{"c"}) && c.WatchPoll
+			return c.Server.Port == 3001 && !c.Server.Debug && slices.Equal(c.Streams.Topics, []string{"c"}) && c.Watch.Poll
 		}},
-		{"no block for the environment", []string{"APP_ENV=staging"}, func(c config.Config) bool { return c.Port == 3001 && c.Debug }},
-		{"empty APP_ENV", []string{"APP_ENV="}, func(c config.Config) bool { return c.Port == 3001 }},
-		{"variables override the block", []string{"APP_ENV=dev", "VALKSOR_SSE_PORT=4000"}, func(c config.Config) bool { return c.Port == 4000 }},
+		{"no block for the environment", []string{"APP_ENV=staging"}, func(c config.Config) bool { return c.Server.Port == 3001 && c.Server.Debug }},
+		{"empty APP_ENV", []string{"APP_ENV="}, func(c config.Config) bool { return c.Server.Port == 3001 }},
+		{"variables override the block", []string{"APP_ENV=dev", "VALKSOR_SSE_PORT=4000"}, func(c config.Config) bool { return c.Server.Port == 4000 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

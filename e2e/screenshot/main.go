@@ -46,7 +46,7 @@ func main() {
 	}
 }
 
-var listening = regexp.MustCompile(`valksor-sse listening" url=(http://[^ ]+)/sse`)
+var listening = regexp.MustCompile(`valksor-sse listening on (https?://[^ /]+)/sse`)
 
 func run(bin, out string, nStreams int, load time.Duration) error {
 	dir, err := os.MkdirTemp("", "valksor-sse-screenshot")

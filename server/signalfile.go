@@ -1,16 +1,13 @@
-package main
+package server
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 	"time"
-
-	sse "github.com/valksor/go-sse"
 )
 
 // signalFilePoll is how often the reload signal file is looked for.
@@ -31,12 +28,10 @@ type signalFileWatcher struct {
 }
 
 // watchSignalFile looks for the reload signal file at path every
-// signalFilePoll, until ctx ends or stop is called. Each time the file
-// exists it is removed and reload(files...) is broadcast on hub, with the
-// files the file names. serve reloads with sse.Reload, dev with the
-// event of appReload.
-func watchSignalFile(ctx context.Context, path string, hub *sse.Hub, reload func(files ...string) sse.Event, logger *slog.Logger) *signalFileWatcher {
-	loop, cancel := context.WithCancel(ctx)
+// signalFilePoll until the server shuts down. Each time the file exists it
+// is removed and Options.Reload is broadcast with the files it names.
+func (s *Server) watchSignalFile(path string) *signalFileWatcher {
+	loop, cancel := context.WithCancel(s.ctx)
 	w := &signalFileWatcher{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
@@ -47,7 +42,7 @@ func watchSignalFile(ctx context.Context, path string, hub *sse.Hub, reload func
 			case <-loop.Done():
 				return
 			case <-poll.C:
-				readSignalFile(ctx, path, hub, reload, logger)
+				s.readSignalFile(path)
 			}
 		}
 	}()
@@ -61,32 +56,32 @@ func (w *signalFileWatcher) stop() {
 	<-w.done
 }
 
-// readSignalFile broadcasts reload when the signal file exists. It first
+// readSignalFile broadcasts a reload when the signal file exists. It first
 // renames the file to a name of its own, so that a signal written while it
 // reads is a new file, seen at the next look, not lost to the removal.
-func readSignalFile(ctx context.Context, path string, hub *sse.Hub, reload func(files ...string) sse.Event, logger *slog.Logger) {
+func (s *Server) readSignalFile(path string) {
 	taken := path + ".taken-" + strconv.Itoa(os.Getpid())
 	if err := os.Rename(path, taken); err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			logger.Warn("cannot take the reload signal file; it would reload browsers again", "path", path, "err", err)
+			s.log.Warn("cannot take the reload signal file; it would reload browsers again", "path", path, "err", err)
 		}
 		return
 	}
 	b, err := os.ReadFile(taken)
 	if rerr := os.Remove(taken); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
-		logger.Warn("cannot remove the taken reload signal file", "path", taken, "err", rerr)
+		s.log.Warn("cannot remove the taken reload signal file", "path", taken, "err", rerr)
 	}
 	if err != nil {
-		logger.Warn("cannot read the reload signal file; reloading anyway", "path", path, "err", err)
+		s.log.Warn("cannot read the reload signal file; reloading anyway", "path", path, "err", err)
 	}
 	var sf signalFile
 	if len(strings.TrimSpace(string(b))) > 0 {
 		if err := json.Unmarshal(b, &sf); err != nil {
-			logger.Warn("the reload signal file is not JSON {files, timestamp}; reloading anyway", "path", path, "err", err)
+			s.log.Warn("the reload signal file is not JSON {files, timestamp}; reloading anyway", "path", path, "err", err)
 		}
 	}
-	logger.Info("reload signal file: reloading every browser", "files", sf.Files)
-	if err := hub.Broadcast(ctx, reload(sf.Files...)); err != nil {
-		logger.Error("reload broadcast failed", "err", err)
+	s.log.Info("reload signal file: reloading every browser", "files", sf.Files)
+	if err := s.hub.Broadcast(context.Background(), s.opts.Reload(sf.Files...)); err != nil {
+		s.log.Error("reload broadcast failed", "err", err)
 	}
 }
