@@ -1,29 +1,40 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
+	"strings"
+
+	"github.com/valksor/go-sse/ratelimit"
 )
 
 // The HTTP server and the listener are built, and connections served, here
 // and only here, so that what applies to every connection (timeouts, TLS,
 // limits on the listener) has one place.
 
-// readHeaderTimeout bounds the reading of a request's headers.
-const readHeaderTimeout = 10 * time.Second
-
 // newHTTPServer returns the http.Server that serves handler: TLS and
-// HTTP/2 when the server has a certificate, errors logged at debug level
-// (they are mostly clients going away).
+// HTTP/2 when the server has a certificate, the idle and read timeouts
+// (which net/http lifts for a stream once its handler runs: the hub takes
+// over or keeps the connection), and its errors in the server's log.
 func (s *Server) newHTTPServer(handler http.Handler) *http.Server {
+	read, idle := s.opts.ReadTimeout, s.opts.IdleTimeout
+	if read <= 0 {
+		read = DefaultReadTimeout
+	}
+	if idle <= 0 {
+		idle = DefaultIdleTimeout
+	}
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		ReadHeaderTimeout: read,
+		ReadTimeout:       read,
+		IdleTimeout:       idle,
+		ErrorLog:          log.New(errorLog{s.log}, "", 0),
 	}
 	if s.cert == nil {
 		return srv
@@ -44,7 +55,31 @@ func (s *Server) newHTTPServer(handler http.Handler) *http.Server {
 // the one Open listened on or was given. Whatever wraps every connection
 // (a per-client budget, say) wraps ln here.
 func (s *Server) listener(ln net.Listener) net.Listener {
-	return ln
+	return ratelimit.Listener(ln, ratelimit.ListenerConfig{
+		PerClient:      s.opts.Limits.ConnectionsPerClient,
+		TrustedProxies: s.opts.Limits.TrustedProxies,
+		Logger:         s.log,
+	})
+}
+
+// errorLog writes net/http's error log to the server's logger: a recovered
+// handler panic as an error, a client that failed its TLS handshake or
+// HTTP/2 preface (scanners, clients going away) at debug level, anything
+// else as a warning, so that an operator sees it at the default level.
+type errorLog struct{ log *slog.Logger }
+
+func (e errorLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	level := slog.LevelWarn
+	switch {
+	case strings.HasPrefix(msg, "http: panic serving"):
+		level = slog.LevelError
+	case strings.HasPrefix(msg, "http: TLS handshake error"),
+		strings.HasPrefix(msg, "http2: server: error reading preface"):
+		level = slog.LevelDebug
+	}
+	e.log.Log(context.Background(), level, "http server: "+msg)
+	return len(p), nil
 }
 
 // serve runs the HTTP server on ln until it stops.

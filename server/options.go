@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"time"
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/assets"
@@ -26,6 +27,12 @@ type Options struct {
 	// on instead of listening on Addr. New takes ownership of it: it is
 	// closed when New fails and by Shutdown.
 	Listener net.Listener
+	// IdleTimeout closes keep-alive connections idle this long between
+	// requests (default DefaultIdleTimeout). Open streams are not idle.
+	IdleTimeout time.Duration
+	// ReadTimeout bounds reading a request's headers and body (default
+	// DefaultReadTimeout); an open stream outlives it.
+	ReadTimeout time.Duration
 	// Logger receives the server's logs and, when AccessLog is set, one
 	// line per request (for a stream, when it ends); nil means
 	// slog.Default().
@@ -100,9 +107,20 @@ type Limits struct {
 	// PublishesPerSecond is the rate of publishes per credential (or
 	// client without one).
 	PublishesPerSecond float64
+	// ConnectionsPerClient caps the connections of any kind (streams,
+	// requests, idle keep-alives) one client address holds, counted when
+	// they are accepted: more are closed at once. Trusted proxies are
+	// exempt. See ratelimit.Listener.
+	ConnectionsPerClient int
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 }
+
+// Defaults of the timeouts in Options.
+const (
+	DefaultIdleTimeout = 60 * time.Second
+	DefaultReadTimeout = 10 * time.Second
+)
 
 // TLS configures HTTPS. Over TLS, HTTP/2 is offered first (ALPN h2, then
 // http/1.1); streams are the same on both.

@@ -56,6 +56,7 @@ func commands() []command {
 		{"dev", "dev --proxy URL         live reload in front of any app (--cmd CMD restarts it on change)", (*Main).dev},
 		{"assets", "assets list|compile     show or write the digested assets and import map", (*Main).assets},
 		{"token", "token [flags]           mint a JWT with the configured auth keys", (*Main).token},
+		{"config", "config keys             list every configuration key and environment variable", (*Main).configCmd},
 		{"bench", "bench [flags]           measure a server (--compare-floor: against the machine's floor)", (*Main).bench},
 		{"completion", "completion SHELL        print the completion script of bash, zsh, fish or powershell", (*Main).completion},
 		{"version", "version                 print the version (also --version, -v)", (*Main).version},

@@ -164,21 +164,30 @@ func (l lifetime) run(ctx context.Context, s *server.Server) error {
 	}
 }
 
-// shutdown stops s within the timeout. When signalled and a pid file is
-// set, a second signal exits at once.
+// shutdown stops s within the timeout. When signalled, a second signal
+// (SIGINT or SIGTERM) exits at once, however the shutdown is going,
+// removing the pid file when one is set.
 func (l lifetime) shutdown(s *server.Server, signalled bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 	defer cancel()
-	if signalled && l.pidFile != "" {
+	finished := make(chan struct{})
+	defer close(finished)
+	if signalled {
 		go func() {
-			select {
-			case sig := <-l.sigs:
-				if sig != syscall.SIGHUP {
+			for {
+				select {
+				case sig := <-l.sigs:
+					if sig == syscall.SIGHUP {
+						continue
+					}
 					l.logger.Warn("second signal: exiting now", "signal", sig.String())
-					_ = os.Remove(l.pidFile)
+					if l.pidFile != "" {
+						_ = os.Remove(l.pidFile)
+					}
 					os.Exit(exitError)
+				case <-finished:
+					return
 				}
-			case <-ctx.Done():
 			}
 		}()
 	}

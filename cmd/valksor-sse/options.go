@@ -54,10 +54,11 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 	o := m.commonOptions(cfg, token, logger)
 	o.JWT = authz
 	o.Limits = server.Limits{
-		StreamsPerSecond:   float64(cfg.Limits.StreamsPerSecond),
-		StreamsPerClient:   cfg.Limits.StreamsPerIP,
-		PublishesPerSecond: float64(cfg.Limits.PublishesPerSecond),
-		TrustedProxies:     proxies,
+		StreamsPerSecond:     float64(cfg.Limits.StreamsPerSecond),
+		StreamsPerClient:     cfg.Limits.StreamsPerIP,
+		PublishesPerSecond:   float64(cfg.Limits.PublishesPerSecond),
+		ConnectionsPerClient: cfg.Limits.ConnectionsPerIP,
+		TrustedProxies:       proxies,
 	}
 	o.Metrics, o.AccessLog = cfg.Server.Metrics, true
 	o.Mapper, o.ImportMap = mapper, &im
@@ -88,6 +89,8 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 // the publish token, the watcher and the signal file.
 func (m *Main) commonOptions(cfg config.Config, token string, logger *slog.Logger) server.Options {
 	o := server.Options{
+		IdleTimeout:    cfg.Server.IdleTimeout,
+		ReadTimeout:    cfg.Server.ReadTimeout,
 		Logger:         logger,
 		BasePath:       cfg.Server.BasePath,
 		AllowedOrigins: cfg.Server.CORSOrigins,
@@ -101,6 +104,7 @@ func (m *Main) commonOptions(cfg config.Config, token string, logger *slog.Logge
 			sse.WithRetry(cfg.Streams.Retry),
 			sse.WithWriteTimeout(cfg.Streams.WriteTimeout),
 			sse.WithMaxBodyBytes(cfg.Publish.MaxBodyBytes),
+			sse.WithMaxTopics(cfg.Streams.MaxTopics),
 		},
 		SignalFile: m.path(cfg.Server.SignalFile),
 		Watch:      m.watchOptions(cfg),
@@ -171,7 +175,10 @@ func (m *Main) authorizer(ctx context.Context, cfg config.Config, logger *slog.L
 	if !cfg.Auth.Configured() {
 		return nil, nil
 	}
-	jc := jwt.Config{JWKSURL: cfg.Auth.JWKSURL, Cookie: cfg.Auth.Cookie, AnonymousSubscribe: cfg.Auth.AnonymousSubscribe, Logger: logger}
+	jc := jwt.Config{
+		JWKSURL: cfg.Auth.JWKSURL, Cookie: cfg.Auth.Cookie, AnonymousSubscribe: cfg.Auth.AnonymousSubscribe,
+		RequireExp: cfg.Auth.RequireExp, MaxTTL: cfg.Auth.MaxTTL, Logger: logger,
+	}
 	subSpec, subName := cfg.Auth.SubscriberKey, "auth.subscriber_key"
 	if subSpec == "" {
 		subSpec, subName = cfg.Auth.PublisherKey, "auth.publisher_key"

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -28,6 +29,12 @@ type Auth struct {
 	// AnonymousSubscribe lets streams without a token receive public
 	// events (key auth.anonymous_subscribe, default true).
 	AnonymousSubscribe bool
+	// RequireExp refuses JWTs without an expiry (key auth.require_exp,
+	// default false).
+	RequireExp bool
+	// MaxTTL refuses JWTs that expire later than this from now, and those
+	// without exp; 0 = no bound (key auth.max_ttl).
+	MaxTTL time.Duration
 }
 
 // Configured reports whether any key is set (publisher, subscriber or

@@ -16,6 +16,10 @@ type Limits struct {
 	// PublishesPerSecond bounds publish requests per second per token (or
 	// client IP without one) (key limits.publishes_per_second).
 	PublishesPerSecond int
+	// ConnectionsPerIP bounds the connections of any kind (streams,
+	// requests, idle keep-alives) one client IP holds, counted when they are
+	// accepted; trusted proxies are exempt (key limits.connections_per_ip).
+	ConnectionsPerIP int
 	// TrustedProxies lists the proxies (IPs or CIDRs) whose
 	// X-Forwarded-For is believed (key limits.trusted_proxies).
 	TrustedProxies []string

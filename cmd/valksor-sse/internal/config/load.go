@@ -234,7 +234,7 @@ func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[st
 			continue
 		}
 		if e.key.Kind != yaml.ScalarNode || !ok {
-			l.addf(e.key, "unknown key %s%s%s; known keys: %s", keyPrefix, prefix+keyLabel(e.key), suggestion(name, keyNames(), ""), strings.Join(keyNames(), ", "))
+			l.addf(e.key, "unknown key %s%s%s; `valksor-sse config keys` lists every key", keyPrefix, prefix+keyLabel(e.key), suggestion(name, keyNames(), ""))
 			continue
 		}
 		if !e.merged {
@@ -665,8 +665,8 @@ func (l *loader) loadEnv(c *Config, env []string) {
 		}
 		d, known := keyByEnv[name]
 		if !known {
-			l.errs = append(l.errs, fmt.Errorf("unknown environment variable %s%s; known variables: %s",
-				name, suggestion(strings.TrimPrefix(name, EnvPrefix), keyNames(), EnvPrefix), strings.Join(envNames(), ", ")))
+			l.errs = append(l.errs, fmt.Errorf("unknown environment variable %s%s; `valksor-sse config keys` lists every variable",
+				name, suggestion(strings.TrimPrefix(name, EnvPrefix), keyNames(), EnvPrefix)))
 			continue
 		}
 		if value == "" && d.kind != kindList {
@@ -682,11 +682,3 @@ func (l *loader) loadEnv(c *Config, env []string) {
 	}
 }
 
-// envNames returns the environment variable names of all keys, in order.
-func envNames() []string {
-	out := make([]string, len(keys))
-	for i := range keys {
-		out[i] = keys[i].env()
-	}
-	return out
-}

@@ -200,10 +200,10 @@ func TestLoadErrors(t *testing.T) {
 		want    string // the complete error message, or a substring when prefixed with "~"
 	}{
 		{"unknown key with suggestion", sseFile("port: 8080", "ping_interval: 30", "max_connections: 10", "timeout: 5", "pingg: 3"),
-			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, watch.paths, watch.ignore, watch.rules, watch.debounce, watch.css_wait, watch.poll, watch.poll_interval, watch.morph, dev.proxy, dev.listen, dev.cmd, dev.morph, dashboard.enabled, dashboard.path, assets, importmap, importmap_preload, auth.publisher_key, auth.subscriber_key, auth.algorithm, auth.jwks_url, auth.cookie, auth.anonymous_subscribe, limits.streams_per_second, limits.streams_per_ip, limits.publishes_per_second, limits.trusted_proxies, tls.cert, tls.key, metrics, log_format, mercure.enabled, mercure.publisher_key, mercure.subscriber_key, mercure.algorithm, mercure.anonymous, mercure.subscriptions, mercure.issuer, mercure.audience"},
-		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); known keys: enabled,"},
+			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); `valksor-sse config keys` lists every key"},
+		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); `valksor-sse config keys` lists every key"},
 		{"unknown key dashes", sseFile("ping-interval: 1"), "~(did you mean ping_interval?)"},
-		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; known keys: enabled,"},
+		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; `valksor-sse config keys` lists every key"},
 		{"port letters", sseFile("enabled: true", "host: localhost", "port: abc"), `valksor.yaml:5: valksor.sse.port: want an integer between 0 and 65535, got "abc"`},
 		{"port range", sseFile("port: 70000"), `valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got "70000"`},
 		{"port negative", sseFile("port: -1"), `valksor.yaml:3: valksor.sse.port: want an integer between 0 and 65535, got "-1"`},
@@ -378,9 +378,9 @@ func TestLoadEnvErrors(t *testing.T) {
 		{"bad duration", "VALKSOR_SSE_TIMEOUT=-1s", `~environment variable VALKSOR_SSE_TIMEOUT: want a non-negative duration`},
 		{"bad retry", "VALKSOR_SSE_RETRY=fast", `~environment variable VALKSOR_SSE_RETRY: want a non-negative duration: a whole number of milliseconds`},
 		{"validation names the variable", "VALKSOR_SSE_BASE_PATH=sse/", `environment variable VALKSOR_SSE_BASE_PATH: valksor.sse.base_path: must start with "/", got "sse/"`},
-		{"unknown with suggestion", "VALKSOR_SSE_PROT=1", "~unknown environment variable VALKSOR_SSE_PROT (did you mean VALKSOR_SSE_PORT?); known variables: VALKSOR_SSE_ENABLED, VALKSOR_SSE_HOST,"},
+		{"unknown with suggestion", "VALKSOR_SSE_PROT=1", "unknown environment variable VALKSOR_SSE_PROT (did you mean VALKSOR_SSE_PORT?); `valksor-sse config keys` lists every variable"},
 		{"unknown long", "VALKSOR_SSE_PINGINTERVAL=1", "~unknown environment variable VALKSOR_SSE_PINGINTERVAL (did you mean VALKSOR_SSE_PING_INTERVAL?)"},
-		{"unknown without suggestion", "VALKSOR_SSE_FOO=1", "~unknown environment variable VALKSOR_SSE_FOO; known variables:"},
+		{"unknown without suggestion", "VALKSOR_SSE_FOO=1", "unknown environment variable VALKSOR_SSE_FOO; `valksor-sse config keys` lists every variable"},
 		{"unknown empty", "VALKSOR_SSE_BOGUS=", "~unknown environment variable VALKSOR_SSE_BOGUS"},
 	}
 	for _, tt := range tests {

@@ -31,6 +31,12 @@ type Server struct {
 	// ShutdownTimeout bounds a graceful shutdown (key shutdown_timeout,
 	// default 10s).
 	ShutdownTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle between requests
+	// (key idle_timeout, default 60s). Open streams are not idle.
+	IdleTimeout time.Duration
+	// ReadTimeout bounds reading a request's headers and body (key
+	// read_timeout, default 10s). It does not apply to open streams.
+	ReadTimeout time.Duration
 	// PIDFile is the pid file path (key pid_file, default
 	// "var/run/valksor-sse.pid").
 	PIDFile string

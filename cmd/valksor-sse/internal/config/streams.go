@@ -29,6 +29,9 @@ type Streams struct {
 	// Topics is the topic allowlist, empty = any topic; an entry ending in
 	// "*" is a prefix wildcard (key topics, default empty).
 	Topics []string
+	// MaxTopics caps the topics of one stream and of one event (key
+	// max_topics, default 100).
+	MaxTopics int
 }
 
 func checkTopics(c Config) string {
