@@ -681,4 +681,3 @@ func (l *loader) loadEnv(c *Config, env []string) {
 		l.origins[d.name] = "environment variable " + name
 	}
 }
-
