@@ -1,123 +1,18 @@
 package redis_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"os/exec"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/proctest"
 	"github.com/valksor/go-sse/redis"
 	"github.com/valksor/go-sse/ssetest"
 )
-
-// redisServer is a redis-server process of a test, with append-only
-// persistence so that its data survives a restart.
-type redisServer struct {
-	t      *testing.T
-	bin    string
-	port   int
-	dir    string
-	proc   *os.Process // nil while stopped
-	exited chan error
-}
-
-// startRedisServer starts redis-server on a free port, or skips the test
-// (fails it on CI) when there is none to start.
-func startRedisServer(t *testing.T) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed")
-		}
-		t.Skip("redis-server is not installed")
-	}
-	s := &redisServer{t: t, bin: bin, port: closedPort(t), dir: t.TempDir()}
-	s.start()
-	t.Cleanup(func() {
-		if s.proc != nil {
-			_ = s.proc.Kill()
-			<-s.exited
-		}
-	})
-	return s
-}
-
-func (s *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-// readyWriter collects the server's log and closes ready at the line that
-// says it accepts connections.
-type readyWriter struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	ready chan struct{}
-	once  sync.Once
-}
-
-func (w *readyWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if bytes.Contains(w.buf.Bytes(), []byte("Ready to accept connections")) {
-		w.once.Do(func() { close(w.ready) })
-	}
-	return len(p), nil
-}
-
-func (w *readyWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// start runs the server on its port and directory and waits until it
-// accepts connections.
-func (s *redisServer) start() {
-	s.t.Helper()
-	out := &readyWriter{ready: make(chan struct{})}
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--dir", s.dir)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case <-out.ready:
-	case err := <-exited:
-		s.t.Fatalf("redis-server exited (%v):\n%s", err, out)
-	case <-time.After(wait):
-		_ = cmd.Process.Kill()
-		<-exited
-		s.t.Fatalf("redis-server not ready after %s:\n%s", wait, out)
-	}
-	s.proc, s.exited = cmd.Process, exited
-}
-
-// stop sends SIGTERM and waits for the server to exit.
-func (s *redisServer) stop() {
-	s.t.Helper()
-	if err := s.proc.Signal(syscall.SIGTERM); err != nil {
-		s.t.Fatal(err)
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(wait):
-		s.t.Fatal("redis-server did not exit after SIGTERM")
-	}
-	s.proc = nil
-}
 
 // publishResult is the outcome of one publish of the fault test.
 type publishResult struct {
@@ -131,9 +26,9 @@ type publishResult struct {
 // every acknowledged publish reaches the listener and the stream exactly
 // once, in order.
 func TestRedisRestart(t *testing.T) {
-	srv := startRedisServer(t)
+	srv := proctest.StartRedis(t)
 	ctx := context.Background()
-	tr, err := redis.New(ctx, redis.Options{URL: srv.url(), BlockTimeout: 200 * time.Millisecond, Logger: discard})
+	tr, err := redis.New(ctx, redis.Options{URL: srv.URL(), BlockTimeout: 200 * time.Millisecond, Logger: discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +101,7 @@ func TestRedisRestart(t *testing.T) {
 	}
 
 	await("30 acknowledged publishes", 0, func(rs []publishResult) bool { return count(rs, false) >= 30 })
-	srv.stop()
+	srv.Stop()
 	downAt := time.Now()
 	mark := await("count", 0, func([]publishResult) bool { return true })
 	await("failed publishes while Redis is down", mark, func(rs []publishResult) bool { return count(rs, true) >= 5 })
@@ -214,7 +109,7 @@ func TestRedisRestart(t *testing.T) {
 		t.Errorf("Health while Redis is down = %v, want sse.ErrTransportUnavailable", err)
 	}
 	time.Sleep(time.Until(downAt.Add(2 * time.Second))) // the outage under test
-	srv.start()
+	srv.Start()
 	mark = await("count", 0, func([]publishResult) bool { return true })
 	await("30 acknowledged publishes after the restart", mark, func(rs []publishResult) bool { return count(rs, false) >= 30 })
 	if err := tr.Health(ctx); err != nil {

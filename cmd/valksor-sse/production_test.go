@@ -736,40 +736,14 @@ func TestProdAccessLogJSON(t *testing.T) {
 // when its Redis goes away, while healthz (alive) stays 200.
 func TestProdReadyz(t *testing.T) {
 	t.Parallel()
-	redisBin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed (./scripts/test installs it)")
-		}
-		t.Skip("redis-server is not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	redis := exec.Command(redisBin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := redis.Start(); err != nil {
-		t.Fatal(err)
-	}
-	redisDone := make(chan struct{})
-	go func() { _ = redis.Wait(); close(redisDone) }()
-	t.Cleanup(func() { _ = redis.Process.Kill(); <-redisDone })
-	waitFor(t, "redis-server to listen", func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	redis := proctest.StartRedis(t)
+	port := redis.Port
 	s := startProd(t, t.TempDir(), []string{fmt.Sprintf("VALKSOR_SSE_TRANSPORT=redis://127.0.0.1:%d/0", port)})
 	c := &http.Client{Timeout: 10 * time.Second}
 	if resp, body := prodDo(t, c, "GET", s.at("/sse/readyz"), prodReq{}); resp.StatusCode != 200 || !strings.Contains(body, `"status":"ready"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
-	_ = redis.Process.Kill()
-	<-redisDone
+	redis.Stop()
 	var body string
 	waitFor(t, "readyz to report the lost transport", func() bool {
 		var resp *http.Response
