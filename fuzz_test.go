@@ -148,7 +148,7 @@ func wellFormed(line []byte) bool {
 		return false
 	}
 	for _, field := range []string{"id", "event", "data", "retry"} {
-		if rest, ok := bytes.CutPrefix(line, []byte(field)); ok && (len(rest) == 0 || bytes.HasPrefix(rest, []byte(": "))) {
+		if rest, ok := bytes.CutPrefix(line, []byte(field)); ok && (len(rest) == 0 || string(rest) == ":" || bytes.HasPrefix(rest, []byte(": "))) {
 			return true
 		}
 	}
