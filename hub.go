@@ -215,12 +215,20 @@ func (h *Hub) heartbeat(every time.Duration) {
 			}
 			h.mu.RLock()
 			for _, s := range h.byID {
-				h.enqueue(s, f)
+				if s.bare {
+					h.enqueue(s, commentFrame)
+				} else {
+					h.enqueue(s, f)
+				}
 			}
 			h.mu.RUnlock()
 		}
 	}
 }
+
+// commentFrame is the heartbeat of bare streams: an SSE comment line, which
+// clients ignore and which dispatches nothing.
+var commentFrame = &frame{b: []byte(":\n")}
 
 // localFrame encodes an event that is not part of the history.
 func (h *Hub) localFrame(typ string, data any) (*frame, error) {
@@ -450,13 +458,12 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.mu.Unlock()
 		h.stopListen()
 		// Handler-owned streams see h.done; hijacked ones are told here.
-		retry := wire.AppendRetry(nil, ShutdownRetry)
 		for _, s := range hijacked {
 			s.mu.Lock()
 			conn := s.conn != nil
 			s.mu.Unlock()
 			if conn {
-				h.closeAfterFlush(s, errShutdown, retry)
+				h.closeAfterFlush(s, errShutdown, s.shutdownTail())
 			}
 		}
 		go func() {

@@ -68,6 +68,13 @@ type StreamRequest struct {
 	// goroutine than the request's: a stream is handed off from its
 	// handler.
 	Closed func(connID string, reason error)
+	// Bare, when true, makes the stream carry the published events and
+	// nothing else of the hub's: no connected event (so no retry hint), no
+	// history-gap event (the X-Valksor-History-Gap header and Opened's
+	// complete flag still tell), an SSE comment line instead of the ping
+	// event, and no retry hint at shutdown. It is for protocols whose
+	// clients take every event for an update, such as Mercure.
+	Bare bool
 }
 
 // ServeStream serves an event stream described by sr: the building block of
@@ -106,6 +113,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		topics:   topics,
 		match:    sr.Match,
 		closedFn: sr.Closed,
+		bare:     sr.Bare,
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
 		done:     make(chan struct{}),
@@ -199,12 +207,15 @@ func (h *Hub) logClosed(s *subscriber, reason error) {
 }
 
 // opening encodes the first events of a stream: connected (with the retry
-// hint), the history gap signal, and the replay. It returns them with the
-// cursor of the last replayed message; live frames up to it are skipped.
+// hint), the history gap signal, and the replay; a bare stream's has the
+// replay only. It returns them with the cursor of the last replayed
+// message; live frames up to it are skipped.
 func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]byte, Cursor) {
 	buf := make([]byte, 0, 256)
-	buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
-	if gap {
+	if !s.bare {
+		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
+	}
+	if gap && !s.bare {
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
 		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeHistoryGap, Data: d})
 	}
@@ -284,7 +295,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// Frames queued meanwhile go out now; from here on the writers own it.
 	h.flush(s, newFlusher())
 	if h.closed() { // Shutdown began while this stream was being set up.
-		h.closeAfterFlush(s, errShutdown, wire.AppendRetry(nil, ShutdownRetry))
+		h.closeAfterFlush(s, errShutdown, s.shutdownTail())
 	}
 	return true
 }
@@ -354,7 +365,9 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 		case <-timeout:
 			return endReason
 		case <-h.done:
-			_ = write(wire.AppendRetry(buf[:0], ShutdownRetry))
+			if tail := s.shutdownTail(); tail != nil {
+				_ = write(tail)
+			}
 			return errShutdown
 		case <-s.wake:
 			batch := s.take()
