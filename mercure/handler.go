@@ -37,8 +37,8 @@ type Config struct {
 	// /.well-known/mercure/subscriptions/... when a subscription starts and
 	// ends, and the subscriptions API.
 	Subscriptions bool
-	// Issuer, when set, is the iss that at+jwt access tokens (the newer
-	// draft) must carry.
+	// Issuer, when set, is the iss that at+jwt access tokens (the current
+	// protocol) must carry.
 	Issuer string
 	// Audience, when set, must be in the aud of at+jwt access tokens: the
 	// hub's resource identifier, usually its URL.
@@ -65,10 +65,10 @@ type Config struct {
 
 // Handler serves the Mercure protocol on an sse.Hub: GET subscribes, POST
 // publishes, and GET below /subscriptions lists active subscriptions. It
-// speaks both the widely deployed draft (hub 0.x: topic selectors, the
-// mercure claim, lastEventID) and the newer one (match and
+// speaks the widely deployed draft (hub 0.x: topic selectors, the mercure
+// claim, lastEventID) and the current protocol (match and
 // match_urlpattern, at+jwt access tokens with authorization_details,
-// last_event_id). Updates go through the hub, so Mercure subscribers and
+// last_event_id), as the package documentation details. Updates go through the hub, so Mercure subscribers and
 // the hub's own streams share one history, transport and set of limits,
 // and see each other's events where the topics match.
 //
@@ -179,8 +179,8 @@ type subscription struct {
 	legacy bool // from the topic parameter
 }
 
-// matcherParams maps the query parameters of the newer draft to matcher
-// types: its current spelling and the one deployed hubs use.
+// matcherParams maps the matcher query parameters to matcher types: the
+// current protocol's and the July 2026 draft's spellings.
 var matcherParams = map[string]MatchType{
 	"match":            MatchExact,
 	"matchExact":       MatchExact,
@@ -198,7 +198,7 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
 		return
 	}
-	lastID, problem := requestLastEventID(r)
+	lastID, askedFrom, problem := requestLastEventID(r)
 	if problem != "" {
 		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
 		return
@@ -231,15 +231,18 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		if src == fromQuery {
 			hd.Set("Cache-Control", "private, no-cache") // RFC 6750 section 2.3
 		}
-		if lastID != "" {
-			// The id the replay starts after: the requested one when the
-			// history holds everything since, else earliest.
+		if askedFrom {
+			// The id of the event before the first one sent: the requested
+			// one when the history holds everything since, else earliest
+			// (the replay then starts at the oldest retained update; the
+			// requested id is older than the history, or unknown). An
+			// empty id starts from now, as earliest with nothing retained.
 			resumed := lastID
-			if !complete {
+			if !complete || lastID == "" {
 				resumed = sse.EarliestID
 			}
 			hd.Set("Last-Event-ID", resumed)         // the widely deployed draft
-			hd.Set("Mercure-Last-Event-ID", resumed) // the newer hubs
+			hd.Set("Mercure-Last-Event-ID", resumed) // the current protocol
 		}
 		if h.subs != nil {
 			active = h.subscribed(subs, acc)
@@ -298,26 +301,35 @@ func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) 
 }
 
 // requestLastEventID returns the id a subscriber resumes after: the
-// Last-Event-ID header, else the last_event_id (newer draft), lastEventID
-// (widely deployed draft) or Last-Event-ID (older drafts) query parameter.
-func requestLastEventID(r *http.Request) (string, string) {
-	id := r.Header.Get("Last-Event-ID")
+// Last-Event-ID header, else the last_event_id (current protocol),
+// lastEventID (widely deployed draft) or Last-Event-ID (older drafts) query
+// parameter. asked reports whether the request had one of them, even
+// empty: the answer then tells where the replay starts.
+func requestLastEventID(r *http.Request) (id string, asked bool, problem string) {
+	_, asked = r.Header["Last-Event-Id"]
+	id = r.Header.Get("Last-Event-ID")
 	q := r.URL.Query()
 	for _, p := range []string{"last_event_id", "lastEventID", "Last-Event-ID"} {
-		if id == "" {
-			id = q.Get(p)
+		if _, ok := q[p]; ok {
+			asked = true
+			if id == "" {
+				id = q.Get(p)
+			}
 		}
 	}
 	if id != "" && (len(id) > 256 || strings.ContainsAny(id, "\r\n\x00") || !utf8.ValidString(id)) {
-		return "", "the last event id is over 256 bytes, has a line break or NUL, or is not UTF-8"
+		return "", asked, "the last event id is over 256 bytes, has a line break or NUL, or is not UTF-8"
 	}
-	return id, ""
+	return id, asked, ""
 }
 
 // streamRequest is the hub stream of a subscription: exact selectors as
 // topics, the others as a match function, and what the token lets it see.
+// It is bare: Mercure subscribers receive updates and comment heartbeats,
+// as from the reference hub, since clients built on fetch take every event
+// for an update.
 func streamRequest(subs []subscription, acc *access, lastID string) sse.StreamRequest {
-	sr := sse.StreamRequest{LastEventID: lastID}
+	sr := sse.StreamRequest{LastEventID: lastID, Bare: true}
 	var patterns []*Selector
 	for _, s := range subs {
 		if s.sel.exactOnly() {
@@ -402,16 +414,24 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, t := range topics {
 		if err := checkSelector(t); err != nil {
-			h.fail(w, http.StatusBadRequest, "invalid_request", strings.Replace(err.Error(), "topic selector", "topic", 1))
+			h.fail(w, http.StatusBadRequest, "", strings.Replace(err.Error(), "topic selector", "topic", 1))
+			return
+		}
+		if t == "*" {
+			h.fail(w, http.StatusBadRequest, "", "the topic * is reserved for the wildcard matcher: no subscriber could select it alone")
 			return
 		}
 		if reserved(t, base) {
-			h.fail(w, http.StatusForbidden, "insufficient_scope", fmt.Sprintf("topic %s is in the hub's reserved namespace %s", quote(t), Path))
+			h.fail(w, http.StatusBadRequest, "", fmt.Sprintf("topic %s is in the hub's reserved namespace %s, where only the hub publishes", quote(t), Path))
 			return
 		}
 	}
 	_, private := f["private"] // present: private, whatever the value
 	e := sse.Event{ID: f.Get("id"), Type: f.Get("type"), Data: f.Get("data"), Topics: topics, Private: private}
+	if problem := checkUpdateFields(e.ID, e.Type); problem != "" {
+		h.fail(w, http.StatusBadRequest, "", problem)
+		return
+	}
 	if v := f.Get("retry"); v != "" {
 		ms, err := strconv.ParseUint(v, 10, 31)
 		if err != nil || v[0] == '+' {
@@ -443,6 +463,26 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(id))
+}
+
+// checkUpdateFields checks a published update's id and type: no control
+// or invisible format character, an id that neither starts with # (the
+// hub's own ids) nor is earliest, and a type other than mercure (the hub's
+// subscription events). It returns a description of the problem, or "".
+func checkUpdateFields(id, typ string) string {
+	switch {
+	case !protocolString(id):
+		return "the id contains a control or invisible format character"
+	case strings.HasPrefix(id, "#"):
+		return "an id starting with # is reserved for the ids the hub generates"
+	case id == sse.EarliestID:
+		return "the id earliest is reserved: it asks for the whole history"
+	case !protocolString(typ):
+		return "the type contains a control or invisible format character"
+	case typ == subscriptionEventType:
+		return "the type mercure is reserved for the hub's subscription events"
+	}
+	return ""
 }
 
 // reserved reports whether topic, resolved against the hub's URL, is in

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -11,22 +12,36 @@ import (
 type MatchType string
 
 // The selector types. MatchTopic is the widely deployed draft's (the topic
-// query parameter and the mercure claim); MatchExact and MatchURLPattern
-// are the newer draft's matcher types, named as in its subscription topics.
+// query parameter and the strings of the mercure claim); MatchExact and
+// MatchURLPattern are the matcher types of the current protocol, named as
+// in its match_type members and subscription topics.
 const (
 	// MatchTopic: "*", the exact string, or an RFC 6570 URI template.
 	MatchTopic MatchType = "topic"
 	// MatchExact: "*" or the exact string, byte for byte.
-	MatchExact MatchType = "Exact"
+	MatchExact MatchType = "exact"
 	// MatchURLPattern: "*" or a URL pattern.
-	MatchURLPattern MatchType = "URLPattern"
+	MatchURLPattern MatchType = "urlpattern"
 )
 
+// matchTypeNamed returns the matcher type called name: "exact" and
+// "urlpattern", the current protocol's names, or, when draft0713 is set,
+// "Exact" and "URLPattern", the names of the July 2026 draft's matchType.
+func matchTypeNamed(name string, draft0713 bool) (MatchType, bool) {
+	switch {
+	case name == string(MatchExact), draft0713 && name == "Exact":
+		return MatchExact, true
+	case name == string(MatchURLPattern), draft0713 && name == "URLPattern":
+		return MatchURLPattern, true
+	}
+	return "", false
+}
+
 // Selector limits: a request or token with more, or longer, selectors is
-// refused.
+// refused. The reference hub's limits.
 const (
 	maxSelectors   = 100
-	maxSelectorLen = 2048
+	maxSelectorLen = 4096
 )
 
 // matcher matches topics.
@@ -93,13 +108,15 @@ func NewSelector(t MatchType, value, base string) (*Selector, error) {
 		}
 		s.m = p
 	default:
-		return nil, fmt.Errorf("mercure: unknown matcher type %q; want Exact or URLPattern", string(t))
+		return nil, fmt.Errorf("mercure: unknown matcher type %q; want exact or urlpattern", string(t))
 	}
 	return s, nil
 }
 
 // checkSelector applies the rules topics and selectors share: not empty,
-// bounded, valid UTF-8 and free of control characters (C0, DEL, C1).
+// bounded, valid UTF-8, free of control characters (C0, DEL, C1) and of
+// the invisible format characters (Unicode category Cf, such as zero-width
+// and bidirectional controls) that make look-alike topics.
 func checkSelector(v string) error {
 	switch {
 	case v == "":
@@ -109,12 +126,25 @@ func checkSelector(v string) error {
 	case !utf8.ValidString(v):
 		return fmt.Errorf("mercure: topic selector is not valid UTF-8")
 	}
-	for _, r := range v {
-		if r < 0x20 || r >= 0x7f && r <= 0x9f {
-			return fmt.Errorf("mercure: topic selector %q contains a control character", v)
-		}
+	if !protocolString(v) {
+		return fmt.Errorf("mercure: topic selector %s contains a control or invisible format character", quote(v))
 	}
 	return nil
+}
+
+// protocolString reports whether s is valid UTF-8 without control
+// characters (C0, DEL, C1) and format characters (Cf): what the protocol
+// allows in topics, selectors, ids and types.
+func protocolString(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // selectorCache keeps compiled selectors, mostly those of token claims,
