@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/jwt"
+	"github.com/valksor/go-sse/mercure"
 )
 
 // token mints a JWT for scripts and tests:
@@ -31,6 +35,7 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		"Examples:\n"+
 		"  valksor-sse token --publish '*' --ttl 1h\n"+
 		"  valksor-sse token --subscribe 'orders/*' --ttl 15m\n"+
+		"  valksor-sse token --mercure=current --match-type urlpattern --subscribe 'https://example.com/books/:id' --aud https://example.com/.well-known/mercure\n"+
 		"  valksor-sse publish order-shipped --topic orders/7 --token \"$(valksor-sse token --publish 'orders/*')\"")
 	var c commonFlags
 	c.register(fs)
@@ -40,7 +45,11 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	ttl := fs.Duration("ttl", time.Hour, "lifetime of the token; it carries exp = now + ttl")
 	subject := fs.String("sub", "", "subject claim (sub), e.g. a user id")
 	keyFlag := fs.String("key", "", "signing `key`: a secret, or file:PATH with a secret or a PEM private key (default: auth.publisher_key or auth.subscriber_key)")
-	mercure := fs.Bool("mercure", false, "put the patterns in a \"mercure\" claim instead of \"valksor\" (for Mercure hubs)")
+	var mercureFmt mercureFormat
+	fs.Var(&mercureFmt, "mercure", "mint a token for a Mercure hub, in `FORMAT` legacy (the default: a \"mercure\" claim, for hub 0.x and Symfony's Mercure component) or current (an at+jwt access token with authorization_details)")
+	audience := fs.String("aud", "", "with --mercure=current: the hub's resource identifier, usually its URL (default: mercure.audience)")
+	issuer := fs.String("iss", "", "with --mercure=current: the token's issuer (default: mercure.issuer, else valksor-sse)")
+	matchType := fs.String("match-type", "exact", "with --mercure=current: how the patterns match topics, exact or urlpattern ('*' matches every topic either way)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,6 +62,12 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		return usageError{fmt.Sprintf("--ttl %v: want a positive duration such as 1h", *ttl)}
 	}
 	for _, p := range append(append([]string(nil), publish...), subscribe...) {
+		if mercureFmt == mercureCurrent {
+			if err := checkMatcher(p, *matchType); err != nil {
+				return err
+			}
+			continue
+		}
 		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
 			return usageError{fmt.Sprintf("pattern %q: want '*', a prefix ending in '*' such as 'orders/*', or a topic", p)}
 		}
@@ -66,13 +81,21 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		return err
 	}
 	now := time.Now()
+	if mercureFmt == mercureCurrent {
+		tok, err := mercureAccessToken(signer, cfg, accessTokenSpec{publish, subscribe, *matchType, *subject, *issuer, *audience, now, *ttl})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(m.Stdout, tok)
+		return nil
+	}
 	claims := jwt.Claims{RegisteredClaims: gojwt.RegisteredClaims{
 		Subject:   *subject,
 		IssuedAt:  gojwt.NewNumericDate(now),
 		ExpiresAt: gojwt.NewNumericDate(now.Add(*ttl)),
 	}}
 	scopes := &jwt.Scopes{Publish: jwt.Patterns(publish), Subscribe: jwt.Patterns(subscribe)}
-	if *mercure {
+	if mercureFmt == mercureLegacy {
 		claims.Mercure = scopes
 	} else {
 		claims.Valksor = scopes
@@ -183,4 +206,90 @@ func (m *Main) publisherJWT(cfg config.Config, topics []string) (string, error) 
 		},
 		Valksor: &jwt.Scopes{Publish: patterns},
 	})
+}
+
+// mercureFormat is the value of token --mercure: "" (a valksor-sse token),
+// mercureLegacy or mercureCurrent. --mercure alone means mercureLegacy.
+type mercureFormat string
+
+const (
+	mercureLegacy  mercureFormat = "legacy"
+	mercureCurrent mercureFormat = "current"
+)
+
+func (f *mercureFormat) String() string { return string(*f) }
+
+// Set implements flag.Value.
+func (f *mercureFormat) Set(v string) error {
+	switch v {
+	case "true", string(mercureLegacy):
+		*f = mercureLegacy
+	case "false":
+		*f = ""
+	case string(mercureCurrent):
+		*f = mercureCurrent
+	default:
+		return fmt.Errorf("%q: want legacy (the mercure claim) or current (an at+jwt access token)", v)
+	}
+	return nil
+}
+
+// IsBoolFlag lets --mercure be given without a value.
+func (f *mercureFormat) IsBoolFlag() bool { return true }
+
+// checkMatcher checks a pattern of an access token for match type t.
+func checkMatcher(p, t string) error {
+	typ := mercure.MatchType(t)
+	if typ != mercure.MatchExact && typ != mercure.MatchURLPattern {
+		return usageError{fmt.Sprintf("--match-type %q: want exact or urlpattern", t)}
+	}
+	if _, err := mercure.NewSelector(typ, p, "https://hub.invalid"+mercure.Path); err != nil {
+		return usageError{fmt.Sprintf("pattern %q: %v", p, err)}
+	}
+	return nil
+}
+
+// accessTokenSpec is what token --mercure=current puts in a token.
+type accessTokenSpec struct {
+	publish, subscribe   []string
+	matchType            string
+	subject, issuer, aud string
+	now                  time.Time
+	ttl                  time.Duration
+}
+
+// mercureAccessToken signs an RFC 9068 access token of the current Mercure
+// protocol: the claims RFC 9068 requires, and one authorization detail
+// for publish and one for subscribe, whose topics are the patterns.
+func mercureAccessToken(signer *jwt.Signer, cfg config.Config, spec accessTokenSpec) (string, error) {
+	topics := func(patterns []string) []map[string]string {
+		out := make([]map[string]string, 0, len(patterns))
+		for _, p := range patterns {
+			t := map[string]string{"match": p}
+			if p != "*" && spec.matchType != string(mercure.MatchExact) {
+				t["match_type"] = spec.matchType
+			}
+			out = append(out, t)
+		}
+		return out
+	}
+	var details []map[string]any
+	if len(spec.publish) > 0 {
+		details = append(details, map[string]any{"type": mercure.DetailType, "actions": []string{"publish"}, "topics": topics(spec.publish)})
+	}
+	if len(spec.subscribe) > 0 {
+		details = append(details, map[string]any{"type": mercure.DetailType, "actions": []string{"subscribe"}, "topics": topics(spec.subscribe)})
+	}
+	issuer, aud, subject := cmp.Or(spec.issuer, cfg.MercureIssuer, "valksor-sse"), cmp.Or(spec.aud, cfg.MercureAudience), cmp.Or(spec.subject, "valksor-sse")
+	var jti [16]byte
+	_, _ = rand.Read(jti[:])
+	claims := map[string]any{
+		"iss": issuer, "sub": subject, "client_id": "valksor-sse", "jti": hex.EncodeToString(jti[:]),
+		"iat": spec.now.Unix(), "exp": spec.now.Add(spec.ttl).Unix(),
+		"authorization_details": details,
+	}
+	if aud != "" {
+		claims["aud"] = aud
+	}
+	return signer.SignAccessToken(claims)
 }
