@@ -66,7 +66,38 @@ func CompileURLPattern(pattern, base string) (*URLPattern, error) {
 		}
 		return nil, fmt.Errorf("%w %s: %s", errBadPattern, quote(pattern), cause)
 	}
+	for _, part := range []string{p.Protocol(), p.Username(), p.Password(), p.Hostname(), p.Port(), p.Pathname(), p.Search(), p.Hash()} {
+		if n := countGroups(part); n > maxPatternGroups {
+			return nil, fmt.Errorf("%w %s: a part of it has %d groups and wildcards; the limit is %d", errBadPattern, quote(pattern), n, maxPatternGroups)
+		}
+	}
 	return &URLPattern{raw: pattern, base: base, p: p}, nil
+}
+
+// maxPatternGroups bounds the groups (:name, (regexp)) and wildcards (*)
+// of each part of a URL pattern. Matching captures every group, and its
+// cost grows with their number times the topic's length: a pattern made
+// of thousands of * took seconds per topic, on the goroutine that delivers
+// every event. Real patterns have a handful.
+const maxPatternGroups = 16
+
+// countGroups counts the groups and wildcards of a part of a URL pattern,
+// as the pattern string of that part writes them (escaped characters
+// excepted). It may count a literal that looks like one; it never misses
+// one.
+func countGroups(part string) int {
+	n := 0
+	for i := 0; i < len(part); i++ {
+		switch c := part[i]; {
+		case c == '\\':
+			i++
+		case c == '*', c == '(':
+			n++
+		case c == ':' && i+1 < len(part) && (part[i+1] == '_' || part[i+1] == '$' || part[i+1] >= 'a' && part[i+1] <= 'z' || part[i+1] >= 'A' && part[i+1] <= 'Z' || part[i+1] >= 0x80):
+			n++
+		}
+	}
+	return n
 }
 
 // String returns the pattern as given.

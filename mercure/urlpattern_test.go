@@ -1,6 +1,9 @@
 package mercure
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // urlPatternCases are checked against this package's matcher here and
 // against Chromium's URLPattern in the e2e tests.
@@ -107,5 +110,33 @@ func TestMercureURLPatternErrors(t *testing.T) {
 	p, err := CompileURLPattern("https://example.com/:id", "")
 	if err != nil || !p.Match("https://example.com/1") || p.Match("/1") {
 		t.Errorf("an absolute pattern without a base: %v", err)
+	}
+}
+
+// TestMercureURLPatternGroupLimit refuses patterns whose matching would be
+// costly: more than 16 groups and wildcards in one part. Escaped
+// characters are not groups.
+func TestMercureURLPatternGroupLimit(t *testing.T) {
+	const base = "https://hub.example/.well-known/mercure"
+	for _, ok := range []string{
+		"https://example.com/" + strings.Repeat("*", 16),
+		"https://example.com/" + strings.Repeat("(a)", 16),
+		"https://example.com/" + strings.Repeat("\\*", 100),
+		"https://example.com/" + strings.Repeat("\\(a\\)", 100),
+		"https://:a.:b.:c.example.com/:d/:e/:f/*?:g#:h",
+	} {
+		if _, err := CompileURLPattern(ok, base); err != nil {
+			t.Errorf("%.40q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"https://example.com/" + strings.Repeat("*", 17),
+		"https://example.com/" + strings.Repeat("(.*)", 1000),
+		"https://example.com/" + strings.Repeat("*", 4000),
+		"https://" + strings.Repeat("*.", 17) + "example.com/",
+	} {
+		if _, err := CompileURLPattern(bad, base); err == nil || !strings.Contains(err.Error(), "the limit is 16") {
+			t.Errorf("%.40q: %v, want a refusal naming the limit", bad, err)
+		}
 	}
 }
