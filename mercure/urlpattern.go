@@ -83,15 +83,23 @@ const maxPatternGroups = 16
 
 // countGroups counts the groups and wildcards of a part of a URL pattern,
 // as the pattern string of that part writes them (escaped characters
-// excepted). It may count a literal that looks like one; it never misses
-// one.
+// excepted, a regular expression group counted once). It may count a
+// literal that looks like one; it never misses one.
 func countGroups(part string) int {
-	n := 0
+	n, depth := 0, 0
 	for i := 0; i < len(part); i++ {
 		switch c := part[i]; {
 		case c == '\\':
 			i++
-		case c == '*', c == '(':
+		case c == '(':
+			if depth == 0 {
+				n++
+			}
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0:
+		case c == '*':
 			n++
 		case c == ':' && i+1 < len(part) && (part[i+1] == '_' || part[i+1] == '$' || part[i+1] >= 'a' && part[i+1] <= 'z' || part[i+1] >= 'A' && part[i+1] <= 'Z' || part[i+1] >= 0x80):
 			n++

@@ -121,6 +121,7 @@ func TestMercureURLPatternGroupLimit(t *testing.T) {
 	for _, ok := range []string{
 		"https://example.com/" + strings.Repeat("*", 16),
 		"https://example.com/" + strings.Repeat("(a)", 16),
+		"https://example.com/" + strings.Repeat("(.*)", 16), // a regular expression group counts once
 		"https://example.com/" + strings.Repeat("\\*", 100),
 		"https://example.com/" + strings.Repeat("\\(a\\)", 100),
 		"https://:a.:b.:c.example.com/:d/:e/:f/*?:g#:h",
