@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -51,9 +52,15 @@ func TestServeStreamBare(t *testing.T) {
 			}
 			ids = append(ids, id)
 		}
-		// After ids[2] the history holds everything (ids[3], ids[4]); after
-		// an unknown id it cannot vouch for anything.
-		resumed := rawStream(t, srv.URL+"/s?after="+ids[2])
+		if _, err := hub.Publish(ctx, sse.Event{Topics: []string{"b"}, Data: "elsewhere"}); err != nil {
+			t.Fatal(err)
+		}
+		// The history holds ids[3], ids[4] and the event on b. After ids[3]
+		// it holds everything since; after an unknown id it cannot vouch for
+		// anything and replays all it retains. Neither ends its opening with
+		// an id of its own (past the event on b), which clients built on
+		// fetch would take for an empty update.
+		resumed := rawStream(t, srv.URL+"/s?after="+ids[3])
 		gap := rawStream(t, srv.URL+"/s?after=never-sent")
 		mu.Lock()
 		if len(completes) != 2 || !completes[0] || completes[1] {
@@ -76,20 +83,29 @@ func TestServeStreamBare(t *testing.T) {
 		if err := hub.Shutdown(sctx); err != nil {
 			t.Fatal(err)
 		}
+		want := map[string][]string{"resumed": {ids[4], live}, "gap": {ids[3], ids[4], live}}
 		for name, s := range map[string]*rawLines{"resumed": resumed, "gap": gap} {
-			lines := s.all()
 			var got []string
-			for _, l := range lines {
+			blockID, blockData := "", false
+			for _, l := range s.all() {
 				switch {
 				case strings.HasPrefix(l, "id: "):
-					got = append(got, strings.TrimPrefix(l, "id: "))
-				case l == "", l == ":", strings.HasPrefix(l, "data: "):
+					blockID = strings.TrimPrefix(l, "id: ")
+					got = append(got, blockID)
+				case strings.HasPrefix(l, "data: "):
+					blockData = true
+				case l == "":
+					if blockID != "" && !blockData {
+						t.Errorf("%s stream: a block with id %s and no data", name, blockID)
+					}
+					blockID, blockData = "", false
+				case l == ":":
 				default:
 					t.Errorf("%s stream: line %q; a bare stream has ids, data, comments and blank lines only", name, l)
 				}
 			}
-			if name == "resumed" && strings.Join(got, " ") != strings.Join([]string{ids[3], ids[4], live}, " ") {
-				t.Errorf("resumed stream: ids %v, want %v", got, []string{ids[3], ids[4], live})
+			if !slices.Equal(got, want[name]) {
+				t.Errorf("%s stream: ids %v, want %v", name, got, want[name])
 			}
 		}
 	})

@@ -1,3 +1,5 @@
+//go:build linux && !valksor_portable
+
 package sse
 
 import (

@@ -4,13 +4,9 @@
 // A [Hub] keeps the open event streams, fans every published [Event] out to
 // the streams subscribed to its topics, and keeps a bounded history so that a
 // client reconnecting with Last-Event-ID receives everything it missed, in
-// order, exactly once. The hub is an [http.Handler] for the stream; [Hub.Handler]
-// serves the whole HTTP surface (stream, publish, ping, health) under the base
-// path.
-//
-// Storage and cross-process delivery sit behind the [Transport] interface. The
-// default is an in-memory transport (package memory); several hub processes can
-// share one Redis instead.
+// order, exactly once. The hub is an [http.Handler] for the stream;
+// [Hub.Handler] serves the whole HTTP surface (stream, publish, ping, health)
+// under the base path, and [Hub.Register] mounts it on a mux.
 //
 // Embedding the hub in an application:
 //
@@ -24,4 +20,40 @@
 // Code that should not care whether the hub runs in-process or in a separate
 // valksor-sse server depends on [Broadcaster]; the client package has a remote
 // implementation.
+//
+// # Ids and resuming
+//
+// Every event has an id: the publisher's own ([Event.ID], unique within the
+// history, else [ErrDuplicateID]) or one the transport assigns in order
+// ("<ms>-<seq>", a [Cursor]). Every stream learns an id in its first event
+// (connected), so a client reconnects with a Last-Event-ID even if nothing
+// else reached it. A resume that the history cannot serve in full, because
+// the id is older than the history, unknown, or from another store, is told
+// with a history-gap event and then gets everything retained: the client may
+// have to skip duplicates, but never misses silently.
+//
+// # Storage
+//
+// Storage and cross-process delivery sit behind the [Transport] interface.
+// The default is [MemoryTransport]; package redis lets several hub processes
+// share one history. Package ssetest is the conformance suite a Transport
+// passes.
+//
+// # Streams and middleware
+//
+// HTTP/1.1 streams over plain TCP are taken over from net/http after their
+// opening events ([WithHijack]): an idle stream then costs no goroutine.
+// Middleware sees such a handler return at once; [ObserveStream] tells it
+// when the stream really ends. [WithOnConnect] and [WithOnDisconnect] are
+// the hub-wide equivalents.
+//
+// # Limits
+//
+// Bad input is refused before it costs anything: topics per stream and per
+// event ([WithMaxTopics]), the body size ([WithMaxBodyBytes]), ids and
+// types (256 bytes), topic names (1024 bytes), a query string that does not
+// parse, the server's own event types ([TypeConnected], [TypePing],
+// [TypePong], [TypeHistoryGap]) and unknown fields in a publish body. Slow
+// streams are dropped when their queue is full ([WithQueueSize]); the
+// client resumes from its last id.
 package sse

@@ -29,6 +29,9 @@ var (
 	ErrForbidden = errors.New("sse: forbidden")
 	// ErrUnknownConnection means no open stream has the given connection id.
 	ErrUnknownConnection = errors.New("sse: unknown connection")
+	// ErrDuplicateID means an event was published with an id that an event
+	// in the history already has: resuming from that id would be ambiguous.
+	ErrDuplicateID = errors.New("sse: duplicate event id")
 	// errBadRequest marks a malformed request body or parameter.
 	errBadRequest = errors.New("sse: bad request")
 	// errTooLarge marks a request body over the configured limit.
@@ -54,6 +57,8 @@ func httpStatus(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, ErrUnknownConnection):
 		return http.StatusNotFound
+	case errors.Is(err, ErrDuplicateID):
+		return http.StatusConflict
 	case errors.Is(err, ErrTooManyConnections), errors.Is(err, ErrHubClosed),
 		errors.Is(err, ErrTransportClosed), errors.Is(err, ErrTransportUnavailable):
 		return http.StatusServiceUnavailable

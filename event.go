@@ -3,6 +3,7 @@ package sse
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,10 @@ const (
 	maxTypeLen  = 256
 	maxTopicLen = 1024
 )
+
+// reservedTypes are the event types only the hub itself sends; a publisher
+// that sent them could forge a connection id, a heartbeat or a gap.
+var reservedTypes = []string{TypeConnected, TypePing, TypePong, TypeHistoryGap}
 
 // Event is what an application publishes.
 //
@@ -181,6 +186,9 @@ func (h *Hub) message(e Event) (*Message, error) {
 	if err := validType(e.Type); err != nil {
 		return nil, err
 	}
+	if slices.Contains(reservedTypes, e.Type) {
+		return nil, fmt.Errorf("%w: type %q is reserved for the server's own events (%s); choose another type", ErrInvalidEvent, e.Type, strings.Join(reservedTypes, ", "))
+	}
 	if e.Retry < 0 {
 		return nil, fmt.Errorf("%w: retry must not be negative", ErrInvalidEvent)
 	}
@@ -192,16 +200,9 @@ func (h *Hub) message(e Event) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	topics := e.Topics
-	if len(topics) == 0 {
-		topics = []string{DefaultTopic}
-	} else {
-		topics = dedupe(topics)
-		for _, t := range topics {
-			if err := h.checkTopic(t); err != nil {
-				return nil, err
-			}
-		}
+	topics, err := h.resolveTopics(e.Topics)
+	if err != nil {
+		return nil, err
 	}
 	return &Message{ID: e.ID, Type: e.Type, Data: data, Retry: e.Retry, Topics: topics, Private: e.Private}, nil
 }
@@ -227,6 +228,9 @@ func encodeData(v any) (string, error) {
 	return string(b), nil
 }
 
+// validID checks a publisher-chosen id. Ids of the form "<ms>-<seq>" and
+// "earliest" are refused: a client resuming from one would be taken to mean a
+// position in the history, not this event.
 func validID(id string) error {
 	if len(id) > maxIDLen {
 		return fmt.Errorf("%w: id is %d bytes long; the limit is %d", ErrInvalidEvent, len(id), maxIDLen)
@@ -236,6 +240,9 @@ func validID(id string) error {
 	}
 	if !utf8.ValidString(id) {
 		return fmt.Errorf("%w: id is not valid UTF-8", ErrInvalidEvent)
+	}
+	if _, ok := ParseCursor(id); ok || id == EarliestID {
+		return fmt.Errorf("%w: id %q has the form of the server's own ids (<ms>-<seq>, earliest), which resuming clients would take for a position; choose another id, or leave it empty for one assigned in order", ErrInvalidEvent, id)
 	}
 	return nil
 }
@@ -253,8 +260,38 @@ func validType(t string) error {
 	return nil
 }
 
-// validTopic checks the syntax of one topic name.
-func validTopic(t string) error {
+// DefaultMaxTopics is the most topics one stream may listen to and one event
+// may be published to, unless WithMaxTopics says otherwise.
+const DefaultMaxTopics = 100
+
+// resolveTopics validates the topics of a stream or an event, before any
+// other work: at most the configured number, each well formed and allowed,
+// duplicates dropped (in linear time), and none meaning DefaultTopic.
+func (h *Hub) resolveTopics(list []string) ([]string, error) {
+	if len(list) == 0 {
+		return []string{DefaultTopic}, nil
+	}
+	if max := h.opts.maxTopics; len(list) > max {
+		return nil, fmt.Errorf("%w: %d topics; the limit is %d per stream and per event (max_topics)", ErrInvalidTopic, len(list), max)
+	}
+	seen := make(map[string]struct{}, len(list))
+	out := list[:0:0]
+	for _, t := range list {
+		if _, dup := seen[t]; dup {
+			continue
+		}
+		if err := validTopic(t, h.opts.topics); err != nil {
+			return nil, err
+		}
+		seen[t] = struct{}{}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// validTopic checks one topic name, and, when allowed is not empty, that the
+// allowlist (see WithTopics) admits it.
+func validTopic(t string, allowed []string) error {
 	switch {
 	case t == "":
 		return fmt.Errorf("%w: empty topic name", ErrInvalidTopic)
@@ -268,24 +305,13 @@ func validTopic(t string) error {
 			return fmt.Errorf("%w: topic %q contains a control character", ErrInvalidTopic, t)
 		}
 	}
-	return nil
-}
-
-func dedupe(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := 0; j < i; j++ {
-			if s[i] == s[j] {
-				out := make([]string, 0, len(s))
-				seen := make(map[string]bool, len(s))
-				for _, v := range s {
-					if !seen[v] {
-						seen[v] = true
-						out = append(out, v)
-					}
-				}
-				return out
-			}
+	if len(allowed) == 0 || t == DefaultTopic {
+		return nil
+	}
+	for _, p := range allowed {
+		if prefix, wild := strings.CutSuffix(p, "*"); p == t || (wild && strings.HasPrefix(t, prefix)) {
+			return nil
 		}
 	}
-	return s
+	return fmt.Errorf("%w: topic %q is not in the configured topics; add it to the topics list", ErrInvalidTopic, t)
 }

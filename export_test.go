@@ -9,7 +9,7 @@ func (h *Hub) AddTestSubscribers(n int, topics []string) (drain func() bool, rem
 	subs := make([]*subscriber, n)
 	for i := range subs {
 		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, wake: make(chan struct{}, 1), done: make(chan struct{})}
-		if err := h.add(subs[i]); err != nil {
+		if _, err := h.add(subs[i]); err != nil {
 			panic(err)
 		}
 	}

@@ -50,7 +50,13 @@ type Hub struct {
 	published atomic.Uint64
 	delivered atomic.Uint64
 	slow      atomic.Uint64
+	degraded  atomic.Bool            // the last health check found the transport failing
 	lastID    atomic.Pointer[string] // id of the newest message delivered
+	// pos is where live delivery stands: the cursor of the newest message
+	// queued to every stream (or the transport's position at New), nil when
+	// unknown. Written under mu's read lock after the fan-out, read under
+	// its write lock, so a stream registered sees exactly what follows it.
+	pos atomic.Pointer[Cursor]
 
 	done        chan struct{}
 	closeOnce   sync.Once
@@ -105,6 +111,10 @@ func New(opts ...Option) (*Hub, error) {
 		return nil, fmt.Errorf("sse: listen on transport: %w", err)
 	}
 	h.stopListen = stop
+	if p, ok := h.transport.(Positioner); ok {
+		c := p.Position()
+		h.pos.CompareAndSwap(nil, &c)
+	}
 	if o.pingInterval > 0 {
 		h.workers.Add(1)
 		go h.heartbeat(o.pingInterval)
@@ -187,6 +197,7 @@ func (h *Hub) deliver(m *Message) {
 			n++
 		}
 	}
+	h.pos.Store(&m.Cursor)
 	h.mu.RUnlock()
 	h.delivered.Add(n)
 	if h.opts.onDeliver != nil {
@@ -265,12 +276,13 @@ func (h *Hub) Pong(connID, nonce string) error {
 }
 
 // add registers s; after Shutdown began it refuses with ErrHubClosed. The
-// registration is counted so that Shutdown can wait for the stream.
-func (h *Hub) add(s *subscriber) error {
+// registration is counted so that Shutdown can wait for the stream. It
+// returns the position live delivery to s starts after (nil when unknown).
+func (h *Hub) add(s *subscriber) (*Cursor, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed() {
-		return ErrHubClosed
+		return nil, ErrHubClosed
 	}
 	h.streams.Add(1)
 	h.byID[s.id] = s
@@ -285,7 +297,7 @@ func (h *Hub) add(s *subscriber) error {
 		}
 		set[s] = struct{}{}
 	}
-	return nil
+	return h.pos.Load(), nil
 }
 
 func (h *Hub) remove(s *subscriber) {
@@ -322,22 +334,6 @@ func (h *Hub) closed() bool {
 	default:
 		return false
 	}
-}
-
-// checkTopic validates t and applies the topic allowlist.
-func (h *Hub) checkTopic(t string) error {
-	if err := validTopic(t); err != nil {
-		return err
-	}
-	if len(h.opts.topics) == 0 || t == DefaultTopic {
-		return nil
-	}
-	for _, p := range h.opts.topics {
-		if p == t || (strings.HasSuffix(p, "*") && strings.HasPrefix(t, p[:len(p)-1])) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: topic %q is not in the configured topics; add it to the topics list", ErrInvalidTopic, t)
 }
 
 // Stats is a snapshot of the hub's counters.

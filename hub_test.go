@@ -51,12 +51,13 @@ func eachMode(t *testing.T, f func(t *testing.T, mode sse.Option)) {
 
 // stream is one open event stream read with the spec parser.
 type stream struct {
-	t      *testing.T
-	resp   *http.Response
-	p      *wire.Parser
-	connID string
-	events chan wire.Event
-	err    chan error
+	t       *testing.T
+	resp    *http.Response
+	p       *wire.Parser
+	connID  string
+	firstID string // the id the connected event carried
+	events  chan wire.Event
+	err     chan error
 }
 
 // open connects to the stream at path (query included) and waits for the
@@ -97,7 +98,7 @@ func open(t *testing.T, srv *httptest.Server, path string, header http.Header) *
 	if err := json.Unmarshal([]byte(first.Data), &c); err != nil || c.ID == "" {
 		t.Fatalf("connected data %q has no id", first.Data)
 	}
-	s.connID = c.ID
+	s.connID, s.firstID = c.ID, first.ID
 	return s
 }
 
@@ -680,19 +681,45 @@ func TestHeadAndHealth(t *testing.T) {
 		if _, err := hub.Publish(context.Background(), sse.Event{}); err != nil {
 			t.Fatal(err)
 		}
-		resp, err = srv.Client().Get(srv.URL + "/sse/healthz")
-		if err != nil {
-			t.Fatal(err)
+		// Anyone learns the status, and nothing else.
+		status, _, body := get(t, srv, "/sse/healthz", nil)
+		if status != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
+			t.Fatalf("public health: %d %s", status, body)
 		}
-		defer resp.Body.Close()
+		// The publish token shows the details.
+		status, _, body = get(t, srv, "/sse/healthz", map[string]string{"Authorization": "Bearer " + token})
 		var h sse.Health
-		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-			t.Fatal(err)
+		if err := json.Unmarshal([]byte(body), &h); err != nil || status != 200 {
+			t.Fatalf("health with the token: %d %s (%v)", status, body, err)
 		}
 		if h.Status != "ok" || h.Connections != 1 || h.Published != 1 || !strings.HasPrefix(h.Transport, "memory") {
 			t.Fatalf("health: %+v", h)
 		}
+		status, _, body = get(t, srv, "/sse/healthz", map[string]string{"Authorization": "Bearer wrong"})
+		if status != 200 || strings.TrimSpace(body) != `{"status":"ok"}` {
+			t.Fatalf("health with a wrong token: %d %s", status, body)
+		}
 	})
+}
+
+// get sends a GET with header to srv and returns the status, the headers
+// and the body.
+func get(t *testing.T, srv *httptest.Server, path string, header map[string]string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
 }
 
 func TestShutdown(t *testing.T) {

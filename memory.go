@@ -7,7 +7,10 @@ import (
 	"time"
 )
 
-var _ Transport = (*MemoryTransport)(nil)
+var (
+	_ Transport  = (*MemoryTransport)(nil)
+	_ Positioner = (*MemoryTransport)(nil)
+)
 
 // MemoryTransport is the in-process Transport and the hub's default. It keeps the last N messages in memory and delivers each message to
 // the listeners of this process before Publish returns. It is safe for
@@ -18,11 +21,12 @@ var _ Transport = (*MemoryTransport)(nil)
 // and told about the gap instead of being silently skipped.
 type MemoryTransport struct {
 	mu        sync.Mutex
-	ring      []*Message // circular; len == capacity
-	head      int        // index of the oldest message
-	n         int        // messages held
-	last      Cursor     // cursor of the newest message (or the start)
-	horizon   Cursor     // messages at or before this may be missing
+	ring      []*Message          // circular; len == capacity
+	head      int                 // index of the oldest message
+	n         int                 // messages held
+	ids       map[string]*Message // retained messages by publisher-chosen id
+	last      Cursor              // cursor of the newest message (or the start)
+	horizon   Cursor              // messages at or before this may be missing
 	listeners map[int]func(*Message)
 	nextID    int
 	evicted   bool // a message was dropped from the ring
@@ -40,6 +44,7 @@ func NewMemoryTransport(size int) *MemoryTransport {
 	start := Cursor{Ms: uint64(time.Now().UnixMilli())}
 	return &MemoryTransport{
 		ring:      make([]*Message, size),
+		ids:       make(map[string]*Message),
 		last:      start,
 		horizon:   start,
 		listeners: make(map[int]func(*Message)),
@@ -58,14 +63,25 @@ func (t *MemoryTransport) Publish(ctx context.Context, m *Message) error {
 	if t.closed {
 		return ErrTransportClosed
 	}
+	chosen := m.ID != ""
+	if prev := t.ids[m.ID]; chosen && prev != nil {
+		return fmt.Errorf("%w: event %q (published as %s) is still in the history", ErrDuplicateID, m.ID, prev.Cursor)
+	}
 	t.last = t.last.Next(t.now())
 	m.Cursor = t.last
-	if m.ID == "" {
+	if !chosen {
 		m.ID = m.Cursor.String()
 	}
 	if size := len(t.ring); size > 0 {
+		if chosen {
+			t.ids[m.ID] = m
+		}
 		if t.n == size {
-			t.horizon = t.ring[t.head].Cursor
+			old := t.ring[t.head]
+			if t.ids[old.ID] == old {
+				delete(t.ids, old.ID)
+			}
+			t.horizon = old.Cursor
 			t.evicted = true
 			t.ring[t.head] = m
 			t.head = (t.head + 1) % size
@@ -113,27 +129,39 @@ func (t *MemoryTransport) History(ctx context.Context, lastID string) (History, 
 	if lastID == EarliestID {
 		return History{Messages: t.after(-1), Complete: !t.evicted}, nil
 	}
-	// A publisher-supplied id, or one of ours, found in the ring.
-	for i := t.n - 1; i >= 0; i-- {
-		if t.at(i).ID == lastID {
-			return History{Messages: t.after(i), Complete: true, After: t.at(i).Cursor}, nil
+	c, ok := ParseCursor(lastID)
+	if m := t.ids[lastID]; m != nil {
+		c, ok = m.Cursor, true // a publisher-chosen id
+	}
+	if !ok || c.Compare(t.last) > 0 {
+		// Unknown, or after anything this transport handed out: everything
+		// retained, as a gap.
+		return History{Messages: t.after(-1)}, nil
+	}
+	i := t.indexAfter(c)
+	return History{Messages: t.after(i), Complete: c.Compare(t.horizon) >= 0, After: c}, nil
+}
+
+// Position implements Positioner.
+func (t *MemoryTransport) Position() Cursor {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
+// indexAfter returns the index of the newest retained message at or before
+// c, or -1. The ring is in cursor order, so it is a binary search.
+func (t *MemoryTransport) indexAfter(c Cursor) int {
+	lo, hi := 0, t.n // the answer is lo-1 once lo == hi
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if t.at(mid).Cursor.Compare(c) <= 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
 		}
 	}
-	c, ok := ParseCursor(lastID)
-	if !ok {
-		return History{Complete: false}, nil
-	}
-	if c.Compare(t.last) > 0 {
-		return History{Complete: true}, nil
-	}
-	if c == t.last {
-		return History{Complete: true, After: c}, nil
-	}
-	i := t.n - 1
-	for i >= 0 && t.at(i).Cursor.Compare(c) > 0 {
-		i--
-	}
-	return History{Messages: t.after(i), Complete: c.Compare(t.horizon) >= 0, After: c}, nil
+	return lo - 1
 }
 
 // HistoryLen implements HistoryLener.
@@ -149,6 +177,7 @@ func (t *MemoryTransport) Close() error {
 	defer t.mu.Unlock()
 	t.closed = true
 	clear(t.listeners)
+	clear(t.ids)
 	return nil
 }
 

@@ -54,6 +54,7 @@ type options struct {
 	retry          time.Duration
 	writeTimeout   time.Duration
 	maxBodyBytes   int64
+	maxTopics      int
 	publishTokens  []string
 	anonPublish    bool
 	origins        []string
@@ -78,6 +79,7 @@ func defaultOptions() options {
 		retry:          DefaultRetry,
 		writeTimeout:   DefaultWriteTimeout,
 		maxBodyBytes:   DefaultMaxBodyBytes,
+		maxTopics:      DefaultMaxTopics,
 		headers:        http.Header{},
 		hijack:         true,
 	}
@@ -252,13 +254,26 @@ func WithAllowedOrigins(patterns ...string) Option {
 	}
 }
 
+// WithMaxTopics caps how many topics one stream may listen to and one event
+// may be published to (default DefaultMaxTopics). A request over the cap is
+// refused with 400 before any other work.
+func WithMaxTopics(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("sse: max topics must be at least 1, got %d", n)
+		}
+		o.maxTopics = n
+		return nil
+	}
+}
+
 // WithTopics restricts topics to an allowlist. An entry ending in "*" allows
 // every topic with that prefix. DefaultTopic is always allowed. Without it any
 // well-formed topic is allowed.
 func WithTopics(allowed ...string) Option {
 	return func(o *options) error {
 		for _, t := range allowed {
-			if err := validTopic(strings.TrimSuffix(t, "*") + "x"); err != nil {
+			if err := validTopic(strings.TrimSuffix(t, "*")+"x", nil); err != nil {
 				return fmt.Errorf("sse: WithTopics: %w", err)
 			}
 		}

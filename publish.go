@@ -2,7 +2,6 @@ package sse
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,12 @@ func (h *Hub) authorizePublish(r *http.Request) error {
 	if len(h.opts.publishTokens) == 0 {
 		return fmt.Errorf("%w: publishing over HTTP is disabled because no publish token is configured", ErrForbidden)
 	}
+	return h.checkPublishToken(r)
+}
+
+// checkPublishToken checks that r carries one of the static publish tokens
+// as a bearer token.
+func (h *Hub) checkPublishToken(r *http.Request) error {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		return fmt.Errorf("%w: missing Authorization header; send \"Authorization: Bearer <publish token>\"", ErrUnauthorized)
@@ -164,25 +171,21 @@ func decodePublish(r *http.Request) (Event, error) {
 	return Event{}, fmt.Errorf("%w: %q; send application/json or a form", errUnsupportedMedia, media)
 }
 
+// publishFields are the fields of a publish body, JSON or form.
+const publishFields = "id, type, data, topic, topics, retry, private and timestamp"
+
 func decodePublishJSON(body io.Reader) (Event, error) {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	var req publishRequest
-	if err := dec.Decode(&req); err != nil {
+	raw, err := exactFields(body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return Event{}, err
 		}
-		if errors.Is(err, io.EOF) {
-			return Event{}, fmt.Errorf("%w: empty body; send a JSON object such as {\"type\": \"reload\"}", errBadRequest)
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return Event{}, fmt.Errorf("%w: publish body is not a valid event object: %v; the fields are id, type, data, topic, topics, retry, private and timestamp", errBadRequest, err)
-		}
 		return Event{}, fmt.Errorf("%w: publish body is not a valid event object: %v", errBadRequest, err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Event{}, fmt.Errorf("%w: publish body has data after the JSON object; send one object per request", errBadRequest)
+	var req publishRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return Event{}, fmt.Errorf("%w: publish body is not a valid event object: %v", errBadRequest, err)
 	}
 	e := Event{ID: req.ID, Type: req.Type, Topics: append([]string(req.Topic), req.Topics...), Private: req.Private}
 	if req.Retry != nil {
@@ -206,15 +209,66 @@ func decodePublishJSON(body io.Reader) (Event, error) {
 	return e, nil
 }
 
-var formFields = map[string]bool{"id": true, "type": true, "data": true, "topic": true, "retry": true, "private": true, "timestamp": true}
-
-func decodePublishForm(r *http.Request) (Event, error) {
-	var err error
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-		err = r.ParseMultipartForm(1 << 20)
-	} else {
-		err = r.ParseForm()
+// exactFields reads one JSON object from body and returns it, checking what
+// encoding/json lets pass: every key is one of publishFields spelled
+// exactly (json matches "TYPE" to type), no key appears twice (json keeps the
+// last), and nothing follows the object.
+func exactFields(body io.Reader) (json.RawMessage, error) {
+	dec := json.NewDecoder(body)
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New(`empty body; send a JSON object such as {"type": "reload"}`)
+		}
+		return nil, err
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, errors.New("data after the JSON object; send one object per request")
+	}
+	keys := json.NewDecoder(bytes.NewReader(raw))
+	if tok, _ := keys.Token(); tok != json.Delim('{') {
+		return nil, fmt.Errorf("want a JSON object, got %.20s", raw)
+	}
+	seen := make(map[string]bool, 8)
+	for keys.More() {
+		tok, err := keys.Token()
+		if err != nil {
+			return nil, err
+		}
+		k := tok.(string) // an object's keys are strings
+		if !slices.Contains(publishKeys, k) {
+			return nil, fmt.Errorf("unknown field %q; the fields are %s (lower case)", k, publishFields)
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("field %q appears twice", k)
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := keys.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return raw, nil
+}
+
+// publishKeys are the JSON keys of publishRequest.
+var publishKeys = []string{"id", "type", "data", "topic", "topics", "retry", "private", "timestamp"}
+
+// formFields are the fields of a form publish; topic may repeat.
+var formFields = []string{"id", "type", "data", "topic", "retry", "private", "timestamp"}
+
+// maxFormValue bounds one multipart field; the body limit bounds them all.
+const maxFormValue = 1 << 20
+
+// decodePublishForm reads a URL-encoded or multipart form with only the
+// documented fields. A multipart form is read part by part, with no file
+// parts and nothing written to disk.
+func decodePublishForm(r *http.Request) (Event, error) {
+	f, err := readForm(r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -222,9 +276,8 @@ func decodePublishForm(r *http.Request) (Event, error) {
 		}
 		return Event{}, fmt.Errorf("%w: malformed form body: %v", errBadRequest, err)
 	}
-	f := r.PostForm
 	for k := range f {
-		if !formFields[k] {
+		if !slices.Contains(formFields, k) {
 			return Event{}, fmt.Errorf("%w: unknown form field %q; the fields are id, type, data, topic, retry, private and timestamp", errBadRequest, k)
 		}
 	}
@@ -252,6 +305,45 @@ func decodePublishForm(r *http.Request) (Event, error) {
 		e.Retry = time.Duration(ms) * time.Millisecond
 	}
 	return e, nil
+}
+
+// readForm returns the fields of a URL-encoded or multipart body.
+func readForm(r *http.Request) (url.Values, error) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		return url.ParseQuery(string(b))
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, err
+	}
+	f := url.Values{}
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return f, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.FileName() != "" {
+			return nil, fmt.Errorf("part %q is a file (%q); the publish form takes text fields only", p.FormName(), p.FileName())
+		}
+		if p.FormName() == "" {
+			return nil, errors.New("a part has no field name")
+		}
+		v, err := io.ReadAll(io.LimitReader(p, maxFormValue+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(v) > maxFormValue {
+			return nil, fmt.Errorf("field %q is over %d bytes", p.FormName(), maxFormValue)
+		}
+		f.Add(p.FormName(), string(v))
+	}
 }
 
 // servePing handles POST base/ping: id=<connection id>[&nonce=...] queues a
@@ -292,55 +384,6 @@ func (h *Hub) servePing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// Health is the body of the health endpoint.
-type Health struct {
-	// Status is "ok", "degraded" (the transport cannot publish) or
-	// "shutting down".
-	Status         string  `json:"status"`
-	Connections    int     `json:"connections"`
-	MaxConnections int     `json:"max_connections"`
-	Published      uint64  `json:"published"`
-	UptimeSeconds  float64 `json:"uptime_seconds"`
-	Transport      string  `json:"transport"`
-	TransportError string  `json:"transport_error,omitempty"`
-}
-
-// Health reports the hub's state, checking the transport when it can fail.
-func (h *Hub) Health(ctx context.Context) Health {
-	st := h.Stats()
-	out := Health{
-		Status:         "ok",
-		Connections:    st.Connections,
-		MaxConnections: st.MaxConnections,
-		Published:      st.Published,
-		UptimeSeconds:  st.Uptime.Seconds(),
-		Transport:      fmt.Sprint(h.transport),
-	}
-	if hc, ok := h.transport.(HealthChecker); ok {
-		if err := hc.Health(ctx); err != nil {
-			out.Status, out.TransportError = "degraded", err.Error()
-		}
-	}
-	if h.closed() {
-		out.Status = "shutting down"
-	}
-	return out
-}
-
-func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "health answers GET", http.StatusMethodNotAllowed)
-		return
-	}
-	hl := h.Health(r.Context())
-	status := http.StatusOK
-	if hl.Status == "shutting down" {
-		status = http.StatusServiceUnavailable
-	}
-	writeJSON(w, status, hl)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,9 +1,11 @@
 package sse
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"syscall"
 	"time"
@@ -69,12 +71,61 @@ type StreamRequest struct {
 	// handler.
 	Closed func(connID string, reason error)
 	// Bare, when true, makes the stream carry the published events and
-	// nothing else of the hub's: no connected event (so no retry hint), no
-	// history-gap event (the X-Valksor-History-Gap header and Opened's
-	// complete flag still tell), an SSE comment line instead of the ping
-	// event, and no retry hint at shutdown. It is for protocols whose
-	// clients take every event for an update, such as Mercure.
+	// nothing else of the hub's: no connected event (so no retry hint and
+	// no id before the first event), no history-gap event (the
+	// X-Valksor-History-Gap header and Opened's complete flag still tell),
+	// no id line of the hub's own at the end of a replay, an SSE comment
+	// line instead of the ping event, and no retry hint at shutdown. The
+	// only ids are those of the published events. It is for protocols whose
+	// clients take every event for an update, such as Mercure; they tell a
+	// resuming client its position in a header of their own.
 	Bare bool
+}
+
+// StreamObserver is told about the stream a request opens, for middleware
+// such as access logs, metrics and tracing: an HTTP/1.1 stream is taken
+// over from net/http after its opening events (see WithHijack), so the
+// handler returns long before the stream ends; Closed says when it really
+// does. Attach one with ObserveStream.
+type StreamObserver struct {
+	// Opened, when set, is called once the stream is registered, on the
+	// request's goroutine, with the connection id of the connected event.
+	Opened func(connID string)
+	// Closed, when set, is called once when the stream has ended, with the
+	// reason (nil when the client went away). It may run on another
+	// goroutine than the request's, after the handler returned. It is not
+	// called for a request refused before its stream opened (the status
+	// says why).
+	Closed func(connID string, reason error)
+}
+
+type observerKey struct{}
+
+// ObserveStream returns a shallow copy of r that reports the stream it
+// opens, if it opens one, to o. Call it in a middleware before passing the
+// request on:
+//
+//	start := time.Now()
+//	r = sse.ObserveStream(r, sse.StreamObserver{
+//		Closed: func(id string, reason error) { log.Printf("stream %s ended after %s", id, time.Since(start)) },
+//	})
+//	next.ServeHTTP(w, r)
+func ObserveStream(r *http.Request, o StreamObserver) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), observerKey{}, &o))
+}
+
+// closedHooks returns one function calling closed and then obs.Closed.
+func closedHooks(closed func(string, error), obs *StreamObserver) func(string, error) {
+	if obs == nil || obs.Closed == nil {
+		return closed
+	}
+	if closed == nil {
+		return obs.Closed
+	}
+	return func(id string, reason error) {
+		closed(id, reason)
+		obs.Closed(id, reason)
+	}
 }
 
 // ServeStream serves an event stream described by sr: the building block of
@@ -108,11 +159,12 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
 		return
 	}
+	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
 		topics:   topics,
 		match:    sr.Match,
-		closedFn: sr.Closed,
+		closedFn: closedHooks(sr.Closed, obs),
 		bare:     sr.Bare,
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
@@ -125,7 +177,8 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
 	}
-	if err := h.add(s); err != nil {
+	pos, err := h.add(s)
+	if err != nil {
 		h.release()
 		writeError(w, err)
 		return
@@ -157,7 +210,10 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if sr.Opened != nil {
 		sr.Opened(w.Header(), s.id, !gap)
 	}
-	opening, last := h.opening(s, lastID, hist, gap)
+	if obs != nil && obs.Opened != nil {
+		obs.Opened(s.id)
+	}
+	opening, last := h.opening(s, lastID, hist, gap, pos)
 
 	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
@@ -210,16 +266,33 @@ func (h *Hub) logClosed(s *subscriber, reason error) {
 // hint), the history gap signal, and the replay; a bare stream's has the
 // replay only. It returns them with the cursor of the last replayed
 // message; live frames up to it are skipped.
-func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]byte, Cursor) {
+//
+// Every stream but a bare one learns an id at once, so that a client
+// reconnects with a Last-Event-ID even if no event reached it: connected
+// carries the id the client resumed from, or for a fresh stream pos, where
+// its live delivery starts. A resumed stream ends its opening with a bare id
+// line for where the replay and live delivery meet, so that a client whose
+// replay was empty or filtered does not resume from the same old id again.
+//
+// A bare stream carries the ids of the published events only, as Mercure's
+// updates do: it has no connected event to carry a position, and an id line
+// of its own would end in a blank line, which clients built on fetch deliver
+// as an empty update. Its protocol tells the position in a response header
+// instead (Mercure's Last-Event-ID).
+func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos *Cursor) ([]byte, Cursor) {
+	connectedID := lastID
+	if connectedID == "" && pos != nil {
+		connectedID = pos.String()
+	}
 	buf := make([]byte, 0, 256)
 	if !s.bare {
-		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
+		buf, _ = wire.AppendEvent(buf, wire.Event{ID: connectedID, Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
 	}
 	if gap && !s.bare {
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
 		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeHistoryGap, Data: d})
 	}
-	last := hist.After
+	last, lastSent := hist.After, connectedID
 	for _, m := range hist.Messages {
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor
@@ -231,6 +304,17 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool) ([]b
 		buf, err = wire.AppendEvent(buf, wire.Event{ID: m.ID, Type: m.Type, Data: m.Data, Retry: m.Retry})
 		if err != nil {
 			h.log.Error("skipping history message that cannot be encoded", "id", m.ID, "err", err)
+			continue
+		}
+		lastSent = m.ID
+	}
+	if lastID != "" && !s.bare {
+		end := last
+		if pos != nil && end.Compare(*pos) < 0 {
+			end = *pos
+		}
+		if id := end.String(); !end.IsZero() && id != lastSent {
+			buf, _ = wire.AppendID(buf, id)
 		}
 	}
 	return buf, last
@@ -386,34 +470,6 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 	}
 }
 
-// wants reports whether s listens to one of topics.
-func (s *subscriber) wants(topics []string) bool {
-	if matches(s.topics, topics) {
-		return true
-	}
-	if s.match != nil {
-		for _, t := range topics {
-			if s.match(t) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// matches reports whether a message for topics reaches a stream listening to
-// subscribed.
-func matches(subscribed, topics []string) bool {
-	for _, t := range topics {
-		for _, s := range subscribed {
-			if s == t {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // streamHeaders sets the headers of an event stream.
 func (h *Hub) streamHeaders(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
@@ -429,18 +485,16 @@ func (h *Hub) streamHeaders(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseStreamRequest reads the topics and the resume id of a stream request.
+// A query that does not parse is refused rather than read in part: the
+// parameters lost would silently change the stream.
 func (h *Hub) parseStreamRequest(r *http.Request) ([]string, string, error) {
-	q := r.URL.Query()
-	topics := q["topic"]
-	if len(topics) == 0 {
-		topics = []string{DefaultTopic}
-	} else {
-		topics = dedupe(topics)
-		for _, t := range topics {
-			if err := h.checkTopic(t); err != nil {
-				return nil, "", err
-			}
-		}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: the query string cannot be parsed (%v); send topic=...&lastEventID=... with URL-encoded values", errBadRequest, err)
+	}
+	topics, err := h.resolveTopics(q["topic"])
+	if err != nil {
+		return nil, "", err
 	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {

@@ -3,6 +3,7 @@ package sse
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -53,6 +54,32 @@ func (s *subscriber) shutdownTail() []byte {
 		return nil
 	}
 	return wire.AppendRetry(nil, ShutdownRetry)
+}
+
+// wants reports whether s listens to one of topics.
+func (s *subscriber) wants(topics []string) bool {
+	if matches(s.topics, topics) {
+		return true
+	}
+	if s.match != nil {
+		for _, t := range topics {
+			if s.match(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// matches reports whether a message for topics reaches a stream listening to
+// subscribed.
+func matches(subscribed, topics []string) bool {
+	for _, t := range topics {
+		if slices.Contains(subscribed, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // enqueue queues f for s without blocking. A full queue ends the stream as a
@@ -211,29 +238,6 @@ func newFlusher() *flusher {
 	return f
 }
 
-// write writes as much of f.b as the socket takes without waiting. It is
-// the callback of syscall.RawConn.Write.
-func (f *flusher) write(fd uintptr) bool {
-	for f.written < len(f.b) {
-		n, err := syscall.Write(int(fd), f.b[f.written:])
-		if n > 0 {
-			f.written += n
-		}
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN:
-			return true
-		case err != nil:
-			f.err = err
-			return true
-		case n == 0:
-			return true
-		}
-	}
-	return true
-}
-
 // flush writes s's pending frames until none are left. A write that cannot
 // complete at once continues on a goroutine of its own, so a slow client
 // never holds up a writer.
@@ -270,7 +274,8 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 		}
 		n, err := h.writeNow(s, w, out)
 		if err == nil && n < len(out) {
-			// The socket buffer is full: finish on a goroutine that may wait.
+			// The socket buffer is full (or this system has no raw
+			// writes, see write): finish on a goroutine that may wait.
 			rest := append([]byte(nil), out[n:]...)
 			s.giveBack(batch)
 			go func() {

@@ -20,6 +20,11 @@ type Transport interface {
 	// connection fails after sending cannot know, and then returns an error
 	// wrapping ErrTransportUnavailable while the message may still be
 	// delivered, once.
+	//
+	// A publisher-chosen m.ID (non-empty when Publish is called) must be
+	// unique within the history: when a retained message already has it,
+	// Publish stores nothing and returns an error wrapping ErrDuplicateID.
+	// An id may be used again once its message has left the history.
 	Publish(ctx context.Context, m *Message) error
 
 	// Listen registers fn to receive every message published after Listen
@@ -32,7 +37,11 @@ type Transport interface {
 	// History returns the retained messages published after the message
 	// whose ID is lastID (or, when lastID is a cursor, after that position),
 	// oldest first. The special lastID "earliest" returns everything
-	// retained.
+	// retained. An id the transport cannot place (unknown, no longer
+	// retained, or a cursor after the newest position) returns everything
+	// retained with Complete false: the client may hold events that are
+	// gone, so it is told about the gap and given what there is, never
+	// silently nothing.
 	History(ctx context.Context, lastID string) (History, error)
 
 	// Close releases the transport. It is safe to call more than once.
@@ -53,6 +62,16 @@ type History struct {
 	// delivers asynchronously) drops live messages at or before After,
 	// which the client already has.
 	After Cursor
+}
+
+// Positioner is implemented by transports that know where their order
+// stands. Position returns the cursor of the newest message that a listener
+// registered now will not receive (the start position when nothing was
+// published yet). A stream opened now that resumes from that cursor later
+// misses nothing, so the hub sends it to fresh streams as their first
+// Last-Event-ID. It must not block.
+type Positioner interface {
+	Position() Cursor
 }
 
 // HealthChecker is implemented by transports that can lose their backing

@@ -426,9 +426,7 @@ func openSlow(ctx context.Context, t *target, n int) []net.Conn {
 		// A small receive buffer, set before connecting so the window stays
 		// small, makes the server's side fill up sooner.
 		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) {
-				_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
+			return rc.Control(func(fd uintptr) { setReceiveBuffer(fd, 4096) })
 		}}
 		conn, err := d.DialContext(ctx, "tcp", t.addr)
 		if err != nil {

@@ -14,15 +14,18 @@
 //     error, a panic).
 //   - [OverlayScript] is the browser side of the error overlay: it shows a
 //     failed run's output over the page and removes it when the app is
-//     ready again. [StateEvent] builds the dev-state event it listens to.
+//     ready again, and shows a page that answered 500 when the client
+//     fetched it to morph it (see package web), until the next morph.
+//     [StateEvent] builds the dev-state event it listens to.
 //
 // # Wiring
 //
 // The hub and the client assets are mounted under the SSE base path of the
 // same mux as the proxy, which handles everything else. The order of events
 // on a source change is: publish dev-state "starting" → Runner.Restart →
-// ready: publish dev-state "ready", then [sse.Reload] (browsers reload only
-// once the app answers, and the overlay goes away) — or failed: publish
+// ready: publish dev-state "ready", then [sse.Reload] (browsers reload, or
+// morph the pages of changed templates, only once the app answers, and the
+// overlay goes away) — or failed: publish
 // dev-state "failed" (the overlay shows the output) and wait for the next
 // change, whose successful build publishes ready and the reload.
 // OnState reports every phase, so forwarding it does all of that:

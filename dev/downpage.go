@@ -12,9 +12,10 @@ import (
 
 // downPage is the page served when the app does not answer. Its snippet
 // connects the SSE client, whose reload (published when the app is back)
-// brings the app's page in its place.
+// brings the app's page in its place: a reload, never a morph
+// (data-valksor-morph="false"), since the app's page is another page.
 var downPage = template.Must(template.New("down").Parse(`<!DOCTYPE html>
-<html lang="en">
+<html lang="en" data-valksor-morph="false">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -12,7 +12,10 @@ import (
 // an ES module that waits for window.sseClient, listens for StateEventType
 // events, shows a full-page dialog (role="alertdialog", with a close button;
 // Esc closes it too) with the error and output of a failed run, and
-// removes it when a later event has phase "ready". It contains no
+// removes it when a later event has phase "ready". It also handles the
+// client's sse:page-error (the page fetched for a morph answered 500): it
+// cancels the reload and shows the answer's text instead, until the next
+// sse:morph. It contains no
 // "</script" and can be inlined as is; [OverlayTag] does that. It must not
 // be modified.
 //

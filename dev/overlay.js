@@ -1,8 +1,11 @@
 // valksor-sse dev overlay. The dev proxy injects this module after the SSE
 // client. It listens for dev-state events ({phase, output, exit_code, error})
 // and covers the page with the app's output while phase is "failed"; a later
-// "ready" removes it (the reload that follows does the rest). Every piece of
-// server text goes through textContent, never through HTML parsing.
+// "ready" removes it (the reload or morph that follows does the rest). It
+// also shows the page the client fetched to morph when that page answered
+// 500 (sse:page-error, which it cancels: no reload into the error), until
+// the next morph (sse:morph). Every piece of server text goes through
+// textContent, or DOMParser's inert document, never into the page as HTML.
 const win = window;
 
 if (!win.__valksorSSEDevOverlay) {
@@ -110,7 +113,7 @@ if (!win.__valksorSSEDevOverlay) {
     parts = { title, message, output, status, close };
   };
 
-  const show = (d) => {
+  const show = (d, page) => {
     if (!host) {
       lastFocus = document.activeElement;
       build();
@@ -118,10 +121,30 @@ if (!win.__valksorSSEDevOverlay) {
       document.addEventListener('keydown', onKey, true);
       parts.close.focus();
     }
+    if (page) {
+      parts.title.textContent = 'valksor-sse dev: the page answered ' + page.status;
+      parts.message.textContent = `Fetching ${location.pathname}${location.search} after a change to ${page.files.join(', ') || 'a file'} gave this error.`;
+      parts.output.textContent = pageText(page.text) || '(empty answer)';
+      parts.status.textContent = 'The page updates in place when it renders again: fix it and save. Esc closes this overlay.';
+      parts.output.scrollTop = 0;
+      return;
+    }
     const code = typeof d.exit_code === 'number' && d.exit_code >= 0 ? ` (exit status ${d.exit_code})` : '';
+    parts.title.textContent = 'valksor-sse dev: the app failed';
     parts.message.textContent = d.error ? String(d.error) : 'The app command failed' + code + '.';
     parts.output.textContent = d.output ? String(d.output) : '(no output)';
+    parts.status.textContent = 'This page reloads when the app answers again. Esc closes this overlay.';
     parts.output.scrollTop = parts.output.scrollHeight;
+  };
+
+  // pageText is what an error page says: the text of an HTML page (parsed
+  // in an inert document: its scripts never run), else the answer as is.
+  const pageText = (text) => {
+    const t = String(text || '');
+    if (!/^\s*<(!doctype|html|head|body)\b/i.test(t)) return t;
+    const doc = new DOMParser().parseFromString(t, 'text/html');
+    doc.querySelectorAll('script, style, template').forEach((e) => e.remove());
+    return (doc.body ? doc.body.innerText || doc.body.textContent : '').replace(/\n{3,}/g, '\n\n').trim();
   };
 
   const hide = () => {
@@ -132,6 +155,14 @@ if (!win.__valksorSSEDevOverlay) {
     if (lastFocus && typeof lastFocus.focus === 'function') lastFocus.focus();
     lastFocus = null;
   };
+
+  // A morph's fetch answered 500: show it instead of reloading into it.
+  win.addEventListener('sse:page-error', (e) => {
+    e.preventDefault();
+    show(null, e.detail);
+  });
+  // The page rendered again: whatever the overlay showed is over.
+  win.addEventListener('sse:morph', () => hide());
 
   const onState = (ev) => {
     const d = payload(ev);

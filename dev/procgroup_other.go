@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package dev
 
@@ -7,15 +7,12 @@ import (
 	"os/exec"
 )
 
-// newProcessGroup does nothing on systems without Unix process groups.
-func newProcessGroup(*exec.Cmd) {}
+// group is only the command itself on systems without process groups.
+type group struct{ p *os.Process }
 
-// terminateGroup kills p: there is neither SIGTERM nor a process group here.
-func terminateGroup(p *os.Process) { _ = p.Kill() }
-
-// killGroup kills p.
-func killGroup(p *os.Process) { _ = p.Kill() }
-
-// groupAlive reports false: only the process itself is tracked here, and
-// it has been waited for.
-func groupAlive(*os.Process) bool { return false }
+func newGroup(*exec.Cmd) (*group, error)     { return &group{}, nil }
+func (g *group) started(p *os.Process) error { g.p = p; return nil }
+func (g *group) terminate() bool             { return false }
+func (g *group) kill()                       { _ = g.p.Kill() }
+func (g *group) alive() bool                 { return false }
+func (g *group) close()                      {}

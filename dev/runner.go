@@ -154,8 +154,9 @@ type Runner struct {
 
 // run is one execution of the command.
 type run struct {
-	cmd *exec.Cmd
-	out outputTail
+	cmd   *exec.Cmd
+	group *group // the process group (job object on Windows) of cmd
+	out   outputTail
 
 	stopReq  chan struct{} // closed to ask the supervisor to stop the run
 	stopOnce sync.Once
@@ -291,7 +292,10 @@ func (r *Runner) Restart(ctx context.Context) error {
 // has been read and OnState has returned from reporting PhaseStopped. It is
 // idempotent: when nothing runs it only makes the phase stopped. When ctx
 // ends first it still kills the group and waits for it, but not for
-// OnState, and returns ctx.Err().
+// OnState, and returns ctx.Err(). On Windows the group is a job object
+// holding every process the command started: it gets Ctrl-Break in place
+// of SIGTERM (killed at once when dev has no console to send it through),
+// and TerminateJobObject in place of SIGKILL.
 func (r *Runner) Stop(ctx context.Context) error {
 	r.ops.Lock()
 	defer r.ops.Unlock()
@@ -411,14 +415,23 @@ func (r *Runner) spawn() *run {
 	// spares exec its copying goroutines, so Wait returns when the
 	// process exits even if something it started still holds the pipe.
 	cmd.Stdout, cmd.Stderr = pw, pw
-	newProcessGroup(cmd)
+	g, err := newGroup(cmd)
+	if err != nil {
+		_ = pr.Close()
+		_ = pw.Close()
+		return fail(fmt.Errorf("cannot start the app command: %w", err))
+	}
 	err = cmd.Start()
 	_ = pw.Close()
 	if err != nil {
 		_ = pr.Close()
+		g.close()
 		return fail(fmt.Errorf("cannot start the app command %q: %w", strings.Join(r.o.Command, " "), err))
 	}
-	rn.cmd = cmd
+	if err := g.started(cmd.Process); err != nil {
+		r.log.Warn("the app's child processes cannot be tracked; stopping the app may leave them running", "err", err)
+	}
+	rn.cmd, rn.group = cmd, g
 	r.log.Info("app starting", "cmd", strings.Join(r.o.Command, " "), "pid", cmd.Process.Pid)
 	go r.supervise(rn, pr)
 	return rn
@@ -433,6 +446,7 @@ const outputGrace = time.Second
 // asked and reports ready and failed.
 func (r *Runner) supervise(rn *run, pr *os.File) {
 	defer close(rn.done)
+	defer rn.group.close()
 	started := time.Now()
 
 	exited := make(chan struct{})
@@ -536,8 +550,13 @@ const killWait = 2 * time.Second
 // also used after the command exited on its own, for what it left behind.
 // It returns once the command has been reaped.
 func (r *Runner) stopGroup(rn *run, exited <-chan struct{}) {
-	p := rn.cmd.Process
-	terminateGroup(p)
+	g := rn.group
+	hurry := rn.hurry
+	if !g.terminate() { // nothing can ask it to stop: kill at once
+		closed := make(chan struct{})
+		close(closed)
+		hurry = closed
+	}
 	grace := time.NewTimer(r.o.StopTimeout)
 	defer grace.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -545,7 +564,7 @@ func (r *Runner) stopGroup(rn *run, exited <-chan struct{}) {
 	reaped := false
 wait:
 	for {
-		if reaped && !groupAlive(p) {
+		if reaped && !g.alive() {
 			return // everything exited after SIGTERM
 		}
 		select {
@@ -555,15 +574,15 @@ wait:
 		case <-grace.C:
 			r.log.Warn("app did not exit after SIGTERM; sending SIGKILL", "after", r.o.StopTimeout)
 			break wait
-		case <-rn.hurry:
+		case <-hurry:
 			break wait
 		}
 	}
-	killGroup(p)
+	g.kill()
 	if !reaped {
 		<-exited
 	}
-	for deadline := time.Now().Add(killWait); groupAlive(p) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(killWait); g.alive() && time.Now().Before(deadline); {
 		<-tick.C
 	}
 }

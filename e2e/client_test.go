@@ -97,6 +97,25 @@ func TestReload(t *testing.T) {
 			t.Fatal("the page reloaded although sse:reload was prevented")
 		}
 	})
+
+	// A reload that would morph (it names a page) is prevented the same
+	// way: the page is not even fetched.
+	t.Run("prevented morph", func(t *testing.T) {
+		tb := openDemo(t, srv)
+		tb.eval(`window.__marker = 1; window.__prevented = 0; window.__morphs = 0;
+			addEventListener('sse:reload', (e) => { e.preventDefault(); window.__prevented++; });
+			addEventListener('sse:morph', () => window.__morphs++);
+			window.__after = new Promise((ok) => sseClient.addEventListener('after-reload', ok));
+			` + listenBarrier)
+		srv.publish("reload", "--data", `{"files":["templates/index.html"]}`)
+		tb.waitFor("sse:reload to be dispatched", `window.__prevented === 1`, 10*time.Second)
+		srv.publish("--type", "after-reload", "--data", `{}`)
+		fetches := evalInto[int](tb, `window.__after.then(() => window.__marker === 1 && window.__morphs === 0 ?
+			performance.getEntriesByType('resource').filter((r) => r.name === location.href).length : -1)`)
+		if fetches != 0 {
+			t.Fatalf("after a prevented sse:reload the page was fetched %d times (-1: it was reloaded or morphed)", fetches)
+		}
+	})
 }
 
 // TestCSSUpdateCrossOrigin serves a page and its digested stylesheet from
@@ -297,7 +316,7 @@ func TestReloadWaitsForThePage(t *testing.T) {
 func TestReloadWithoutProbe(t *testing.T) {
 	srv, page, tb := markedPage(t)
 	page.set(func(s *site) { s.pageDown = true })
-	srv.publish("reload", "--data", `{"files":["index.html"],"probe":false}`)
+	srv.publish("reload", "--data", `{"files":["index.html"],"probe":false,"morph":false}`)
 	tb.waitFor("the reload", `window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload'`, 10*time.Second)
 	if n := get(page, func(s *site) int { return s.heads }); n != 0 {
 		t.Errorf("the client probed the page %d times before a reload with probe: false", n)

@@ -48,11 +48,11 @@ func TestDevProxyWatchesWorkingDir(t *testing.T) {
 	p := newPage(t)
 	p.navigate(dev.url("/"))
 	p.connected()
-	base := p.state().Loads
+	base := p.state().now()
 
 	saveFile(t, page, "two")
-	p.waitState("the reload", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "two" })
-	checkOneReload(t, p.settle(dev.publish), base, "two", "page.html")
+	p.waitState("the reload", 10*time.Second, func(s pageState) bool { return s.view().Text == "two" })
+	checkOneUpdate(t, p.settle(dev.publish), base, "two", "page.html")
 }
 
 // TestDevProxyPublishAndSignalFile: dev without a configured publish token
@@ -82,15 +82,15 @@ func TestDevProxyPublishAndSignalFile(t *testing.T) {
 	p := newPage(t)
 	p.navigate(dev.url("/"))
 	p.connected()
-	base := p.state().Loads
+	base := p.state().now()
 	saveFile(t, page, "two")
 	cli("reload")
-	p.waitState("the reload by publish", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "two" })
-	checkOneReload(t, p.settle(publish), base, "two")
+	p.waitState("the reload by publish", 10*time.Second, func(s pageState) bool { return s.view().Text == "two" })
+	checkOneUpdate(t, p.settle(publish), base, "two")
 
-	base = p.state().Loads
+	base = p.state().now()
 	saveFile(t, page, "three")
 	saveFile(t, filepath.Join(dir, "var", "run", "valksor-reload.signal"), `{"files":["templates/page.html.twig"],"timestamp":1732700000.5}`)
-	p.waitState("the reload by the signal file", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "three" })
-	checkOneReload(t, p.settle(publish), base, "three", "templates/page.html.twig")
+	p.waitState("the reload by the signal file", 10*time.Second, func(s pageState) bool { return s.view().Text == "three" })
+	checkOneUpdate(t, p.settle(publish), base, "three", "templates/page.html.twig")
 }

@@ -214,7 +214,7 @@ func killGroups(t *testing.T, file string) {
 			if id, err := strconv.Atoi(f); err == nil && id > 1 {
 				if live := liveMembers(id); len(live) > 0 {
 					t.Errorf("app process group %d outlived valksor-sse dev (live members %v); killing it", id, live)
-					_ = syscall.Kill(-id, syscall.SIGKILL)
+					signalGroup(id, syscall.SIGKILL)
 				}
 			}
 		}
@@ -248,7 +248,8 @@ func liveMembers(pgid int) []string {
 // TestDevRestartOverlay: dev --cmd "go run ." --watch DIR with a small Go
 // app. A syntax error in its source shows the overlay with the compiler's
 // message over the page (no reload); the fix removes the overlay and
-// reloads the page once, into the new version, only after the app answers.
+// morphs the page once, into the new version (its title and body), only
+// after the app answers.
 func TestDevRestartOverlay(t *testing.T) {
 	needChromium(t)
 	src, err := os.ReadFile(filepath.Join("testdata", "devloop", "app", "main.go"))
@@ -274,7 +275,7 @@ func TestDevRestartOverlay(t *testing.T) {
 	p.waitFor("the app's first version", `document.getElementById('version').textContent === 'devapp v1'`, 60*time.Second)
 	p.connected()
 	first := p.state()
-	base := first.Loads
+	base := first.now()
 	t.Logf("documents before the first answer, then the app: %+v", first.Docs)
 
 	// Break it.
@@ -290,27 +291,25 @@ func TestDevRestartOverlay(t *testing.T) {
 		t.Errorf("the overlay's output does not show the compiler error:\n%s", text)
 	}
 	t.Logf("overlay output: %q", text)
-	if s.Loads != base || len(s.reloadsSince(base)) != 0 {
-		t.Errorf("the failed build reloaded the page (loads %d → %d, reloads %q)", base, s.Loads, s.reloadsSince(base))
+	if s.updatesSince(base) != 0 || len(s.reloadsSince(base)) != 0 {
+		t.Errorf("the failed build changed the page (%d loads, %d morphs, reloads %q)", s.loadsSince(base), len(s.morphsSince(base)), s.reloadsSince(base))
 	}
 
 	// Fix it.
 	start = time.Now()
 	saveFile(t, mainGo, strings.Replace(string(src), v1, `const version = "v2"`, 1))
-	p.waitState("the reload into the fixed app", 60*time.Second, func(s pageState) bool {
-		return s.Loads > base && strings.Contains(s.lastDoc().Text, "devapp v2")
+	p.waitState("the fixed app in the page", 60*time.Second, func(s pageState) bool {
+		return s.updatesSince(base) > 0 && strings.Contains(s.view().Text, "devapp v2")
 	})
-	t.Logf("save → reloaded page: %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("save → the fixed app in the page: %v", time.Since(start).Round(time.Millisecond))
 	s = p.settle(dev.publish)
-	checkOneReload(t, s, base, "devapp v2", "main.go")
-	for _, d := range s.docsSince(base + 1) {
-		if d.Status != http.StatusOK || d.Title != "devapp v2" {
-			t.Errorf("after the fix the tab loaded %+v; want only the fixed app's page", d)
-		}
+	checkMorphed(t, s, base, "devapp v2", "main.go")
+	if v := s.view(); v.Title != "devapp v2" {
+		t.Errorf("after the fix the page is titled %q, want the fixed app's", v.Title)
 	}
 	var seq []bool
 	for _, o := range s.Overlay {
-		if o.Load == base {
+		if o.Load == base.loads {
 			seq = append(seq, o.Shown)
 		}
 	}
@@ -318,7 +317,7 @@ func TestDevRestartOverlay(t *testing.T) {
 		t.Errorf("the overlay of the broken page went %v, want shown then hidden", seq)
 	}
 	if mustEval[bool](p, `!!document.getElementById('valksor-sse-dev-overlay')`) {
-		t.Error("the reloaded page shows the overlay")
+		t.Error("the morphed page shows the overlay")
 	}
 }
 
@@ -371,7 +370,7 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		dev := startDev(t, t.TempDir(), nil, "--proxy", "http://"+appAddr)
 		p := newPage(t)
 		p.navigate(dev.url("/"))
-		base := checkDownPage(t, p, appAddr).Loads
+		base := checkDownPage(t, p, appAddr).now()
 
 		listenOn(t, appAddr, appUp)
 		if _, body := getBody(t, dev.url("/")); !strings.Contains(string(body), "the app is up") {
@@ -379,8 +378,8 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		}
 		s := p.waitState("the app's page", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" })
 		s = p.settle(dev.publish)
-		if s.Loads != base+1 || s.lastDoc().Status != http.StatusOK {
-			t.Errorf("loads %d → %d, last document %+v; want one reload into the app", base, s.Loads, s.lastDoc())
+		if s.loadsSince(base) != 1 || s.lastDoc().Status != http.StatusOK {
+			t.Errorf("%d loads, last document %+v; want one reload into the app", s.loadsSince(base), s.lastDoc())
 		}
 	})
 
@@ -391,7 +390,7 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		dev := startDev(t, t.TempDir(), nil, "--proxy", "http://"+appAddr, "--watch", src)
 		p := newPage(t)
 		p.navigate(dev.url("/"))
-		base := checkDownPage(t, p, appAddr).Loads
+		base := checkDownPage(t, p, appAddr).now()
 
 		saveFile(t, filepath.Join(src, "page.html"), "two")
 		p.waitState("the reload event on the 502 page", 10*time.Second, func(s pageState) bool { return len(s.reloadsSince(base)) > 0 })
@@ -400,7 +399,7 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		p.waitState("the reload into the app", 15*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" })
 		t.Logf("app up → its page in the tab: %v (the client probes with backoff)", time.Since(start).Round(time.Millisecond))
 		s := p.settle(dev.publish)
-		checkOneReload(t, s, base, "the app is up", "page.html")
+		checkReloaded(t, s, base, "the app is up", "page.html")
 		if d := s.lastDoc(); d.Status != http.StatusOK {
 			t.Errorf("last document %+v", d)
 		}
@@ -429,16 +428,18 @@ func TestDevProxyReloadsWithoutProbe(t *testing.T) {
 		fmt.Fprintf(w, "<!doctype html><html><head><title>app</title></head><body>%s</body></html>", b)
 	}))
 	t.Cleanup(app.Close)
-	dev := startDev(t, t.TempDir(), nil, "--proxy", app.URL, "--watch", src)
+	// dev.morph: false, for a reload (a morph has no probe either; see
+	// TestDevMorphKeepsState).
+	dev := startDev(t, t.TempDir(), []string{"VALKSOR_SSE_DEV_MORPH=false"}, "--proxy", app.URL, "--watch", src)
 	p := newPage(t)
 	p.navigate(dev.url("/"))
 	p.connected()
-	base := p.state().Loads
+	base := p.state().now()
 
 	saveFile(t, filepath.Join(src, "page.html"), "two")
-	p.waitState("the reload", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "two" })
+	p.waitState("the reload", 10*time.Second, func(s pageState) bool { return s.view().Text == "two" })
 	s := p.settle(dev.publish)
-	checkOneReload(t, s, base, "two", "page.html")
+	checkReloaded(t, s, base, "two", "page.html")
 	mu.Lock()
 	defer mu.Unlock()
 	if heads != 0 {

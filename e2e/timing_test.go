@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 // unixMs is t in Unix milliseconds.
@@ -120,31 +122,43 @@ func (s *series) report(b *testing.B) {
 	fmt.Printf("%s (%d saves)\n    %s\n", b.Name(), len(s.data[s.names[0]]), strings.Join(lines, "\n    "))
 }
 
-// timingSetup starts the server and the page of the benchmark.
-func timingSetup(b *testing.B) (dir string, p *ptab) {
+// timingSetup starts the server (with env added to its environment) and
+// the page of the benchmark.
+func timingSetup(b *testing.B, env ...string) (dir string, p *ptab) {
 	b.Helper()
 	dir = devloopDir(b)
-	srv := startServe(b, dir, "--watch", filepath.Join(dir, "templates"), "--watch", filepath.Join(dir, "assets"))
+	srv := startProc(b, dir, env, serveListening, "serve", "--port", "0", "--watch", filepath.Join(dir, "templates"), "--watch", filepath.Join(dir, "assets"))
 	p = newPage(b)
 	p.navigate(pageSite(b, dir, srv).URL + "/")
 	p.connected()
 	return dir, p
 }
 
+// noMorph turns morphing off for the reload benchmarks (watch.morph and
+// dev.morph false): a saved template reloads the page.
+var noMorph = []string{"VALKSOR_SSE_WATCH_MORPH=false"}
+
 // BenchmarkSaveToVisible measures, over at least 25 saves each:
 //
 //	css:    write assets/app.css → the page's computed style has the new
 //	        color (the swapped stylesheet's load event); also → the
 //	        css-update event in the page, and → the next animation frame.
-//	reload: write templates/index.html → DOMContentLoaded of the reloaded
-//	        document showing the new content; also → the reload event in
-//	        the old document, → the new document's navigation start
-//	        (after the client's HEAD probe), → the end of its HTML, → the
-//	        start and end of the fetch of the client module, → the client
-//	        module evaluated (window.sseClient set).
+//	reload: write templates/index.html, with morphing off → DOMContentLoaded
+//	        of the reloaded document showing the new content; also → the
+//	        new text in its DOM (while it is parsed), → the reload event in
+//	        the old document, → the new document's navigation start (after
+//	        the client's HEAD probe), → the end of its HTML, → the start and
+//	        end of the fetch of the client module, → the client module
+//	        evaluated (window.sseClient set).
+//	morph:  write the page or template → the new text in the page's DOM
+//	        (the morph), → the next animation frame, → the reload event,
+//	        → sse:morph.
 //
 // "recv" series are the same end points as received by the test over the
 // DevTools protocol (an upper bound that needs no clock correction).
+// "morph-dev-proxy-python" serves the page of BenchmarkSaveToVisibleVite
+// with python3 -m http.server behind "valksor-sse dev --proxy": the same
+// page, edited the same way, as Vite's full reload.
 func BenchmarkSaveToVisible(b *testing.B) {
 	b.Run("css", func(b *testing.B) {
 		dir, p := timingSetup(b)
@@ -152,7 +166,7 @@ func BenchmarkSaveToVisible(b *testing.B) {
 	})
 
 	b.Run("reload", func(b *testing.B) {
-		dir, p := timingSetup(b)
+		dir, p := timingSetup(b, noMorph...)
 		benchReload(b, p, filepath.Join(dir, "templates", "index.html"))
 	})
 
@@ -162,11 +176,39 @@ func BenchmarkSaveToVisible(b *testing.B) {
 	b.Run("reload-dev-proxy", func(b *testing.B) {
 		dir := devloopDir(b)
 		app := pageSite(b, dir, nil)
-		dev := startDev(b, b.TempDir(), nil, "--proxy", app.URL, "--watch", filepath.Join(dir, "templates"))
+		dev := startDev(b, b.TempDir(), noMorph, "--proxy", app.URL, "--watch", filepath.Join(dir, "templates"))
 		p := newPage(b)
 		p.navigate(dev.url("/"))
 		p.connected()
 		benchReload(b, p, filepath.Join(dir, "templates", "index.html"))
+	})
+
+	template := func(text string) string { return `<p id="tpl">` + text + `</p>` }
+	b.Run("morph", func(b *testing.B) {
+		dir, p := timingSetup(b)
+		benchMorph(b, p, filepath.Join(dir, "templates", "index.html"), template)
+	})
+
+	b.Run("morph-dev-proxy", func(b *testing.B) {
+		dir := devloopDir(b)
+		app := pageSite(b, dir, nil)
+		dev := startDev(b, b.TempDir(), nil, "--proxy", app.URL, "--watch", filepath.Join(dir, "templates"))
+		p := newPage(b)
+		p.navigate(dev.url("/"))
+		p.connected()
+		benchMorph(b, p, filepath.Join(dir, "templates", "index.html"), template)
+	})
+
+	b.Run("morph-dev-proxy-python", func(b *testing.B) {
+		dir := b.TempDir()
+		saveFile(b, filepath.Join(dir, "index.html"), vitePage("version one"))
+		saveFile(b, filepath.Join(dir, "assets", "app.css"), "#box { color: rgb(10, 20, 30); }\n")
+		app := proctest.Python(b, dir)
+		dev := startDev(b, b.TempDir(), nil, "--proxy", app, "--watch", dir)
+		p := newPage(b)
+		p.navigate(dev.url("/"))
+		p.connected()
+		benchMorph(b, p, filepath.Join(dir, "index.html"), vitePage)
 	})
 }
 
@@ -229,24 +271,29 @@ func benchReload(b *testing.B, p *ptab, tpl string) {
 		saveFile(b, tpl, `<p id="tpl">`+text+`</p>`)
 		dcl, kept := p.nextMark("the reloaded document with "+text, 10*time.Second,
 			func(m mark) bool { return m.Kind == "dcl" && strings.HasSuffix(m.Text, text) },
-			func(m mark) bool { return m.Kind == "reload" || m.Kind == "client" })
-		var reload, client *mark
+			func(m mark) bool {
+				return m.Kind == "reload" || m.Kind == "client" || (m.Kind == "text" && m.Text == text)
+			})
+		var reload, client, visible *mark
 		for i := range kept {
 			switch {
 			case kept[i].Kind == "reload" && reload == nil:
 				reload = &kept[i]
 			case kept[i].Kind == "client" && reload != nil:
 				client = &kept[i]
+			case kept[i].Kind == "text" && visible == nil:
+				visible = &kept[i]
 			}
 		}
-		if reload == nil || client == nil {
-			b.Fatalf("no sse:reload, or no client evaluated, before the new document: %+v", kept)
+		if reload == nil || client == nil || visible == nil {
+			b.Fatalf("no sse:reload, no client evaluated, or no new text in the DOM before DOMContentLoaded: %+v", kept)
 		}
 		p.connected() // the next reload must find it listening
 		newOffset := clockOffset(b, p)
 		if i >= 0 {
 			w := unixMs(t0) + newOffset
 			s.add("reload", dcl.T-w)
+			s.add("reload-visible", visible.T-w)
 			s.add("reload-event", reload.T-oldOffset-unixMs(t0))
 			s.add("reload-nav-start", dcl.Origin-w)
 			s.add("reload-html-end", dcl.HTML-w)
@@ -258,6 +305,48 @@ func benchReload(b *testing.B, p *ptab, tpl string) {
 			s.add("reload-recv", float64(dcl.recv.Sub(t0).Microseconds())/1000)
 			s.add("clock-offset-abs", max(oldOffset, -oldOffset))
 		}
+	}
+	b.StopTimer()
+	s.report(b)
+}
+
+// benchMorph saves file (the page, or a template of it) with page(text) at
+// least 25 times, saves gap apart, and reports how long until the new text
+// is in the page's DOM: each save must morph the page, not reload it.
+func benchMorph(b *testing.B, p *ptab, file string, page func(text string) string) {
+	n := max(b.N, 25)
+	var s series
+	load := mustEval[int](p, `window.__e2eLoad`)
+	b.ResetTimer()
+	for i := -2; i < n; i++ { // two warm-up saves
+		offset := clockOffset(b, p)
+		text := fmt.Sprintf("revision %d", i+3)
+		p.drain()
+		t0 := time.Now()
+		saveFile(b, file, page(text))
+		visible, kept := p.nextMark("the new text in the page", 10*time.Second,
+			func(m mark) bool { return m.Kind == "text" && m.Text == text },
+			func(m mark) bool { return m.Kind == "reload" })
+		isMorph := func(m mark) bool { return m.Kind == "morph" }
+		frame, morphs := p.nextMark("the frame after the new text", 10*time.Second,
+			func(m mark) bool { return m.Kind == "text-frame" && m.Text == text }, isMorph)
+		if len(morphs) == 0 {
+			m, _ := p.nextMark("sse:morph", 10*time.Second, isMorph, nil)
+			morphs = append(morphs, m)
+		}
+		done := morphs[0]
+		if len(kept) == 0 || visible.Load != load || done.Load != load {
+			b.Fatalf("save %d: the page was reloaded (document %d, then %d) or saw no sse:reload (%+v); want a morph", i, load, visible.Load, kept)
+		}
+		if i >= 0 {
+			w := unixMs(t0) + offset
+			s.add("morph", visible.T-w)
+			s.add("morph-frame", frame.T-w)
+			s.add("morph-event", kept[0].T-w)
+			s.add("morph-done", done.T-w)
+			s.add("morph-recv", float64(visible.recv.Sub(t0).Microseconds())/1000)
+		}
+		time.Sleep(time.Until(t0.Add(cssGap)))
 	}
 	b.StopTimer()
 	s.report(b)

@@ -56,7 +56,7 @@ func startVite(b *testing.B, bin, dir string) string {
 	cmd.Dir = dir
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = groupAttr()
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -66,11 +66,11 @@ func startVite(b *testing.B, bin, dir string) string {
 		close(exited)
 	}()
 	b.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		signalGroup(cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			signalGroup(cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
 	})
@@ -108,7 +108,9 @@ func viteConnected(b *testing.B, p *ptab, load int) {
 // with Vite's dev server serving the same page: css writes assets/app.css
 // (Vite swaps the <link> as our client does), reload writes index.html (a
 // full reload in Vite). The same marks of the same instrumentation are
-// timed; Vite's own events are not reported, so there is no "event" series.
+// timed ("reload-visible": the new text in the new document's DOM, the
+// end point of our morph series); Vite's own events are not reported, so
+// there is no "event" series.
 func BenchmarkSaveToVisibleVite(b *testing.B) {
 	bin := viteBin()
 	if bin == "" {
@@ -144,13 +146,18 @@ func BenchmarkSaveToVisibleVite(b *testing.B) {
 			p.drain()
 			t0 := time.Now()
 			saveFile(b, page, vitePage(text))
-			dcl, _ := p.nextMark("the reloaded document with "+text, 10*time.Second,
-				func(m mark) bool { return m.Kind == "dcl" && strings.HasSuffix(m.Text, text) }, nil)
+			dcl, kept := p.nextMark("the reloaded document with "+text, 10*time.Second,
+				func(m mark) bool { return m.Kind == "dcl" && strings.HasSuffix(m.Text, text) },
+				func(m mark) bool { return m.Kind == "text" && m.Text == text })
+			if len(kept) == 0 {
+				b.Fatalf("no new text in the DOM before DOMContentLoaded")
+			}
 			viteConnected(b, p, dcl.Load)
 			offset := clockOffset(b, p)
 			if i >= 0 {
 				w := unixMs(t0) + offset
 				s.add("reload", dcl.T-w)
+				s.add("reload-visible", kept[0].T-w)
 				s.add("reload-nav-start", dcl.Origin-w)
 				s.add("reload-html-end", dcl.HTML-w)
 				s.add("reload-recv", float64(dcl.recv.Sub(t0).Microseconds())/1000)

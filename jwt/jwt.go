@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -114,6 +115,14 @@ type Config struct {
 	// public events only. When false, every stream needs a subscriber token
 	// whose subscribe patterns cover each of its topics.
 	AnonymousSubscribe bool
+	// RequireExp refuses tokens without an expiry (no exp claim, or
+	// "exp": null), which would otherwise never expire. Off by default, for
+	// tokens minted the Mercure way without one; recommended in production.
+	RequireExp bool
+	// MaxTTL, when positive, refuses tokens that expire more than MaxTTL
+	// from now, and tokens without exp: a leaked token is then useful for
+	// at most MaxTTL.
+	MaxTTL time.Duration
 	// Now returns the current time (default time.Now), for tests.
 	Now func() time.Time
 	// Logger receives warnings such as a failed JWKS fetch (default
@@ -128,6 +137,8 @@ type Authorizer struct {
 	jwks     *jwks
 	cookies  []string
 	anon     bool
+	needExp  bool
+	maxTTL   time.Duration
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -145,11 +156,13 @@ func New(c Config) (*Authorizer, error) {
 		}
 	}
 	a := &Authorizer{
-		pub:  c.PublisherKeys,
-		sub:  c.SubscriberKeys,
-		anon: c.AnonymousSubscribe,
-		now:  c.Now,
-		log:  c.Logger,
+		pub:     c.PublisherKeys,
+		sub:     c.SubscriberKeys,
+		anon:    c.AnonymousSubscribe,
+		now:     c.Now,
+		maxTTL:  c.MaxTTL,
+		needExp: c.RequireExp || c.MaxTTL > 0,
+		log:     c.Logger,
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -330,12 +343,57 @@ func (a *Authorizer) parse(ctx context.Context, token string, role Role, dst goj
 	for i, k := range keys {
 		material[i] = k.material
 	}
+	if err := checkExp(token); err != nil {
+		return err
+	}
 	p := gojwt.NewParser(gojwt.WithValidMethods([]string{h.Alg}), gojwt.WithTimeFunc(a.now))
 	_, err = p.ParseWithClaims(token, dst, func(*gojwt.Token) (any, error) {
 		return gojwt.VerificationKeySet{Keys: material}, nil
 	})
 	if err != nil {
 		return describe(err, reg, role)
+	}
+	return a.checkLifetime(reg)
+}
+
+// maxExp is the largest exp accepted: 9999-12-31T23:59:59Z. Beyond it a
+// date cannot be written, and far beyond it seconds overflow.
+const maxExp = 253402300799
+
+// checkExp refuses an exp claim that is not a time at all (1e30, -5),
+// before the JWT library turns it into a nonsense date.
+func checkExp(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil // the parser says what is wrong
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var claims struct {
+		Exp json.RawMessage `json:"exp"`
+	}
+	if json.Unmarshal(b, &claims) != nil || len(claims.Exp) == 0 || string(claims.Exp) == "null" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(string(claims.Exp), 64)
+	if err != nil || f < 0 || f > maxExp {
+		return invalid("the token's exp %s is not a time: exp is a number of seconds since 1970 (RFC 7519), at most %d (year 9999)", quote(string(claims.Exp)), maxExp)
+	}
+	return nil
+}
+
+// checkLifetime applies RequireExp and MaxTTL to verified claims.
+func (a *Authorizer) checkLifetime(c *gojwt.RegisteredClaims) error {
+	if c.ExpiresAt == nil {
+		if a.needExp {
+			return invalid("the token has no expiry (exp) and this server requires one (auth.require_exp or auth.max_ttl); mint tokens with exp")
+		}
+		return nil
+	}
+	if left := c.ExpiresAt.Sub(a.now()); a.maxTTL > 0 && left > a.maxTTL {
+		return invalid("the token expires in %s, later than this server accepts (auth.max_ttl %s); mint shorter-lived tokens", left.Round(time.Second), a.maxTTL)
 	}
 	return nil
 }

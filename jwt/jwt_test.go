@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -663,5 +664,71 @@ func TestAuthSigner(t *testing.T) {
 	}
 	if _, err := jwt.New(jwt.Config{PublisherKeys: []jwt.Key{{Algorithm: "HS256"}}}); err == nil {
 		t.Fatal("New with a hand-made key succeeded")
+	}
+}
+
+// signRaw signs a payload written by hand, for claims the Claims type cannot
+// express (exp null, exp 1e30).
+func signRaw(t *testing.T, payload string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding
+	h := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(payload))
+	sig, err := gojwt.SigningMethodHS256.Sign(h, []byte(pubSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h + "." + enc.EncodeToString(sig)
+}
+
+// TestAuthExpiry: tokens without exp are accepted unless RequireExp or
+// MaxTTL says otherwise; MaxTTL bounds how far ahead exp may be; an exp that
+// is not a time is refused with a message saying so, not a nonsense date.
+func TestAuthExpiry(t *testing.T) {
+	ctx := context.Background()
+	newA := func(requireExp bool, maxTTL time.Duration) *jwt.Authorizer {
+		a, err := jwt.New(jwt.Config{
+			PublisherKeys: []jwt.Key{mustKey(t, "", []byte(pubSecret))},
+			RequireExp:    requireExp,
+			MaxTTL:        maxTTL,
+			Now:           func() time.Time { return t0 },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	scopes := `"valksor":{"publish":["*"]}`
+	inHour := fmt.Sprint(t0.Add(time.Hour).Unix())
+	inWeek := fmt.Sprint(t0.Add(7 * 24 * time.Hour).Unix())
+	tests := []struct {
+		name       string
+		requireExp bool
+		maxTTL     time.Duration
+		payload    string
+		says       string // "" means accepted
+	}{
+		{"no exp, default", false, 0, `{` + scopes + `}`, ""},
+		{"exp null, default", false, 0, `{"exp":null,` + scopes + `}`, ""},
+		{"no exp, required", true, 0, `{` + scopes + `}`, "has no expiry (exp) and this server requires one"},
+		{"exp null, required", true, 0, `{"exp":null,` + scopes + `}`, "has no expiry (exp)"},
+		{"exp, required", true, 0, `{"exp":` + inHour + `,` + scopes + `}`, ""},
+		{"no exp, max ttl", false, 24 * time.Hour, `{` + scopes + `}`, "has no expiry (exp)"},
+		{"within max ttl", false, 24 * time.Hour, `{"exp":` + inHour + `,` + scopes + `}`, ""},
+		{"beyond max ttl", false, 24 * time.Hour, `{"exp":` + inWeek + `,` + scopes + `}`, "expires in 168h0m0s, later than this server accepts (auth.max_ttl 24h0m0s)"},
+		{"exp 1e30", false, 0, `{"exp":1e30,` + scopes + `}`, "exp '1e30' is not a time"},
+		{"negative exp", false, 0, `{"exp":-5,` + scopes + `}`, "exp '-5' is not a time"},
+		{"exp a string", false, 0, `{"exp":"soon",` + scopes + `}`, "exp '\"soon\"'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := newA(tt.requireExp, tt.maxTTL).Parse(ctx, signRaw(t, tt.payload), jwt.Publisher)
+			if tt.says == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			refusal(t, err, sse.ErrUnauthorized, "invalid_token", strings.ReplaceAll(tt.says, `"`, "?"))
+		})
 	}
 }

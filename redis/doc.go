@@ -6,8 +6,8 @@
 //
 // # Redis keys
 //
-// A Transport uses a single key, <prefix>:stream (prefix "valksor-sse" by
-// default, so "valksor-sse:stream"). It is a Redis stream (Redis 5.0 or newer;
+// A Transport uses two keys. <prefix>:stream (prefix "valksor-sse" by
+// default, so "valksor-sse:stream") is a Redis stream (Redis 5.0 or newer;
 // 6.2 or newer recommended) holding one entry per published event, in the one
 // order every node delivers. Each entry has these five fields, always all of
 // them and in this order, so that Redis stores the names once per node:
@@ -21,7 +21,16 @@
 // The stream entry id ("<ms>-<seq>") is the message's sse.Cursor, and its id
 // on the wire unless the publisher chose one. Nodes that must share a history
 // use the same Redis database and prefix; nodes that must not, use different
-// prefixes. Nothing else is stored: no consumer groups, no side indexes.
+// prefixes.
+//
+// <prefix>:ids is a hash from each publisher-chosen id to the stream id of
+// its entry. A publish that chooses its id runs a Lua script that, in one
+// atomic step, refuses the id when its entry is still in the stream (the
+// error wraps sse.ErrDuplicateID), adds the entry and records the id; when
+// the hash holds more than twice as many ids as the stream has entries (plus
+// 64), the script drops the ids whose entries were trimmed. Publishes without
+// a chosen id are a plain XADD and do not touch the hash. No consumer groups
+// are used.
 //
 // # History bounds and gaps
 //
@@ -44,14 +53,15 @@
 // trimmed. "earliest" is complete when nothing was ever removed (XINFO's
 // entries-added equals the length); Redis before 7.0 does not report
 // entries-added, so there "earliest" always reports a gap once the stream
-// exists. Without a stream, "earliest" is complete and any id is a gap (a
-// client holding an id saw an event that is gone).
+// exists. Without a stream, "earliest" and "0-0" are complete and any other
+// id is a gap (a client holding an id saw an event that is gone).
 //
-// A publisher's own event id is found by scanning the stream from its newest
-// entry backwards with XREVRANGE, in pages of 64 growing to 1024 entries. A
-// client resuming from a recent event costs one small page; an id that is not
-// retained reads the whole retained history once, which MaxLen bounds. A
-// publisher's id of the form "<ms>-<seq>" is taken as a stream id.
+// A publisher's own event id is found in <prefix>:ids (HGET, then an XRANGE
+// of that one entry to check it is retained). An id that is unknown, no
+// longer retained, or a stream id after the newest one the stream generated
+// gets every retained entry with Complete false: the client is told about the
+// gap and can skip what it already has. A publisher's id of the form
+// "<ms>-<seq>" is taken as a stream id (the hub refuses such ids).
 //
 // # Delivery
 //

@@ -15,6 +15,7 @@ import (
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/redis"
+	"github.com/valksor/go-sse/ssetest"
 )
 
 // redisServer is a redis-server process of a test, with append-only
@@ -139,7 +140,7 @@ func TestRedisRestart(t *testing.T) {
 	t.Cleanup(func() { _ = tr.Close() })
 	hub, hsrv := newHub(t, tr)
 	onHub := openStream(t, hsrv.URL+"/sse")
-	got := listen(t, tr)
+	got := ssetest.Listen(t, tr)
 
 	var mu sync.Mutex
 	var results []publishResult
@@ -236,7 +237,7 @@ func TestRedisRestart(t *testing.T) {
 	t.Logf("%d publishes: %d acknowledged, %d failed", len(results), len(acked), len(failed))
 	lastAck, _ := strconv.Atoi(acked[len(acked)-1])
 
-	msgs := got.waitUntil(t, "the last acknowledged publish", func(ms []*sse.Message) bool {
+	msgs := got.WaitUntil(t, "the last acknowledged publish", func(ms []*sse.Message) bool {
 		return len(ms) > 0 && atoi(ms[len(ms)-1].Data) >= lastAck
 	})
 	var delivered []string

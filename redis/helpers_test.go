@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,60 +129,6 @@ func open(t testing.TB, prefix string, o redis.Options) *redis.Transport {
 	return tr
 }
 
-// collector records listener deliveries.
-type collector struct {
-	mu  sync.Mutex
-	got []*sse.Message
-	ch  chan struct{}
-}
-
-func listen(t testing.TB, tr sse.Transport) *collector {
-	t.Helper()
-	c := &collector{ch: make(chan struct{}, 1)}
-	stop, err := tr.Listen(func(m *sse.Message) {
-		c.mu.Lock()
-		c.got = append(c.got, m)
-		c.mu.Unlock()
-		select {
-		case c.ch <- struct{}{}:
-		default:
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return c
-}
-
-// waitUntil blocks until done holds for the received messages, then returns
-// a copy of them.
-func (c *collector) waitUntil(t testing.TB, what string, done func([]*sse.Message) bool) []*sse.Message {
-	t.Helper()
-	deadline := time.After(wait)
-	for {
-		c.mu.Lock()
-		if done(c.got) {
-			out := append([]*sse.Message(nil), c.got...)
-			c.mu.Unlock()
-			return out
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.ch:
-		case <-deadline:
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			t.Fatalf("listener: %s not seen after %s (got %d messages)", what, wait, len(c.got))
-		}
-	}
-}
-
-func (c *collector) waitFor(t testing.TB, n int) []*sse.Message {
-	t.Helper()
-	return c.waitUntil(t, "enough messages", func(ms []*sse.Message) bool { return len(ms) >= n })
-}
-
 func publish(t testing.TB, tr sse.Transport, m *sse.Message) *sse.Message {
 	t.Helper()
 	if m.Topics == nil {
@@ -200,4 +147,13 @@ func history(t testing.TB, tr sse.Transport, id string) sse.History {
 		t.Fatalf("History(%q): %v", id, err)
 	}
 	return h
+}
+
+// datas joins the data of ms with commas.
+func datas(ms []*sse.Message) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = m.Data
+	}
+	return strings.Join(s, ",")
 }

@@ -90,6 +90,7 @@ func (t *Transport) deliver(xs []goredis.XMessage) {
 		for _, l := range t.listeners {
 			l.fn(m)
 		}
+		t.pos.Store(&m.Cursor)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 var (
 	_ sse.Transport     = (*Transport)(nil)
 	_ sse.HealthChecker = (*Transport)(nil)
+	_ sse.Positioner    = (*Transport)(nil)
 )
 
 // Defaults applied by New to zero Options fields.
@@ -107,6 +108,7 @@ type Transport struct {
 	client    *goredis.Client
 	ownClient bool
 	key       string
+	idsKey    string // hash: publisher-chosen id -> stream id
 	where     string // "127.0.0.1:6379/0", for messages
 	maxLen    int64
 	maxAge    time.Duration
@@ -118,9 +120,10 @@ type Transport struct {
 	closeOnce sync.Once
 	ctx       context.Context // canceled by Close; ends the reader
 	cancel    context.CancelFunc
-	done      chan struct{} // closed when the reader has returned
-	readerID  atomic.Int64  // CLIENT ID of the reader's connection, 0 if none
-	lastID    string        // last delivered stream id; reader goroutine only
+	done      chan struct{}              // closed when the reader has returned
+	readerID  atomic.Int64               // CLIENT ID of the reader's connection, 0 if none
+	lastID    string                     // last delivered stream id; reader goroutine only
+	pos       atomic.Pointer[sse.Cursor] // cursor of the last entry handed to the listeners
 	readerErr atomic.Pointer[readerState]
 
 	lmu       sync.Mutex // held while listeners run
@@ -162,6 +165,7 @@ func New(ctx context.Context, opts Options) (*Transport, error) {
 		client:    client,
 		ownClient: own,
 		key:       o.Prefix + ":stream",
+		idsKey:    o.Prefix + ":ids",
 		where:     describe(client.Options()),
 		maxLen:    o.MaxLen,
 		maxAge:    o.MaxAge,
@@ -280,6 +284,8 @@ func (t *Transport) start(ctx context.Context) error {
 	if len(last) > 0 {
 		t.lastID = last[0].ID
 	}
+	start, _ := sse.ParseCursor(t.lastID)
+	t.pos.Store(&start)
 	return nil
 }
 
@@ -300,17 +306,25 @@ func (t *Transport) Publish(ctx context.Context, m *sse.Message) error {
 	if err != nil {
 		return err
 	}
-	args := &goredis.XAddArgs{Stream: t.key, Approx: t.approx, Values: values}
-	switch {
-	case t.maxLen > 0:
-		args.MaxLen = t.maxLen
-	case t.maxAge > 0:
-		args.MinID = t.minID()
+	var id string
+	if m.ID != "" {
+		id, err = t.publishChosenID(ctx, m.ID, values)
+	} else {
+		args := &goredis.XAddArgs{Stream: t.key, Approx: t.approx, Values: values}
+		switch {
+		case t.maxLen > 0:
+			args.MaxLen = t.maxLen
+		case t.maxAge > 0:
+			args.MinID = t.minID()
+		}
+		id, err = t.client.XAdd(ctx, args).Result()
 	}
-	id, err := t.client.XAdd(ctx, args).Result()
 	if err != nil {
 		if t.closed.Load() {
 			return sse.ErrTransportClosed
+		}
+		if dup, ok := duplicateOf(err); ok {
+			return fmt.Errorf("%w: event %q (stream entry %s) is still in the history", sse.ErrDuplicateID, m.ID, dup)
 		}
 		if maybeStored(err) {
 			return t.unavailable("publish (the connection failed after the event was sent; Redis may have stored it)", err)
@@ -357,10 +371,10 @@ func (t *Transport) Listen(fn func(*sse.Message)) (func(), error) {
 // History implements sse.Transport. "earliest" returns every retained entry;
 // a stream id returns the entries after it (XRANGE) and is complete when the
 // id is not older than the oldest retained entry (XINFO STREAM, read in the
-// same MULTI); a publisher's own id is looked up from the newest entry
-// backwards (XREVRANGE, in pages) and what follows it is returned. An id that
-// is neither returns no messages and Complete false. A publisher's id that
-// looks like a stream id ("<ms>-<seq>") is taken as a stream id.
+// same MULTI); a publisher's own id is looked up in the id index and what
+// follows its entry is returned. An id that is neither, or whose entry is no
+// longer retained, or a stream id after the newest one the stream generated,
+// returns everything retained with Complete false.
 func (t *Transport) History(ctx context.Context, lastID string) (sse.History, error) {
 	if t.closed.Load() {
 		return sse.History{}, sse.ErrTransportClosed
@@ -373,14 +387,23 @@ func (t *Transport) History(ctx context.Context, lastID string) (sse.History, er
 	}
 	c, ok := sse.ParseCursor(lastID)
 	if !ok {
-		var found bool
 		var err error
-		c, found, err = t.findID(ctx, lastID)
-		if err != nil || !found {
+		if c, ok, err = t.findID(ctx, lastID); err != nil {
 			return sse.History{}, err
 		}
 	}
+	if !ok {
+		return t.everythingAsGap(ctx)
+	}
 	return t.historyAfter(ctx, c, false)
+}
+
+// everythingAsGap is the answer to an id the stream cannot place: every
+// retained entry, with Complete false.
+func (t *Transport) everythingAsGap(ctx context.Context) (sse.History, error) {
+	h, err := t.historyAfter(ctx, sse.Cursor{}, true)
+	h.Complete = false
+	return h, err
 }
 
 // HistoryLen implements sse.HistoryLener.
@@ -396,7 +419,8 @@ func (t *Transport) historyAfter(ctx context.Context, c sse.Cursor, earliest boo
 	if !earliest {
 		next, ok := after(c)
 		if !ok {
-			return sse.History{Complete: true}, nil
+			// The largest id there is: no stream generated it.
+			return t.everythingAsGap(ctx)
 		}
 		start = next
 	}
@@ -409,14 +433,19 @@ func (t *Transport) historyAfter(ctx context.Context, c sse.Cursor, earliest boo
 	})
 	if err != nil && rng.Err() == nil && isNoSuchKey(info.Err()) {
 		// No stream: nothing was ever published, or Redis lost it. Only a
-		// client that holds nothing can be sure it missed nothing.
-		return sse.History{Complete: earliest}, nil
+		// client that holds nothing (earliest, or the position before the
+		// first entry) can be sure it missed nothing.
+		return sse.History{Complete: earliest || c.IsZero()}, nil
 	}
 	if err != nil {
 		if t.closed.Load() {
 			return sse.History{}, sse.ErrTransportClosed
 		}
 		return sse.History{}, t.unavailable("read the history", err)
+	}
+	if last, ok := sse.ParseCursor(info.Val().LastGeneratedID); ok && !earliest && c.Compare(last) > 0 {
+		// An id this stream never generated: everything retained, as a gap.
+		return t.everythingAsGap(ctx)
 	}
 	msgs := make([]*sse.Message, 0, len(rng.Val()))
 	for _, x := range rng.Val() {
@@ -444,7 +473,7 @@ func (t *Transport) historyAfter(ctx context.Context, c sse.Cursor, earliest boo
 // so it cannot replace the first-entry test. A cursor before the oldest
 // retained entry is a gap: Redis does not record which ids were trimmed.
 func complete(s *goredis.XInfoStream, c sse.Cursor, earliest bool) bool {
-	if earliest {
+	if earliest || c.IsZero() {
 		// Redis 7 counts every entry ever added; before 7 we cannot tell.
 		return s.EntriesAdded > 0 && s.EntriesAdded == s.Length &&
 			(s.MaxDeletedEntryID == "" || s.MaxDeletedEntryID == "0-0")
@@ -459,35 +488,34 @@ func complete(s *goredis.XInfoStream, c sse.Cursor, earliest bool) bool {
 	return ok && c.Compare(first) >= 0
 }
 
-// findID returns the cursor of the newest entry whose publisher id is id,
-// scanning from the newest entry backwards in growing pages.
+// findID returns the cursor of the retained entry whose publisher id is id,
+// from the id index. It reports false when the index does not know the id
+// or its entry has been trimmed.
 func (t *Transport) findID(ctx context.Context, id string) (sse.Cursor, bool, error) {
-	end, page := "+", int64(64)
-	for {
-		xs, err := t.client.XRevRangeN(ctx, t.key, end, "-", page).Result()
-		if err != nil {
-			if t.closed.Load() {
-				return sse.Cursor{}, false, sse.ErrTransportClosed
-			}
-			return sse.Cursor{}, false, t.unavailable("look up an event id", err)
-		}
-		for _, x := range xs {
-			if v, _ := x.Values[fieldID].(string); v == id {
-				c, ok := sse.ParseCursor(x.ID)
-				return c, ok, nil
-			}
-		}
-		if int64(len(xs)) < page {
-			return sse.Cursor{}, false, nil
-		}
-		c, _ := sse.ParseCursor(xs[len(xs)-1].ID)
-		prev, ok := before(c)
-		if !ok {
-			return sse.Cursor{}, false, nil
-		}
-		end, page = prev, min(page*2, 1024)
+	sid, err := t.client.HGet(ctx, t.idsKey, id).Result()
+	if errors.Is(err, goredis.Nil) {
+		return sse.Cursor{}, false, nil
 	}
+	var xs []goredis.XMessage
+	if err == nil {
+		xs, err = t.client.XRangeN(ctx, t.key, sid, sid, 1).Result()
+	}
+	if err != nil {
+		if t.closed.Load() {
+			return sse.Cursor{}, false, sse.ErrTransportClosed
+		}
+		return sse.Cursor{}, false, t.unavailable("look up an event id", err)
+	}
+	if len(xs) == 0 {
+		return sse.Cursor{}, false, nil // trimmed since
+	}
+	c, ok := sse.ParseCursor(sid)
+	return c, ok, nil
 }
+
+// Position implements sse.Positioner: the cursor of the newest entry the
+// reader handed to the listeners, or the stream's end when New ran.
+func (t *Transport) Position() sse.Cursor { return *t.pos.Load() }
 
 // Health implements sse.HealthChecker: it PINGs Redis (for at most a
 // second) and returns an error wrapping sse.ErrTransportUnavailable when

@@ -129,23 +129,48 @@ func TestCustomIDs(t *testing.T) {
 	tr := open(t, p, redis.Options{MaxLen: 2000, ExactTrim: true})
 	publish(t, tr, &sse.Message{ID: "dup", Data: "first dup"})
 	publish(t, tr, &sse.Message{ID: "deep", Data: "deep"})
-	for i := range 700 { // several pages of the backwards scan
+	for i := range 700 {
 		publish(t, tr, &sse.Message{Data: fmt.Sprint(i)})
 	}
-	last := publish(t, tr, &sse.Message{ID: "dup", Data: "second dup"})
+	err := tr.Publish(context.Background(), &sse.Message{ID: "dup", Data: "second dup", Topics: []string{sse.DefaultTopic}})
+	if !errors.Is(err, sse.ErrDuplicateID) {
+		t.Fatalf("a second dup = %v, want ErrDuplicateID", err)
+	}
 	h := history(t, tr, "deep")
-	if !h.Complete || len(h.Messages) != 701 || h.Messages[0].Data != "0" || h.Messages[700].ID != "dup" {
+	if !h.Complete || len(h.Messages) != 700 || h.Messages[0].Data != "0" || h.Messages[699].Data != "699" {
 		t.Fatalf("History(deep) = %d messages complete=%v", len(h.Messages), h.Complete)
 	}
-	// The newest entry with a repeated id wins, as in the memory transport.
-	if h := history(t, tr, "dup"); !h.Complete || len(h.Messages) != 0 {
-		t.Fatalf("History(dup) = %d messages complete=%v, want none after the newest dup", len(h.Messages), h.Complete)
+	if h := history(t, tr, "dup"); !h.Complete || len(h.Messages) != 701 || h.Messages[0].ID != "deep" {
+		t.Fatalf("History(dup) = %d messages complete=%v, want the 701 after the only dup", len(h.Messages), h.Complete)
 	}
-	if h := history(t, tr, "never-published"); h.Complete || h.Messages != nil {
-		t.Fatalf("History(unknown) = %d messages complete=%v, want none and a gap", len(h.Messages), h.Complete)
+	if h := history(t, tr, "never-published"); h.Complete || len(h.Messages) != 702 {
+		t.Fatalf("History(unknown) = %d messages complete=%v, want all 702 retained and a gap", len(h.Messages), h.Complete)
 	}
-	if last.Cursor.IsZero() || last.ID != "dup" {
-		t.Fatalf("custom id publish: ID %q cursor %v", last.ID, last.Cursor)
+}
+
+// TestIDIndexStaysBounded: the index of publisher-chosen ids forgets the
+// ids whose entries were trimmed, so it does not grow with every publish.
+func TestIDIndexStaysBounded(t *testing.T) {
+	p := newPrefix(t)
+	tr := open(t, p, redis.Options{MaxLen: 20, ExactTrim: true})
+	for i := range 500 {
+		publish(t, tr, &sse.Message{ID: fmt.Sprintf("order-%d", i), Data: fmt.Sprint(i)})
+	}
+	n, err := adminClient(t).HLen(context.Background(), p+":ids").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 20 || n > 2*20+64+1 {
+		t.Fatalf("the id index holds %d ids for a history of 20", n)
+	}
+	// A trimmed id is free again; a retained one is not.
+	publish(t, tr, &sse.Message{ID: "order-0", Data: "again"})
+	err = tr.Publish(context.Background(), &sse.Message{ID: "order-499", Topics: []string{sse.DefaultTopic}})
+	if !errors.Is(err, sse.ErrDuplicateID) {
+		t.Fatalf("reusing a retained id = %v, want ErrDuplicateID", err)
+	}
+	if h := history(t, tr, "order-498"); !h.Complete || datas(h.Messages) != "499,again" {
+		t.Fatalf("History(order-498) = %q complete=%v", datas(h.Messages), h.Complete)
 	}
 }
 
@@ -167,11 +192,10 @@ func TestHistoryCursorAfterEnd(t *testing.T) {
 	tr := open(t, p, redis.Options{})
 	m := publish(t, tr, &sse.Message{Data: "x"})
 	future := sse.Cursor{Ms: m.Cursor.Ms + 1000}.String()
-	if h := history(t, tr, future); !h.Complete || len(h.Messages) != 0 {
-		t.Fatalf("History(future cursor) = %d messages complete=%v, want none, complete", len(h.Messages), h.Complete)
-	}
-	if h := history(t, tr, "18446744073709551615-18446744073709551615"); !h.Complete || len(h.Messages) != 0 {
-		t.Fatalf("History(max cursor) = %d messages complete=%v", len(h.Messages), h.Complete)
+	for _, id := range []string{future, "18446744073709551615-18446744073709551615"} {
+		if h := history(t, tr, id); h.Complete || datas(h.Messages) != "x" {
+			t.Fatalf("History(%s) = %q complete=%v, want everything retained as a gap", id, datas(h.Messages), h.Complete)
+		}
 	}
 }
 
@@ -276,9 +300,9 @@ func TestSuppliedClient(t *testing.T) {
 	client := goredis.NewClient(o)
 	defer client.Close()
 	tr := open(t, p, redis.Options{Client: client})
-	got := listen(t, tr)
+	got := ssetest.Listen(t, tr)
 	m := publish(t, tr, &sse.Message{Data: "via client"})
-	if g := got.waitFor(t, 1); g[0].ID != m.ID {
+	if g := got.WaitFor(t, 1); g[0].ID != m.ID {
 		t.Fatalf("listener got %s, want %s", g[0].ID, m.ID)
 	}
 	if err := tr.Close(); err != nil {
@@ -292,9 +316,9 @@ func TestSuppliedClient(t *testing.T) {
 func TestCloseIsPrompt(t *testing.T) {
 	p := newPrefix(t)
 	tr := open(t, p, redis.Options{BlockTimeout: time.Minute})
-	got := listen(t, tr)
+	got := ssetest.Listen(t, tr)
 	publish(t, tr, &sse.Message{Data: "x"})
-	got.waitFor(t, 1) // the reader is now blocked in XREAD for a minute
+	got.WaitFor(t, 1) // the reader is now blocked in XREAD for a minute
 	start := time.Now()
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
@@ -336,7 +360,7 @@ func TestListenerStopsDuringDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := listen(t, tr)
+	marker := ssetest.Listen(t, tr)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range 100 {
@@ -346,13 +370,13 @@ func TestListenerStopsDuringDelivery(t *testing.T) {
 			}
 		}
 	})
-	marker.waitFor(t, 10)
+	marker.WaitFor(t, 10)
 	stop()
 	mu.Lock()
 	n := calls
 	mu.Unlock()
 	wg.Wait()
-	marker.waitFor(t, 100)
+	marker.WaitFor(t, 100)
 	mu.Lock()
 	defer mu.Unlock()
 	if calls != n {

@@ -55,6 +55,9 @@ func Run(t *testing.T, c Config) {
 	t.Run("HistoryUpToDate", func(t *testing.T) { testUpToDate(t, newT(t)) })
 	t.Run("HistoryTrimmedReportsGap", func(t *testing.T) { testTrimmed(t, newT(t), c.HistorySize, c.TrimSlack) })
 	t.Run("HistoryUnknownIDReportsGap", func(t *testing.T) { testUnknown(t, newT(t)) })
+	t.Run("HistoryFutureCursorReportsGap", func(t *testing.T) { testFuture(t, newT(t)) })
+	t.Run("DuplicateIDRefused", func(t *testing.T) { testDuplicateID(t, newT(t), c.HistorySize, c.TrimSlack) })
+	t.Run("Position", func(t *testing.T) { testPosition(t, newT(t)) })
 	t.Run("HistoryEarliest", func(t *testing.T) { testEarliest(t, newT(t)) })
 	t.Run("ListenersSeeOneOrder", func(t *testing.T) { testListenOrder(t, newT(t), c.HistorySize) })
 	t.Run("StopListening", func(t *testing.T) { testStop(t, newT(t)) })
@@ -212,11 +215,86 @@ func testTrimmed(t *testing.T, tr sse.Transport, size, slack int) {
 	}
 }
 
+// testUnknown: an id the transport never issued (a publisher's id from
+// before a restart, a typo) gets the whole retained history as a gap, so the
+// client can deduplicate instead of missing events.
 func testUnknown(t *testing.T, tr sse.Transport) {
+	publish(t, tr, &sse.Message{ID: "kept-1", Data: "0"})
 	publishN(t, tr, 3)
-	h := history(t, tr, "no-such-id")
-	if h.Complete {
-		t.Fatal("History(unknown id) says complete")
+	for _, id := range []string{"no-such-id", "urn:uuid:5d1c3b8e-0000-4000-8000-000000000000", "order-42"} {
+		h := history(t, tr, id)
+		if h.Complete {
+			t.Fatalf("History(%q) says complete", id)
+		}
+		if got := datas(h.Messages); got != "0,0,1,2" {
+			t.Fatalf("History(%q) = %q, want everything retained (0,0,1,2)", id, got)
+		}
+	}
+}
+
+// testFuture: a cursor after the newest position (a client that talked to
+// another store, or a clock that jumped) is a gap with everything retained,
+// not silence.
+func testFuture(t *testing.T, tr sse.Transport) {
+	ms := publishN(t, tr, 3)
+	future := sse.Cursor{Ms: ms[2].Cursor.Ms + 3_600_000}
+	h := history(t, tr, future.String())
+	if h.Complete || datas(h.Messages) != "0,1,2" {
+		t.Fatalf("History(future %s) = %q complete=%v, want 0,1,2 as a gap", future, datas(h.Messages), h.Complete)
+	}
+}
+
+// testDuplicateID: a publisher's id that a retained message already has is
+// refused, and nothing is stored; once that message left the history the id
+// may be used again.
+func testDuplicateID(t *testing.T, tr sse.Transport, size, slack int) {
+	first := publish(t, tr, &sse.Message{ID: "dup", Data: "e1"})
+	publish(t, tr, &sse.Message{Data: "e2"})
+	publish(t, tr, &sse.Message{Data: "e3"})
+	err := tr.Publish(context.Background(), &sse.Message{ID: "dup", Data: "e4", Topics: []string{sse.DefaultTopic}})
+	if !errors.Is(err, sse.ErrDuplicateID) {
+		t.Fatalf("second publish of id dup = %v, want ErrDuplicateID", err)
+	}
+	h := history(t, tr, "dup")
+	if !h.Complete || datas(h.Messages) != "e2,e3" {
+		t.Fatalf("History(dup) = %q complete=%v, want e2,e3 complete", datas(h.Messages), h.Complete)
+	}
+	if h.After != first.Cursor {
+		t.Fatalf("History(dup).After = %s, want the first event's cursor %s", h.After, first.Cursor)
+	}
+	// Push "dup" out of the history; then it is free again.
+	publishN(t, tr, size+slack+1)
+	again := publish(t, tr, &sse.Message{ID: "dup", Data: "e5"})
+	publish(t, tr, &sse.Message{Data: "e6"})
+	h = history(t, tr, "dup")
+	if !h.Complete || datas(h.Messages) != "e6" || h.After != again.Cursor {
+		t.Fatalf("History(dup) after reuse = %q complete=%v after=%s, want e6 after %s", datas(h.Messages), h.Complete, h.After, again.Cursor)
+	}
+}
+
+// testPosition: a transport that reports its position reports one a client
+// can resume from without a gap, before and after publishing.
+func testPosition(t *testing.T, tr sse.Transport) {
+	p, ok := tr.(sse.Positioner)
+	if !ok {
+		t.Skip("the transport does not implement sse.Positioner")
+	}
+	start := p.Position()
+	ms := publishN(t, tr, 2)
+	h := history(t, tr, start.String())
+	if !h.Complete || datas(h.Messages) != "0,1" {
+		t.Fatalf("History(start position %s) = %q complete=%v, want 0,1 complete", start, datas(h.Messages), h.Complete)
+	}
+	deadline := time.Now().Add(wait)
+	for p.Position() != ms[1].Cursor {
+		if time.Now().After(deadline) {
+			t.Fatalf("Position() = %s, want the newest cursor %s", p.Position(), ms[1].Cursor)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h = history(t, tr, p.Position().String())
+	if !h.Complete || len(h.Messages) != 0 {
+		t.Fatalf("History(position) = %q complete=%v, want empty and complete", datas(h.Messages), h.Complete)
 	}
 }
 
@@ -228,56 +306,8 @@ func testEarliest(t *testing.T, tr sse.Transport) {
 	}
 }
 
-// collector records listener deliveries.
-type collector struct {
-	mu  sync.Mutex
-	got []*sse.Message
-	ch  chan struct{}
-}
-
-func listen(t *testing.T, tr sse.Transport) *collector {
-	t.Helper()
-	c := &collector{ch: make(chan struct{}, 1)}
-	stop, err := tr.Listen(func(m *sse.Message) {
-		c.mu.Lock()
-		c.got = append(c.got, m)
-		c.mu.Unlock()
-		select {
-		case c.ch <- struct{}{}:
-		default:
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	return c
-}
-
-// waitFor blocks until the collector holds n messages and returns them.
-func (c *collector) waitFor(t *testing.T, n int) []*sse.Message {
-	t.Helper()
-	deadline := time.After(wait)
-	for {
-		c.mu.Lock()
-		if len(c.got) >= n {
-			out := append([]*sse.Message(nil), c.got...)
-			c.mu.Unlock()
-			return out
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.ch:
-		case <-deadline:
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			t.Fatalf("listener got %d messages, want %d", len(c.got), n)
-		}
-	}
-}
-
 func testListenOrder(t *testing.T, tr sse.Transport, size int) {
-	a, b := listen(t, tr), listen(t, tr)
+	a, b := Listen(t, tr), Listen(t, tr)
 	const writers = 4
 	per := size / 2 / writers
 	var wg sync.WaitGroup
@@ -294,7 +324,7 @@ func testListenOrder(t *testing.T, tr sse.Transport, size int) {
 	}
 	wg.Wait()
 	n := writers * per
-	ga, gb := a.waitFor(t, n), b.waitFor(t, n)
+	ga, gb := a.WaitFor(t, n), b.WaitFor(t, n)
 	if datas(ga) != datas(gb) {
 		t.Fatal("two listeners saw different orders")
 	}
@@ -316,12 +346,12 @@ func testStop(t *testing.T, tr sse.Transport) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	marker := listen(t, tr)
+	marker := Listen(t, tr)
 	publish(t, tr, &sse.Message{Data: "1"})
-	marker.waitFor(t, 1)
+	marker.WaitFor(t, 1)
 	stop()
 	publish(t, tr, &sse.Message{Data: "2"})
-	marker.waitFor(t, 2)
+	marker.WaitFor(t, 2)
 	mu.Lock()
 	defer mu.Unlock()
 	if n != 1 {
@@ -360,7 +390,7 @@ func testClose(t *testing.T, tr sse.Transport) {
 }
 
 func testPeers(t *testing.T, a, b sse.Transport) {
-	la, lb := listen(t, a), listen(t, b)
+	la, lb := Listen(t, a), Listen(t, b)
 	for i := range 20 {
 		tr := a
 		if i%2 == 1 {
@@ -368,7 +398,7 @@ func testPeers(t *testing.T, a, b sse.Transport) {
 		}
 		publish(t, tr, &sse.Message{Data: fmt.Sprint(i)})
 	}
-	ga, gb := la.waitFor(t, 20), lb.waitFor(t, 20)
+	ga, gb := la.WaitFor(t, 20), lb.WaitFor(t, 20)
 	if datas(ga) != datas(gb) {
 		t.Fatalf("peers saw different orders:\n%s\n%s", datas(ga), datas(gb))
 	}

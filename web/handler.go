@@ -43,6 +43,18 @@ func newAsset(b []byte) asset {
 	return asset{body: b, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:18]) + `"`}
 }
 
+// The tabs (the client in sse.js) talk to the SharedWorker in worker.js
+// over their MessagePort:
+//
+//	tab → worker  {t:'hello', url, base, types}  join the stream url
+//	              {t:'listen', type}              also relay events of type
+//	              {t:'ping', nonce}               POST base/ping for a pong
+//	              {t:'bye'}                       the tab leaves (pagehide)
+//	worker → tab  {t:'ev', type, data, id}        an event (data unparsed)
+//	              {t:'down'}                      the connection was lost
+//	              {t:'pingerr', nonce, error}     the ping could not be sent
+//
+// A tab that joins a connected stream first gets its connected event.
 var (
 	clientJS = load("sse.js")
 	workerJS = load("worker.js")

@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/web"
 )
 
@@ -171,7 +175,9 @@ func TestClientModuleShape(t *testing.T) {
 		"'/ping'",
 		"lastEventID=",
 		"win.sseClient ||= connect()",
-		"'sse:open'", "'sse:close'", "'sse:message'", "'sse:reload'",
+		"'sse:open'", "'sse:close'", "'sse:message'", "'sse:reload'", "'sse:morph'", "'sse:page-error'",
+		"export async function morph",
+		"'" + web.RefreshHeader + "'",
 	} {
 		if !strings.Contains(js, want) {
 			t.Errorf("sse.js lacks %s", want)
@@ -180,9 +186,46 @@ func TestClientModuleShape(t *testing.T) {
 	if !strings.Contains(embedded(t, "worker.js"), "from './client.js'") {
 		t.Error("worker.js does not import ./client.js, the URL Handler serves sse.js at")
 	}
-	// The client is loaded on every development page: keep it small.
-	if n := len(js); n > 10<<10 {
-		t.Errorf("sse.js is %d bytes, over the 10 KiB budget", n)
+	// The client is loaded on every development page: keep it small. Pages
+	// get it (and the worker) gzipped.
+	if n := gzipped(t, js) + gzipped(t, embedded(t, "worker.js")); n >= 6<<10 {
+		t.Errorf("sse.js and worker.js are %d bytes gzipped, over the 6 KiB budget", n)
+	}
+}
+
+// gzipped is the size of s compressed with gzip at its best compression.
+func gzipped(t *testing.T, s string) int {
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = zw.Write([]byte(s))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Len()
+}
+
+func TestReloadEvent(t *testing.T) {
+	for _, c := range []struct {
+		files []string
+		o     web.ReloadOptions
+		want  string
+	}{
+		{nil, web.ReloadOptions{}, `{"files":[]}`},
+		{[]string{"templates/a.html"}, web.ReloadOptions{NoProbe: true}, `{"files":["templates/a.html"],"probe":false}`},
+		{[]string{"a.twig"}, web.ReloadOptions{NoMorph: true}, `{"files":["a.twig"],"morph":false}`},
+		{[]string{"a.twig"}, web.ReloadOptions{NoProbe: true, NoMorph: true}, `{"files":["a.twig"],"morph":false,"probe":false}`},
+	} {
+		e := web.ReloadEvent(c.files, c.o)
+		b, err := json.Marshal(e.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type != sse.TypeReload || string(b) != c.want {
+			t.Errorf("ReloadEvent(%q, %+v) = %s %s, want reload %s", c.files, c.o, e.Type, b, c.want)
+		}
 	}
 }
 

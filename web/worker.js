@@ -1,15 +1,5 @@
-// valksor-sse SharedWorker: one EventSource per stream URL for every tab of
-// an origin. Tabs (the client in sse.js) talk to it over their port:
-//
-//   tab → worker  {t:'hello', url, base, types}  join the stream url
-//                 {t:'listen', type}              also relay events of type
-//                 {t:'ping', nonce}               POST base/ping for a pong
-//                 {t:'bye'}                       the tab leaves (pagehide)
-//   worker → tab  {t:'ev', type, data, id}        an event (data unparsed)
-//                 {t:'down'}                      the connection was lost
-//                 {t:'pingerr', nonce, error}     the ping could not be sent
-//
-// A tab that joins a connected stream first gets its connected event.
+// valksor-sse SharedWorker: one EventSource per stream URL for the tabs of
+// an origin (messages: see web/handler.go).
 import { Stream, postPing } from './client.js';
 
 const streams = new Map(); // stream url → {s, ports, base, id, conn}

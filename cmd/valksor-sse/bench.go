@@ -55,7 +55,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		// The server may speak the other scheme (--tls-self-signed): ask
 		// it, as publish and status do.
 		hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz"); err == nil {
+		if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz", ""); err == nil {
 			base = used
 		}
 		cancel()
@@ -98,7 +98,9 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return fmt.Errorf("start the floor server: %w", err)
 	}
 	defer func() {
-		_ = floorCmd.Process.Signal(syscall.SIGTERM)
+		if floorCmd.Process.Signal(syscall.SIGTERM) != nil { // Windows has no SIGTERM
+			_ = floorCmd.Process.Kill()
+		}
 		_ = floorCmd.Wait()
 	}()
 	floor := scenario("floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid)

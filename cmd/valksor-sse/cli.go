@@ -6,7 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -15,20 +16,17 @@ import (
 )
 
 // version is set at build time with -ldflags "-X main.version=...". When it
-// is not, versionString reads the version from the build information.
+// is not, versionFrom reads the version from the build information.
 var version = "dev"
 
-// versionString is the version printed by `valksor-sse version`: the one
-// set with -ldflags, else the main module's version from the build
-// information (v1.2.3 for go install ...@v1.2.3, a pseudo-version for a
-// build in a clone), else the VCS revision stamped by go build, else "dev".
-func versionString() string {
-	bi, ok := debug.ReadBuildInfo()
-	return versionFrom(version, bi, ok)
-}
+// commit is set at build time with -ldflags "-X main.commit=...". When it
+// is not, commitFrom reads the revision from the build information.
+var commit = ""
 
-// versionFrom is versionString for a given -ldflags version and build
-// information.
+// versionFrom is the version printed by `valksor-sse version`: the one set
+// with -ldflags, else the main module's version from the build information
+// (v1.2.3 for go install ...@v1.2.3, a pseudo-version for a build in a
+// clone), else the VCS revision stamped by go build, else "dev".
 func versionFrom(ldflags string, bi *debug.BuildInfo, ok bool) string {
 	if ldflags != "" && ldflags != "dev" {
 		return ldflags
@@ -177,11 +175,34 @@ func wantsHelp(args []string) bool {
 	return false
 }
 
-// version prints the version.
+// commitFrom is the commit printed by `valksor-sse version`: the one set
+// with -ldflags, else the VCS revision stamped by go build (with
+// "(modified)" for a build from a changed checkout), else "unknown".
+func commitFrom(ldflags string, bi *debug.BuildInfo, ok bool) string {
+	if ldflags != "" {
+		return ldflags
+	}
+	rev, modified := "unknown", ""
+	if ok && bi != nil {
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					modified = " (modified)"
+				}
+			}
+		}
+	}
+	return rev + modified
+}
+
+// version prints the version, the commit, the Go version and the platform.
 func (m *Main) version(args []string) error {
 	fs := m.newFlagSet("version", "")
 	fs.Usage = func() {
-		fmt.Fprint(m.Stderr, "Usage: valksor-sse version\n\nPrints the version: the release, or the revision of a development build.\n")
+		fmt.Fprint(m.Stderr, "Usage: valksor-sse version\n\nPrints the version (the release, or the revision of a development build),\nthe commit it was built from, the Go version and the platform.\n")
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -189,7 +210,9 @@ func (m *Main) version(args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("version takes no arguments, got %q", fs.Args())}
 	}
-	fmt.Fprintln(m.Stdout, "valksor-sse", versionString())
+	bi, ok := debug.ReadBuildInfo()
+	fmt.Fprintf(m.Stdout, "valksor-sse %s\ncommit:   %s\ngo:       %s\nplatform: %s/%s\n",
+		versionFrom(version, bi, ok), commitFrom(commit, bi, ok), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }
 
@@ -285,10 +308,11 @@ func (m *Main) load(c commonFlags) (config.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// path resolves a config path against the working directory.
+// path resolves a config path against the working directory. An absolute
+// path (C:\var\run\x.pid or C:/var/run/x.pid on Windows) is kept as it is.
 func (m *Main) path(p string) string {
-	if m.Dir == "" || p == "" || strings.HasPrefix(p, "/") {
+	if m.Dir == "" || p == "" || filepath.IsAbs(p) {
 		return p
 	}
-	return m.Dir + string(os.PathSeparator) + p
+	return filepath.Join(m.Dir, p)
 }

@@ -35,6 +35,33 @@ func TestVersionFrom(t *testing.T) {
 	}
 }
 
+func TestCommitFrom(t *testing.T) {
+	vcs := func(rev, modified string) []debug.BuildSetting {
+		return []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.modified", Value: modified}}
+	}
+	const rev = "afb44bd4598f2367052b273bd02b06980ac2763c"
+	tests := []struct {
+		name    string
+		ldflags string
+		bi      *debug.BuildInfo
+		ok      bool
+		want    string
+	}{
+		{"ldflags win", "0123abc", &debug.BuildInfo{Settings: vcs(rev, "true")}, true, "0123abc"},
+		{"revision", "", &debug.BuildInfo{Settings: vcs(rev, "false")}, true, rev},
+		{"modified", "", &debug.BuildInfo{Settings: vcs(rev, "true")}, true, rev + " (modified)"},
+		{"no VCS", "", &debug.BuildInfo{}, true, "unknown"},
+		{"no build info", "", nil, false, "unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := commitFrom(tt.ldflags, tt.bi, tt.ok); got != tt.want {
+				t.Errorf("commitFrom = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestWantsHelp(t *testing.T) {
 	for _, tt := range []struct {
 		args []string

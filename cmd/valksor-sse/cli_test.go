@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -320,6 +321,11 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, want) {
 		t.Errorf("version printed %q, want it to start with %q", out, want)
+	}
+	for _, line := range []string{"\ngo:       " + bi.GoVersion + "\n", "\nplatform: " + runtime.GOOS + "/" + runtime.GOARCH + "\n", "\ncommit:   "} {
+		if !strings.Contains(out, line) {
+			t.Errorf("version printed %q, want a line %q", out, strings.TrimSpace(line))
+		}
 	}
 
 	out, errOut, code = run(t, t.TempDir(), "version", "--help")

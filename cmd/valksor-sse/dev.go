@@ -29,13 +29,11 @@ import (
 )
 
 // answeredReload is the reload event for an app known to answer right
-// now: it tells the client to reload without first probing the page with
-// HEAD (probe: false), which saves the browser a round trip.
-func answeredReload(files ...string) sse.Event {
-	if files == nil {
-		files = []string{}
-	}
-	return sse.Event{Type: sse.TypeReload, Data: map[string]any{"files": files, "probe": false}}
+// now: it tells the client to reload (or morph) without first probing the
+// page (probe: false), which saves the browser a round trip. noMorph adds
+// morph: false (dev.morph or watch.morph is false).
+func answeredReload(noMorph bool, files ...string) sse.Event {
+	return web.ReloadEvent(files, web.ReloadOptions{NoProbe: true, NoMorph: noMorph})
 }
 
 // appReload returns the reload event maker of the watcher and the signal
@@ -43,13 +41,13 @@ func answeredReload(files ...string) sse.Event {
 // standard event, whose probe makes pages wait until the app is back. With
 // a runner its state says (ready, or not); without one the app is asked
 // for a connection (a quarter of a second at most).
-func appReload(target *url.URL, runner *dev.Runner) func(files ...string) sse.Event {
+func appReload(target *url.URL, runner *dev.Runner, noMorph bool) func(files ...string) sse.Event {
 	if runner != nil {
 		return func(files ...string) sse.Event {
 			if runner.State().Phase == dev.PhaseReady {
-				return answeredReload(files...)
+				return answeredReload(noMorph, files...)
 			}
-			return sse.Reload(files...)
+			return web.ReloadEvent(files, web.ReloadOptions{NoMorph: noMorph})
 		}
 	}
 	addr := target.Host
@@ -63,10 +61,10 @@ func appReload(target *url.URL, runner *dev.Runner) func(files ...string) sse.Ev
 	return func(files ...string) sse.Event {
 		c, err := net.DialTimeout("tcp", addr, 250*time.Millisecond)
 		if err != nil {
-			return sse.Reload(files...)
+			return web.ReloadEvent(files, web.ReloadOptions{NoMorph: noMorph})
 		}
 		_ = c.Close()
-		return answeredReload(files...)
+		return answeredReload(noMorph, files...)
 	}
 }
 
@@ -81,7 +79,9 @@ Browsers reload when:
     when there are none, the whole working directory, minus the watcher's
     default ignores (.git, node_modules, vendor, var, editors' temporary
     files and the like; watch.ignore skips more). With --cmd, a *.go
-    change restarts the app first.
+    change (or one matching --restart GLOB) restarts the app first.
+    A change to anything but a script morphs the page in place instead
+    of reloading it, keeping its state (dev.morph: false turns that off).
   - valksor-sse publish reload --port 3000 runs in this directory.
     Publishers authenticate as with serve (publish_token, the token file
     created on first start, or with JWT keys a publisher JWT), so the app
@@ -107,6 +107,8 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	listen := fs.String("listen", "", "`address` of the proxy, host:port (default dev.listen, localhost:3000); or give --host/--port")
 	var cmds stringList
 	fs.Var(&cmds, "cmd", "`command` that runs the app; restarted when a watched source changes (repeatable: run in order as one shell line each)")
+	var restarts stringList
+	fs.Var(&restarts, "restart", "with --cmd, also restart the app when files matching `GLOB` change, as *.go files do: templates the app reads only when it starts, e.g. 'templates/**' (repeatable; the same as watch.rules GLOB=restart)")
 	open := fs.Bool("open", false, "open the proxy in the browser once it is up")
 	debug := fs.Bool("debug", false, "log every connect, disconnect and event")
 	var wf watchFlags
@@ -128,6 +130,12 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if len(cmds) > 0 {
 		cfg.DevCmd = cmds
 	}
+	if len(restarts) > 0 && len(cfg.DevCmd) == 0 {
+		return usageError{"--restart restarts the app that --cmd runs: give --cmd too (without it, every change reloads or morphs the pages)"}
+	}
+	for _, g := range restarts {
+		cfg.WatchRules = append(cfg.WatchRules, g+"=restart")
+	}
 	if *debug {
 		cfg.Debug = true
 	}
@@ -147,6 +155,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 	if len(cfg.DevCmd) > 0 {
 		cfg.WatchRules = append(cfg.WatchRules, "*.go=restart")
 	}
+	noMorph := !cfg.DevMorph || !cfg.WatchMorph
 	logger := newLogger(m.Stderr, cfg)
 	if watchAll {
 		dir, _ := filepath.Abs(m.path("."))
@@ -207,7 +216,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 					changed = nil
 					mu.Unlock()
 					// Browsers reload only now that the app answers.
-					_ = hub.Broadcast(ctx, answeredReload(files...))
+					_ = hub.Broadcast(ctx, answeredReload(noMorph, files...))
 				}
 			},
 		})
@@ -224,7 +233,7 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 		// for it after a failed request, and reload the 502 pages then.
 		comeback = &appWatcher{ctx: runCtx, target: target.String(), rt: http.DefaultTransport, onUp: func() {
 			logger.Info("the app answers again; reloading browsers", "app", target.String())
-			_ = hub.Broadcast(runCtx, answeredReload())
+			_ = hub.Broadcast(runCtx, answeredReload(noMorph))
 		}}
 		popts.Transport = comeback
 	}
@@ -269,13 +278,13 @@ func (m *Main) dev(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{restart: restart, reload: appReload(target, runner)})
+	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{restart: restart, reload: appReload(target, runner, noMorph)})
 	if err != nil {
 		logger.Error("file watcher not started", "err", err)
 	}
 	// The reload signal file of PHP setups, as under serve; the reload
 	// skips the probe when the app answers.
-	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, appReload(target, runner), logger)
+	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, appReload(target, runner, noMorph), logger)
 
 	if runner != nil {
 		go func() {

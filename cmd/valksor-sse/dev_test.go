@@ -189,6 +189,52 @@ func TestDevWatchesWorkingDir(t *testing.T) {
 	}
 }
 
+// TestMorphOff: dev.morph: false (and watch.morph: false, under dev and
+// serve) puts "morph": false into the reloads of saved files, so that
+// browsers reload instead of morphing.
+func TestMorphOff(t *testing.T) {
+	t.Parallel()
+	save := func(t *testing.T, dir string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "page.html"), []byte("two"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, env := range []string{"VALKSOR_SSE_DEV_MORPH=false", "VALKSOR_SSE_WATCH_MORPH=false"} {
+		t.Run("dev "+env, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			d := startDevCmd(t, dir, []string{env}, "--proxy", devApp(t).URL, "--listen", "127.0.0.1:0")
+			d.waitLog("the watcher", `msg="watching for changes"`)
+			events := subscribe(t, d.url("/sse"))
+			save(t, dir)
+			if e := expect(t, events, "reload"); e.Data != `{"files":["page.html"],"morph":false,"probe":false}` {
+				t.Fatalf("reload data %q", e.Data)
+			}
+		})
+	}
+	t.Run("serve", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		s := startEnv(t, dir, []string{"VALKSOR_SSE_WATCH_MORPH=false"}, "--port", "0", "--watch", dir)
+		events := subscribe(t, s.url())
+		save(t, dir)
+		if e := expect(t, events, "reload"); e.Data != `{"files":["page.html"],"morph":false}` {
+			t.Fatalf("reload data %q", e.Data)
+		}
+	})
+}
+
+// TestDevRestartNeedsCmd: --restart GLOB names what restarts the app of
+// --cmd; without --cmd it is a usage error that says so.
+func TestDevRestartNeedsCmd(t *testing.T) {
+	t.Parallel()
+	_, errOut, code := run(t, t.TempDir(), "dev", "--proxy", "http://127.0.0.1:1", "--restart", "templates/**")
+	if code != 2 || !strings.Contains(errOut, "--restart restarts the app that --cmd runs: give --cmd too") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
 // TestDevListenAddress: without --listen, --port (and --host) choose the
 // proxy's address; with --listen they are a usage error.
 func TestDevListenAddress(t *testing.T) {

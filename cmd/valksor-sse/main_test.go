@@ -88,8 +88,14 @@ func startNoWaitEnv(t *testing.T, dir string, env []string, args ...string) *ser
 // ends (after the cleanups registered later, which may stop it gently).
 func spawn(t *testing.T, dir string, env []string, args ...string) *server {
 	t.Helper()
+	return spawnBin(t, bin, dir, env, args...)
+}
+
+// spawnBin is spawn for the program exe.
+func spawnBin(t *testing.T, exe, dir string, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, dir: dir, stderr: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, args...)
+	s.cmd = exec.Command(exe, args...)
 	s.cmd.Dir = dir
 	s.cmd.Env = append(cleanEnv(), env...)
 	s.cmd.Stderr = s.stderr
@@ -318,7 +324,7 @@ func TestPortHeldByAnotherProgram(t *testing.T) {
 	}
 }
 
-func TestStalePIDFileIsCleaned(t *testing.T) {
+func TestStalePIDFileIsTakenOver(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	pidFile := filepath.Join(dir, "var/run/valksor-sse.pid")
@@ -330,7 +336,7 @@ func TestStalePIDFileIsCleaned(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := start(t, dir, "--port", "0")
-	if !strings.Contains(s.stderr.String(), "removed stale pid file") {
+	if !strings.Contains(s.stderr.String(), "taking over a stale pid file") {
 		t.Fatalf("no word about the stale pid file:\n%s", s.stderr)
 	}
 	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(s.cmd.Process.Pid) {

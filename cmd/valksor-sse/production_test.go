@@ -496,10 +496,10 @@ func sourceClient(ip string) *http.Client {
 	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
-// health reads the health endpoint.
+// health reads the health endpoint's details, which need the publish token.
 func health(t *testing.T, s *prodServer) (status string, connections int) {
 	t.Helper()
-	resp, body := prodDo(t, http.DefaultClient, "GET", s.at("/sse/healthz"), prodReq{})
+	resp, body := prodDo(t, http.DefaultClient, "GET", s.at("/sse/healthz"), prodReq{header: bearerHdr(prodStatic)})
 	var h struct {
 		Status      string `json:"status"`
 		Connections int    `json:"connections"`

@@ -51,9 +51,15 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	logger := newLogger(m.Stderr, cfg)
 
 	pidFile := process.PIDFile{Path: m.path(cfg.PIDFile)}
-	if err := m.takeOver(ctx, pidFile, *killExisting, logger); err != nil {
+	pidLock, err := m.takeOver(ctx, pidFile, *killExisting, logger)
+	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := pidLock.Release(); err != nil {
+			logger.Warn("cannot remove the pid file", "path", pidLock.Path(), "err", err)
+		}
+	}()
 	ln, err := m.listen(ctx, cfg, *killExisting, logger)
 	if err != nil {
 		return err
@@ -104,13 +110,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	}
 	prod.configure(srv)
 
-	if err := pidFile.Write(os.Getpid()); err != nil {
-		ln.Close()
-		return fmt.Errorf("write pid file: %w", err)
+	// watch.morph: false makes the pages reload instead of morphing.
+	reload := func(files ...string) sse.Event {
+		return web.ReloadEvent(files, web.ReloadOptions{NoMorph: !cfg.WatchMorph})
 	}
-	defer removeOwnPIDFile(pidFile, logger)
-
-	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{mapper: mapper})
+	wt, err := startWatcher(ctx, cfg, m.path, hub, logger, watchHooks{mapper: mapper, reload: reload})
 	if err != nil {
 		ln.Close()
 		_ = hub.Shutdown(context.Background())
@@ -121,6 +125,11 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	stopRequests, err := process.NotifyStop(sigs)
+	if err != nil {
+		logger.Warn("`valksor-sse stop` will end this server without a graceful shutdown", "err", err)
+	}
+	defer stopRequests()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- prod.serve(srv, ln) }()
@@ -131,7 +140,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		m.ready(addr)
 	}
 
-	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, sse.Reload, logger)
+	signalFile := watchSignalFile(ctx, m.path(cfg.SignalFile), hub, reload, logger)
 	defer signalFile.stop()
 	for {
 		select {
@@ -239,27 +248,29 @@ func hubOptions(cfg config.Config, token string, logger *slog.Logger) []sse.Opti
 	return opts
 }
 
-// takeOver deals with an existing pid file: a stale one is removed, a live
-// valksor-sse is an error unless killExisting, which stops it.
-func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting bool, logger *slog.Logger) error {
-	res, err := f.Check()
-	if err != nil {
-		return fmt.Errorf("pid file %s: %w", f.Path, err)
+// takeOver takes the pid file for this server. A file left by a server
+// that is gone is taken over; one held by a running valksor-sse is an error
+// unless killExisting, which stops that server first.
+func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting bool, logger *slog.Logger) (*process.Lock, error) {
+	if res, err := f.Check(); err == nil && res.Stale != "" {
+		logger.Info("taking over a stale pid file", "path", f.Path, "why", res.Stale)
 	}
-	if res.Stale != "" {
-		logger.Info("removed stale pid file", "path", f.Path, "why", res.Stale)
+	lock, err := f.Acquire()
+	var running *process.RunningError
+	if !errors.As(err, &running) {
+		return lock, err
 	}
-	if !res.Running || res.PID == os.Getpid() {
-		return nil
+	switch {
+	case !killExisting:
+		return nil, fmt.Errorf("valksor-sse is already running as pid %d (pid file %s); stop it with `valksor-sse stop`, or start with --kill-existing to replace it", running.PID, f.Path)
+	case running.PID == 0 || running.PID == os.Getpid():
+		return nil, fmt.Errorf("--kill-existing: %w, but its pid cannot be read from the file; stop it yourself", err)
 	}
-	if !killExisting {
-		return fmt.Errorf("valksor-sse is already running as pid %d (pid file %s); stop it with `valksor-sse stop`, or start with --kill-existing to replace it", res.PID, f.Path)
+	logger.Info("stopping the running valksor-sse", "pid", running.PID)
+	if err := process.Terminate(ctx, running.PID, 5*time.Second); err != nil {
+		return nil, fmt.Errorf("--kill-existing: %w", err)
 	}
-	logger.Info("stopping the running valksor-sse", "pid", res.PID)
-	if err := process.Terminate(ctx, res.PID, 5*time.Second); err != nil {
-		return fmt.Errorf("--kill-existing: %w", err)
-	}
-	return nil
+	return f.Acquire()
 }
 
 // listen binds the configured address. When the port is taken it names the
@@ -275,6 +286,9 @@ func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool,
 		return ln, nil
 	}
 	owner, oerr := process.PortOwner(cfg.Host, cfg.Port)
+	if errors.Is(oerr, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("port %d on %s is in use (this system cannot tell by which program); stop it, or choose another port with --port", cfg.Port, cfg.Host)
+	}
 	if oerr != nil || owner.PID == 0 {
 		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Port, cfg.Host)
 	}
@@ -343,16 +357,6 @@ func (m *Main) readToken(cfg config.Config) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// removeOwnPIDFile removes the pid file unless another process has replaced it.
-func removeOwnPIDFile(f process.PIDFile, logger *slog.Logger) {
-	if pid, err := f.Read(); err == nil && pid != os.Getpid() {
-		return
-	}
-	if err := f.Remove(); err != nil {
-		logger.Warn("cannot remove the pid file", "path", f.Path, "err", err)
-	}
 }
 
 func orNone(s string) string {

@@ -38,12 +38,16 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	url := baseURL(cfg)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	health, used, herr := fetchHealth(ctx, m.localTransport(cfg), url+"/healthz")
+	health, used, herr := fetchHealth(ctx, m.localTransport(cfg), url+"/healthz", m.readToken(cfg))
 	switch {
 	case herr == nil:
 		pid := "pid unknown (no pid file here)"
-		if res.Running {
+		if res.Running && res.PID > 0 {
 			pid = fmt.Sprintf("pid %d", res.PID)
+		}
+		if health.Transport == "" { // the server shows its details only to the publish token
+			fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s (set publish_token to see its connections and transport)\n", pid, used, health.Status)
+			return nil
 		}
 		fmt.Fprintf(m.Stdout, "valksor-sse is running: %s, %s, %s, %d connection(s) (max %s), %d event(s) published, up %s, transport %s\n",
 			pid, used, health.Status, health.Connections, limit(health.MaxConnections), health.Published,
@@ -63,11 +67,15 @@ func limit(n int) string {
 }
 
 // fetchHealth reads the health report at url through rt; base is the
-// server's URL as it answered (its scheme may differ from url's).
-func fetchHealth(ctx context.Context, rt http.RoundTripper, url string) (h sse.Health, base string, err error) {
+// server's URL as it answered (its scheme may differ from url's). With the
+// publish token the report has every detail, else only the status.
+func fetchHealth(ctx context.Context, rt http.RoundTripper, url, token string) (h sse.Health, base string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return h, "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
@@ -106,7 +114,7 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
 	}
 	pid, found := res.PID, ""
-	if !res.Running {
+	if !res.Running || res.PID == 0 {
 		owner, ok := runningServer(cfg)
 		if !ok {
 			return m.notRunning(cfg, pidFile.Path)
@@ -118,9 +126,6 @@ func (m *Main) stop(ctx context.Context, args []string) error {
 	}
 	if err := process.Terminate(ctx, pid, *grace); err != nil {
 		return err
-	}
-	if res.Running {
-		_ = pidFile.Remove()
 	}
 	fmt.Fprintf(m.Stdout, "stopped valksor-sse (pid %d%s)\n", pid, found)
 	return nil
@@ -134,7 +139,10 @@ func (m *Main) notRunning(cfg config.Config, pidPath string) error {
 		fmt.Fprintf(m.Stdout, "valksor-sse is not running (no live pid in %s, nothing listens on port %d)\n", pidPath, cfg.Port)
 		return nil
 	}
-	owner, _ := process.PortOwner(cfg.Host, cfg.Port)
+	owner, err := process.PortOwner(cfg.Host, cfg.Port)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("no live pid in %s, but something answers on port %d; on this system stop finds a server only through its pid file: run stop in the server's directory, or give it the server's --config", pidPath, cfg.Port)
+	}
 	if owner.PID != 0 {
 		return fmt.Errorf("no live pid in %s, and port %d is held by %s, which is not valksor-sse, so stop leaves it alone; stop it yourself, or check --config and --port", pidPath, cfg.Port, owner)
 	}

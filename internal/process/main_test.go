@@ -6,21 +6,30 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/valksor/go-sse/internal/process"
 )
 
-// Helper binaries built once per test binary by TestMain: the same program
-// under a valksor-sse name, a development-style name and an unrelated name.
+// Helper binaries built once per test binary by TestMain. IsValksorSSE
+// counts the holder as the server, whatever its file is called, and the
+// stranger as another program, even under the server's name.
 var (
-	binSSE   string // <tmp>/valksor-sse
-	binDev   string // <tmp>/valksor-sse-dev
-	binOther string // <tmp>/other-server
+	binSSE      string // <tmp>/valksor-sse: the holder
+	binRenamed  string // <tmp>/vsse: the holder under another name
+	binImpostor string // <tmp>/impostor/valksor-sse: the stranger under the server's name
+	binTest     string // <tmp>/valksor-sse.test: the holder under a test binary's name
+	binOther    string // <tmp>/other-server: the stranger
 )
+
+// holderPackage is the import path of the helper that plays the server.
+const holderPackage = "github.com/valksor/go-sse/internal/process/testdata/holder"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -33,27 +42,47 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binSSE = filepath.Join(dir, "valksor-sse")
-	binDev = filepath.Join(dir, "valksor-sse-dev")
-	binOther = filepath.Join(dir, "other-server")
-	build := exec.Command("go", "build", "-o", binSSE, "./testdata/holder")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building the holder helper:", err)
-		return 1
+	exe := ""
+	if runtime.GOOS == "windows" {
+		exe = ".exe"
 	}
-	b, err := os.ReadFile(binSSE)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	binSSE = filepath.Join(dir, "valksor-sse"+exe)
+	binRenamed = filepath.Join(dir, "vsse"+exe)
+	binImpostor = filepath.Join(dir, "impostor", "valksor-sse"+exe)
+	binOther = filepath.Join(dir, "other-server"+exe)
+	binTest = filepath.Join(dir, "valksor-sse.test"+exe)
+	for _, b := range []struct{ out, pkg string }{
+		{binSSE, "./testdata/holder"},
+		{binOther, "./testdata/stranger"},
+	} {
+		build := exec.Command("go", "build", "-o", b.out, b.pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the helper", b.pkg+":", err)
+			return 1
+		}
 	}
-	for _, p := range []string{binDev, binOther} {
-		if err := os.WriteFile(p, b, 0o755); err != nil {
+	for _, c := range []struct{ from, to string }{{binSSE, binRenamed}, {binOther, binImpostor}, {binSSE, binTest}} {
+		if err := copyFile(c.from, c.to); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}
+	process.SetServerPackage(holderPackage)
 	return m.Run()
+}
+
+// copyFile copies the program from to the new file to, creating its
+// directory.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
 
 // holder is a running helper process started by the test.

@@ -27,6 +27,8 @@ func freePort(t *testing.T) int {
 }
 
 func TestPortOwner(t *testing.T) {
+	_, err := process.PortOwner("127.0.0.1", 1)
+	skipUnsupported(t, err)
 	sse := startHolder(t, binSSE, "serve", "--port", "x")
 	other := startHolder(t, binOther)
 	// A wildcard listener held by the test process itself (dual-stack [::]

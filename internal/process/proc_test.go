@@ -46,6 +46,8 @@ func TestAlive(t *testing.T) {
 }
 
 func TestCmdline(t *testing.T) {
+	_, err := process.Cmdline(os.Getpid())
+	skipUnsupported(t, err)
 	h := startHolder(t, binSSE, "serve", "--port", "8080", "with space", "")
 	tests := []struct {
 		name    string
@@ -77,10 +79,16 @@ func TestCmdline(t *testing.T) {
 	}
 }
 
+// TestIsValksorSSE: a process is the server when its program was built
+// from the server's package, whatever the file is called; no other program
+// counts, even under the server's name.
 func TestIsValksorSSE(t *testing.T) {
 	sse := startHolder(t, binSSE, "serve")
-	dev := startHolder(t, binDev)
+	renamed := startHolder(t, binRenamed)
+	impostor := startHolder(t, binImpostor, "serve")
 	other := startHolder(t, binOther, "valksor-sse") // the name only in an argument does not count
+	testBinary := startHolder(t, binTest)
+	sleep := startSleep(t)
 	zombie := startHolder(t, binSSE)
 	if err := zombie.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -93,10 +101,13 @@ func TestIsValksorSSE(t *testing.T) {
 		want bool
 	}{
 		{"valksor-sse", sse.pid(), true},
-		{"valksor-sse-dev", dev.pid(), true},
-		{"other-server", other.pid(), false},
+		{"renamed vsse", renamed.pid(), true},
+		{"another Go program named valksor-sse", impostor.pid(), false},
+		{"another Go program", other.pid(), false},
+		{"not a Go program", sleep.Process.Pid, false},
 		{"zombie valksor-sse", zombie.pid(), false},
-		{"test binary", os.Getpid(), false},
+		{"the server's test binary", testBinary.pid(), false},
+		{"this test binary", os.Getpid(), false},
 		{"dead", deadPID(t), false},
 		{"zero", 0, false},
 	}
@@ -109,7 +120,17 @@ func TestIsValksorSSE(t *testing.T) {
 	}
 }
 
+// skipUnsupported skips the test where the system cannot answer.
+func skipUnsupported(t *testing.T, err error) {
+	t.Helper()
+	if errors.Is(err, errors.ErrUnsupported) {
+		t.Skip("not available on this system:", err)
+	}
+}
+
 func TestCwd(t *testing.T) {
+	_, err := process.Cwd(os.Getpid())
+	skipUnsupported(t, err)
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

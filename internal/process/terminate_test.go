@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,6 +17,9 @@ import (
 )
 
 func TestTerminateChild(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("asserts the Unix signals that ended the helper; terminate_internal_test.go covers the sequence")
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -49,7 +53,22 @@ func TestTerminateChild(t *testing.T) {
 	}
 }
 
+// TestTerminateGraceful: a server that waits for stop requests (SIGTERM
+// on Unix, NotifyStop's event on Windows) exits by itself when asked.
+func TestTerminateGraceful(t *testing.T) {
+	h := startHolder(t, binSSE, "-graceful")
+	if err := process.Terminate(context.Background(), h.pid(), time.Minute); err != nil {
+		t.Fatalf("Terminate: %v", err)
+	}
+	if err := h.wait(); err != nil {
+		t.Errorf("the helper did not exit by itself: %v", err)
+	}
+}
+
 func TestTerminateNonChild(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("starts the helper through /bin/sh")
+	}
 	portFile := filepath.Join(t.TempDir(), "port")
 	// The shell starts the helper in the background and exits, so the helper
 	// is re-parented and is not our child: we cannot wait(2) for it.
@@ -63,7 +82,11 @@ func TestTerminateNonChild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("shell printed %q, want a pid", out)
 	}
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	t.Cleanup(func() {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	})
 	eventually(t, 10*time.Second, "the helper to listen", func() bool {
 		b, _ := os.ReadFile(portFile)
 		return strings.HasSuffix(string(b), "\n")

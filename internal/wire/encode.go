@@ -77,6 +77,19 @@ func AppendRetry(dst []byte, d time.Duration) []byte {
 	return append(dst, '\n')
 }
 
+// AppendID appends a block holding only an id field, "id: <id>\n\n", to dst
+// and returns the extended slice. It moves the client's last event ID (what
+// it sends as Last-Event-ID when it reconnects) without dispatching an
+// event. An id with a line break or NUL is an error and dst is returned
+// unchanged.
+func AppendID(dst []byte, id string) ([]byte, error) {
+	if !validValue(id) {
+		return dst, fmt.Errorf("%w: id %q", ErrInvalidField, id)
+	}
+	dst = appendField(dst, "id", id)
+	return append(dst, '\n'), nil
+}
+
 // appendField appends the line "name: value" (or "name:" when value is empty).
 func appendField(dst []byte, name, value string) []byte {
 	dst = append(dst, name...)

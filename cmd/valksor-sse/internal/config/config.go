@@ -119,6 +119,9 @@ type Config struct {
 	// WatchPollInterval is the polling period (key watch.poll_interval, 0 =
 	// the watcher's default).
 	WatchPollInterval time.Duration
+	// WatchMorph lets browsers morph a changed page in place instead of
+	// reloading it (key watch.morph).
+	WatchMorph bool
 
 	// DevProxy is the app the dev command proxies to (key dev.proxy).
 	DevProxy string
@@ -126,6 +129,9 @@ type Config struct {
 	DevListen string
 	// DevCmd is the app command the dev command runs and restarts (key dev.cmd).
 	DevCmd []string
+	// DevMorph lets browsers of the dev proxy morph a changed page in place
+	// instead of reloading it (key dev.morph).
+	DevMorph bool
 
 	// DashboardEnabled serves the live dashboard (key dashboard.enabled).
 	// When the key is not set, DashboardAuto is true and the command
@@ -243,8 +249,10 @@ func Default() Config {
 		Watch:                 []string{},
 		WatchIgnore:           []string{},
 		WatchRules:            []string{},
+		WatchMorph:            true,
 		DevListen:             "localhost:3000",
 		DevCmd:                []string{},
+		DevMorph:              true,
 		DashboardEnabled:      true,
 		DashboardAuto:         true,
 		ImportMap:             []string{},

@@ -200,7 +200,7 @@ func TestLoadErrors(t *testing.T) {
 		want    string // the complete error message, or a substring when prefixed with "~"
 	}{
 		{"unknown key with suggestion", sseFile("port: 8080", "ping_interval: 30", "max_connections: 10", "timeout: 5", "pingg: 3"),
-			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, watch.paths, watch.ignore, watch.rules, watch.debounce, watch.css_wait, watch.poll, watch.poll_interval, dev.proxy, dev.listen, dev.cmd, dashboard.enabled, dashboard.path, assets, importmap, importmap_preload, auth.publisher_key, auth.subscriber_key, auth.algorithm, auth.jwks_url, auth.cookie, auth.anonymous_subscribe, limits.streams_per_second, limits.streams_per_ip, limits.publishes_per_second, limits.trusted_proxies, tls.cert, tls.key, metrics, log_format, mercure.enabled, mercure.publisher_key, mercure.subscriber_key, mercure.algorithm, mercure.anonymous, mercure.subscriptions, mercure.issuer, mercure.audience"},
+			"valksor.yaml:7: unknown key valksor.sse.pingg (did you mean ping_interval?); known keys: enabled, host, port, ping_interval, max_connections, timeout, debug, base_path, history_size, queue_size, retry, write_timeout, shutdown_timeout, publish_token, token_file, allow_anonymous_publish, cors_origins, topics, max_body_bytes, pid_file, signal_file, transport, redis_prefix, history_max_age, watch.paths, watch.ignore, watch.rules, watch.debounce, watch.css_wait, watch.poll, watch.poll_interval, watch.morph, dev.proxy, dev.listen, dev.cmd, dev.morph, dashboard.enabled, dashboard.path, assets, importmap, importmap_preload, auth.publisher_key, auth.subscriber_key, auth.algorithm, auth.jwks_url, auth.cookie, auth.anonymous_subscribe, limits.streams_per_second, limits.streams_per_ip, limits.publishes_per_second, limits.trusted_proxies, tls.cert, tls.key, metrics, log_format, mercure.enabled, mercure.publisher_key, mercure.subscriber_key, mercure.algorithm, mercure.anonymous, mercure.subscriptions, mercure.issuer, mercure.audience"},
 		{"unknown key case", sseFile("Port: 1"), "~valksor.yaml:3: unknown key valksor.sse.Port (did you mean port?); known keys: enabled,"},
 		{"unknown key dashes", sseFile("ping-interval: 1"), "~(did you mean ping_interval?)"},
 		{"unknown key no suggestion", sseFile("xyzzy: 1"), "~valksor.yaml:3: unknown key valksor.sse.xyzzy; known keys: enabled,"},
@@ -496,15 +496,15 @@ func TestLoadUnreadable(t *testing.T) {
 
 func TestBlocks(t *testing.T) {
 	dir := t.TempDir()
-	yaml := "valksor:\n  sse:\n    watch:\n      paths: [templates, assets]\n      rules: ['*.go=restart']\n      poll: true\n      debounce: 20\n    dev:\n      proxy: http://localhost:8000\n      cmd: [go run ./app]\n"
+	yaml := "valksor:\n  sse:\n    watch:\n      paths: [templates, assets]\n      rules: ['*.go=restart']\n      poll: true\n      debounce: 20\n      morph: false\n    dev:\n      proxy: http://localhost:8000\n      cmd: [go run ./app]\n"
 	if err := os.WriteFile(filepath.Join(dir, "valksor.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := config.Load(dir, "", []string{"VALKSOR_SSE_WATCH_IGNORE=*.log,tmp"})
+	c, err := config.Load(dir, "", []string{"VALKSOR_SSE_WATCH_IGNORE=*.log,tmp", "VALKSOR_SSE_DEV_MORPH=false"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprintf("%v %v %v %v %v %v %v", c.Watch, c.WatchRules, c.WatchPoll, c.WatchDebounce, c.WatchIgnore, c.DevProxy, c.DevCmd) != "[templates assets] [*.go=restart] true 20ms [*.log tmp] http://localhost:8000 [go run ./app]" {
+	if fmt.Sprintf("%v %v %v %v %v %v %v %v %v", c.Watch, c.WatchRules, c.WatchPoll, c.WatchDebounce, c.WatchIgnore, c.WatchMorph, c.DevProxy, c.DevCmd, c.DevMorph) != "[templates assets] [*.go=restart] true 20ms [*.log tmp] false http://localhost:8000 [go run ./app] false" {
 		t.Fatalf("got %+v", c)
 	}
 	// The dashboard block.

@@ -8,6 +8,10 @@
 //	DEVAPP_ADDR       address to listen on (required)
 //	DEVAPP_PGID_FILE  file to append the process group id to, so that the
 //	                  test can clean up if valksor-sse did not
+//	DEVAPP_TEMPLATE   file whose content is put into the page's <main>,
+//	                  read at each request
+//	DEVAPP_TEMPLATE_AT_START  "1": read DEVAPP_TEMPLATE once, at start,
+//	                  as apps that parse or embed their templates do
 package main
 
 import (
@@ -15,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"syscall"
+	"time"
 )
 
 const version = "v1"
@@ -31,9 +36,19 @@ func main() {
 			f.Close()
 		}
 	}
+	tpl := os.Getenv("DEVAPP_TEMPLATE")
+	var atStart []byte
+	if tpl != "" && os.Getenv("DEVAPP_TEMPLATE_AT_START") == "1" {
+		atStart, _ = os.ReadFile(tpl)
+	}
+	started := time.Now().UnixNano()
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		main := atStart
+		if tpl != "" && atStart == nil {
+			main, _ = os.ReadFile(tpl)
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>devapp %s</title></head>\n<body><h1 id=\"version\">devapp %s</h1></body></html>\n", version, version)
+		fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>devapp %s</title></head>\n<body data-started=\"%d\"><h1 id=\"version\">devapp %s</h1><main>%s</main></body></html>\n", version, started, version, main)
 	})
 	fmt.Println("devapp", version, "listening on", addr)
 	if err := http.ListenAndServe(addr, nil); err != nil {
