@@ -375,6 +375,11 @@ func (h *Hub) LastEventID() string {
 	return ""
 }
 
+// MaxTopics returns the most topics one stream may listen to and one event
+// may be published to (WithMaxTopics). Handlers that parse their own
+// requests, such as a Mercure endpoint, apply it to what they hand the hub.
+func (h *Hub) MaxTopics() int { return h.opts.maxTopics }
+
 // ClientInfo describes one open stream.
 type ClientInfo struct {
 	// ID is the connection id sent in the connected event.

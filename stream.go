@@ -48,7 +48,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // StreamRequest describes a stream for ServeStream.
 type StreamRequest struct {
-	// Topics are the topics the stream listens to, exactly.
+	// Topics are the topics the stream listens to, exactly. ServeStream
+	// takes them as given: the handler that parsed them applies the hub's
+	// rules, such as MaxTopics (which counts the topics and the patterns
+	// behind Match together).
 	Topics []string
 	// Match, when set, also admits messages with a topic it accepts (topic
 	// patterns, URI templates, "*"). It is called on the delivering

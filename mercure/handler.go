@@ -141,24 +141,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, Path)
-	switch {
-	case !ok:
+	if !ok || rest != "" && rest != "/" && rest != "/subscriptions" && !strings.HasPrefix(rest, "/subscriptions/") {
 		http.NotFound(w, r)
-	case rest == "" || rest == "/":
+		return
+	}
+	// A query is read whole or refused: a selector, a last event id or a
+	// token lost to a malformed pair would silently change the request.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("the query string cannot be parsed (%v); URL-encode each value and separate parameters with &", err))
+		return
+	}
+	if rest == "" || rest == "/" {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			h.subscribe(w, r)
+			h.subscribe(w, r, q)
 		case http.MethodPost:
-			h.publish(w, r)
+			h.publish(w, r, q)
 		default:
 			hd.Set("Allow", "GET, HEAD, POST, OPTIONS")
 			h.fail(w, http.StatusMethodNotAllowed, "", "the hub answers GET (subscribe) and POST (publish)")
 		}
-	case rest == "/subscriptions" || strings.HasPrefix(rest, "/subscriptions/"):
-		h.serveSubscriptions(w, r)
-	default:
-		http.NotFound(w, r)
+		return
 	}
+	h.serveSubscriptions(w, r, q)
 }
 
 // hubURL returns the hub's URL for r.
@@ -190,21 +196,21 @@ var matcherParams = map[string]MatchType{
 }
 
 // subscribe serves GET: an event stream of the updates matching the
-// request's selectors.
-func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
+// request's selectors (q is the request's query).
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request, q url.Values) {
 	base := h.hubURL(r).String()
-	subs, problem := h.selectors(r.URL.Query(), base)
+	subs, problem := h.selectors(q, base)
 	if problem != "" {
 		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
 		return
 	}
-	lastID, askedFrom, problem := requestLastEventID(r)
+	lastID, askedFrom, problem := requestLastEventID(r, q)
 	if problem != "" {
 		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
 		return
 	}
 	var acc *access
-	tok, src := requestToken(r)
+	tok, src := requestToken(r, q)
 	switch {
 	case tok != "":
 		var err error
@@ -258,25 +264,31 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 
 // selectors reads the selectors of a subscribe request, in a stable order,
 // without duplicates. It returns a description of the problem for a bad
-// request.
+// request. There may be at most as many as the hub's max_topics, counted
+// before anything is compiled, as the hub counts a stream's topics.
 func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) {
 	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
+	count := 0
+	for name, values := range q {
+		_, isMatch := matcherParams[name]
+		switch {
+		case isMatch, name == "topic":
+			count += len(values)
+			names = append(names, name)
+		case strings.HasPrefix(strings.ToLower(name), "match"):
+			return nil, fmt.Sprintf("unknown matcher parameter %s; use match or match_urlpattern (or topic)", quote(name))
+		}
+	}
+	if max := h.hub.MaxTopics(); count > max {
+		return nil, fmt.Sprintf("%d topic selectors; a subscription may have at most %d (max_topics)", count, max)
 	}
 	slices.Sort(names)
 	var subs []subscription
-	seen := map[string]bool{}
+	seen := make(map[string]bool, count)
 	for _, name := range names {
-		t, isMatch := matcherParams[name]
-		legacy := name == "topic"
-		switch {
-		case legacy:
+		t, legacy := matcherParams[name], name == "topic"
+		if legacy {
 			t = MatchTopic
-		case !isMatch && strings.HasPrefix(strings.ToLower(name), "match"):
-			return nil, fmt.Sprintf("unknown matcher parameter %s; use match or match_urlpattern (or topic)", quote(name))
-		case !isMatch:
-			continue
 		}
 		for _, v := range q[name] {
 			key := string(t) + "\x00" + v
@@ -284,9 +296,6 @@ func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) 
 				continue
 			}
 			seen[key] = true
-			if len(seen) > maxSelectors {
-				return nil, fmt.Sprintf("a subscription may have at most %d selectors", maxSelectors)
-			}
 			sel, err := h.verify.cache.get(t, v, base)
 			if err != nil {
 				return nil, err.Error()
@@ -302,13 +311,12 @@ func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) 
 
 // requestLastEventID returns the id a subscriber resumes after: the
 // Last-Event-ID header, else the last_event_id (current protocol),
-// lastEventID (widely deployed draft) or Last-Event-ID (older drafts) query
-// parameter. asked reports whether the request had one of them, even
+// lastEventID (widely deployed draft) or Last-Event-ID (older drafts)
+// parameter of q, the request's query. asked reports whether the request had one of them, even
 // empty: the answer then tells where the replay starts.
-func requestLastEventID(r *http.Request) (id string, asked bool, problem string) {
+func requestLastEventID(r *http.Request, q url.Values) (id string, asked bool, problem string) {
 	_, asked = r.Header["Last-Event-Id"]
 	id = r.Header.Get("Last-Event-ID")
-	q := r.URL.Query()
 	for _, p := range []string{"last_event_id", "lastEventID", "Last-Event-ID"} {
 		if _, ok := q[p]; ok {
 			asked = true
@@ -366,9 +374,10 @@ func (h *Handler) check(ctx context.Context, tok string, role jwt.Role, base str
 }
 
 // publish serves POST: a form with topic (repeatable: the first is
-// canonical, the others alternates), data, private, id, type and retry.
-func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
-	tok, src := requestToken(r)
+// canonical, the others alternates), data, private, id, type and retry
+// (q is the request's query).
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, q url.Values) {
+	tok, src := requestToken(r, q)
 	if tok == "" {
 		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "publishing needs a publisher token: send Authorization: Bearer <token>"})
 		return
@@ -412,6 +421,12 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusBadRequest, "invalid_request", "missing topic field")
 		return
 	}
+	// Counted before any topic is checked or authorized, as the hub
+	// counts an event's topics.
+	if max := h.hub.MaxTopics(); len(topics) > max {
+		h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("%d topics; an update may have at most %d (max_topics)", len(topics), max))
+		return
+	}
 	for _, t := range topics {
 		if err := checkSelector(t); err != nil {
 			h.fail(w, http.StatusBadRequest, "", strings.Replace(err.Error(), "topic selector", "topic", 1))
@@ -450,6 +465,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, sse.ErrInvalidEvent), errors.Is(err, sse.ErrInvalidTopic):
 			status = http.StatusBadRequest
+		case errors.Is(err, sse.ErrDuplicateID):
+			status = http.StatusConflict
 		case errors.Is(err, sse.ErrHubClosed), errors.Is(err, sse.ErrTransportClosed), errors.Is(err, sse.ErrTransportUnavailable):
 			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", "2")

@@ -37,12 +37,10 @@ func matchTypeNamed(name string, draft0713 bool) (MatchType, bool) {
 	return "", false
 }
 
-// Selector limits: a request or token with more, or longer, selectors is
-// refused. The reference hub's limits.
-const (
-	maxSelectors   = 100
-	maxSelectorLen = 4096
-)
+// maxSelectorLen bounds a selector or topic: a request or token with a
+// longer one is refused (the reference hub's limit). How many selectors a
+// subscription may have is the hub's max_topics.
+const maxSelectorLen = 4096
 
 // matcher matches topics.
 type matcher interface {

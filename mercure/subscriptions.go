@@ -207,8 +207,9 @@ func newUUID() string {
 // request needs a subscriber token allowing the requested path as a topic.
 // The current protocol's answers are application/json and carry the hub's
 // newest event id in the Link header (last-event-id) and the ETag; a
-// request whose If-None-Match is that ETag is answered 304.
-func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
+// request whose If-None-Match is that ETag is answered 304. q is the
+// request's query.
+func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request, q url.Values) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		h.fail(w, http.StatusMethodNotAllowed, "", "the subscriptions API answers GET")
@@ -241,7 +242,7 @@ func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
 	for _, s := range segs {
 		id += "/" + escapeVar(s)
 	}
-	tok, _ := requestToken(r)
+	tok, _ := requestToken(r, q)
 	if tok == "" {
 		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "the subscriptions API needs a subscriber token"})
 		return

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -65,17 +66,17 @@ const (
 )
 
 // requestToken returns the token of r: the Authorization header with the
-// Bearer scheme, else the access_token or authorization query parameter,
+// Bearer scheme, else the access_token or authorization parameter of q (the
+// request's query),
 // else the first of cookieNames present. An Authorization header with
 // another scheme (Basic, from a password-protected staging site) is
 // ignored.
-func requestToken(r *http.Request) (string, tokenSource) {
+func requestToken(r *http.Request, q url.Values) (string, tokenSource) {
 	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		if tok = strings.TrimSpace(tok); tok != "" {
 			return tok, fromHeader
 		}
 	}
-	q := r.URL.Query()
 	for _, p := range []string{AccessTokenParam, QueryParam} {
 		if tok := q.Get(p); tok != "" {
 			return tok, fromQuery
