@@ -53,6 +53,15 @@ type Config struct {
 	// exact origin, "https://*.example.com", "http://localhost:*" or "*".
 	// Cookies (EventSource withCredentials) need an origin other than "*".
 	AllowedOrigins []string
+	// RequireExp refuses tokens without an expiry (no exp claim, or
+	// "exp": null) with 401 invalid_token. Off by default: the reference
+	// hub accepts them and many Mercure setups mint tokens without one;
+	// recommended in production (see jwt.Config.RequireExp).
+	RequireExp bool
+	// MaxTTL, when positive, refuses tokens that expire more than MaxTTL
+	// from now, and tokens without exp, with 401 invalid_token: a leaked
+	// token is then useful for at most MaxTTL (see jwt.Config.MaxTTL).
+	MaxTTL time.Duration
 	// MaxBodyBytes bounds a publish request body (default
 	// sse.DefaultMaxBodyBytes).
 	MaxBodyBytes int64
@@ -115,7 +124,7 @@ func New(hub *sse.Hub, c Config) (*Handler, error) {
 		h.public = u
 	}
 	if len(c.PublisherKeys) > 0 || len(c.SubscriberKeys) > 0 {
-		a, err := jwt.New(jwt.Config{PublisherKeys: c.PublisherKeys, SubscriberKeys: c.SubscriberKeys, Now: h.now, Logger: h.log})
+		a, err := jwt.New(jwt.Config{PublisherKeys: c.PublisherKeys, SubscriberKeys: c.SubscriberKeys, RequireExp: c.RequireExp, MaxTTL: c.MaxTTL, Now: h.now, Logger: h.log})
 		if err != nil {
 			return nil, fmt.Errorf("mercure: %w", err)
 		}

@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/mercure"
@@ -84,6 +87,55 @@ func TestMercureDuplicateID(t *testing.T) {
 	r := e.publish(pub, form("topic", "x", "id", "urn:uuid:1", "data", "b"))
 	if r.status != http.StatusConflict {
 		t.Errorf("duplicate id: %d %q, want 409", r.status, r.body)
+	}
+}
+
+// TestMercureTokenLifetime: RequireExp and MaxTTL refuse tokens without
+// an expiry, and MaxTTL those that expire too late, with 401
+// invalid_token, for subscribers and publishers alike.
+func TestMercureTokenLifetime(t *testing.T) {
+	sub := func(exp any) string {
+		c := gojwt.MapClaims{"mercure": map[string]any{"subscribe": []string{"*"}, "publish": []string{"*"}}}
+		if exp != nil {
+			c["exp"] = exp
+		}
+		tok, err := gojwt.NewWithClaims(gojwt.SigningMethodHS256, c).SignedString([]byte(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	now := time.Now()
+	noExp, inHalfAnHour, inTwoHours := sub(nil), sub(now.Add(30*time.Minute).Unix()), sub(now.Add(2*time.Hour).Unix())
+	sel := url.Values{"topic": {"https://example.com/a"}}
+	tests := []struct {
+		name string
+		cfg  mercure.Config
+		tok  string
+		want int
+	}{
+		{"no exp, default", mercure.Config{}, noExp, http.StatusOK},
+		{"no exp, RequireExp", mercure.Config{RequireExp: true}, noExp, http.StatusUnauthorized},
+		{"exp, RequireExp", mercure.Config{RequireExp: true}, inTwoHours, http.StatusOK},
+		{"no exp, MaxTTL", mercure.Config{MaxTTL: time.Hour}, noExp, http.StatusUnauthorized},
+		{"exp beyond MaxTTL", mercure.Config{MaxTTL: time.Hour}, inTwoHours, http.StatusUnauthorized},
+		{"exp within MaxTTL", mercure.Config{MaxTTL: time.Hour}, inHalfAnHour, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.cfg)
+			r := e.do(http.MethodHead, e.hubURL(sel), nil, bearer(tt.tok))
+			if r.status != tt.want {
+				t.Errorf("subscribe: %d, want %d", r.status, tt.want)
+			}
+			p := e.publish(tt.tok, form("topic", "https://example.com/a", "data", "x"))
+			if p.status != tt.want {
+				t.Errorf("publish: %d %q, want %d", p.status, p.body, tt.want)
+			}
+			if tt.want == http.StatusUnauthorized {
+				mustContain(t, "WWW-Authenticate", p.header.Get("WWW-Authenticate"), `error="invalid_token"`)
+			}
+		})
 	}
 }
 
