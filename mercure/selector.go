@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
+	"unique"
 )
 
 // MatchType is how a selector matches topics.
@@ -64,10 +66,42 @@ type Selector struct {
 	// Value is the selector as written.
 	Value string
 	m     matcher
+	// id keys the results of a costly matcher (URL pattern, URI
+	// template) in the match cache; zero for the others.
+	id   unique.Handle[selectorID]
+	size int // bytes of the strings behind id
+	// last is the latest result of a costly matcher: the subscribers
+	// sharing s ask about the same topic one after the other.
+	last atomic.Pointer[lastMatch]
 }
 
-// Match reports whether topic matches s.
-func (s *Selector) Match(topic string) bool { return s.m.Match(topic) }
+// lastMatch is a topic and whether it matched.
+type lastMatch struct {
+	topic   string
+	matched bool
+}
+
+// Match reports whether topic matches s. It is safe for concurrent use.
+// The results of URL patterns and URI templates are remembered for recent
+// topics (in a cache of bounded size shared by every selector compiled
+// from the same strings), so that testing one topic against many
+// subscribers with the same selector costs one evaluation.
+func (s *Selector) Match(topic string) bool {
+	if s.size == 0 || len(topic) > maxSelectorLen {
+		return s.m.Match(topic)
+	}
+	if l := s.last.Load(); l != nil && l.topic == topic {
+		return l.matched
+	}
+	k, size := matchKey{s.id, topic}, s.size+len(topic)
+	matched, ok := results.get(k, size)
+	if !ok {
+		matched = s.m.Match(topic)
+		results.put(k, matched, size)
+	}
+	s.last.Store(&lastMatch{topic, matched})
+	return matched
+}
 
 // exactOnly reports whether s matches only the topic equal to its value, so
 // that the hub can index it as a plain topic.
@@ -107,6 +141,12 @@ func NewSelector(t MatchType, value, base string) (*Selector, error) {
 		s.m = p
 	default:
 		return nil, fmt.Errorf("mercure: unknown matcher type %q; want exact or urlpattern", string(t))
+	}
+	switch s.m.(type) {
+	case *URLPattern:
+		s.id, s.size = unique.Make(selectorID{t, value, base}), len(value)+len(base)
+	case *Template:
+		s.id, s.size = unique.Make(selectorID{t: t, value: value}), len(value)
 	}
 	return s, nil
 }
