@@ -30,7 +30,16 @@
 //
 // Mercure streams carry updates and comment heartbeats only, as the
 // reference hub's do: none of the hub's own events (connected, ping,
-// history-gap), which clients built on fetch would take for updates.
+// history-gap), which clients built on fetch would take for updates, and
+// no id but the updates' own (Mercure-Last-Event-ID tells a resuming
+// subscriber where its replay starts).
+//
+// The hub's limits apply: a subscription's selectors and an update's
+// topics count against its max_topics (sse.WithMaxTopics), and a query
+// string that does not parse is refused. The results of URL patterns and
+// URI templates are remembered per selector and topic in a bounded cache,
+// so that delivering an event to many subscribers with the same selector
+// costs one evaluation.
 //
 // Tokens are read from "Authorization: Bearer", then the access_token or
 // authorization query parameter, then the mercureAuthorization or

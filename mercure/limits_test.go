@@ -90,6 +90,18 @@ func TestMercureDuplicateID(t *testing.T) {
 	}
 }
 
+// TestMercureReservedTypes: the types of the server's own events are
+// refused with 400, as on the native endpoint.
+func TestMercureReservedTypes(t *testing.T) {
+	e := newEnv(t, mercure.Config{Anonymous: true})
+	pub := publisher(t)
+	for _, typ := range []string{"connected", "ping", "pong", "history-gap"} {
+		if r := e.publish(pub, form("topic", "x", "type", typ, "data", "a")); r.status != http.StatusBadRequest || !strings.Contains(r.body, "reserved") {
+			t.Errorf("type %s: %d %q, want 400", typ, r.status, r.body)
+		}
+	}
+}
+
 // TestMercureTokenLifetime: RequireExp and MaxTTL refuse tokens without
 // an expiry, and MaxTTL those that expire too late, with 401
 // invalid_token, for subscribers and publishers alike.
