@@ -6,9 +6,19 @@ import "fmt"
 // would, and returns a function that takes one queued frame from each (false
 // when one had nothing queued) and a function that removes them.
 func (h *Hub) AddTestSubscribers(n int, topics []string) (drain func() bool, remove func()) {
+	return h.AddTestMatchSubscribers(n, topics, nil)
+}
+
+// AddTestMatchSubscribers is AddTestSubscribers for subscribers that also
+// admit the topics match(i) accepts, as StreamRequest.Match does; match may
+// be nil.
+func (h *Hub) AddTestMatchSubscribers(n int, topics []string, match func(i int) func(topic string) bool) (drain func() bool, remove func()) {
 	subs := make([]*subscriber, n)
 	for i := range subs {
 		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		if match != nil {
+			subs[i].match = match(i)
+		}
 		if _, err := h.add(subs[i]); err != nil {
 			panic(err)
 		}

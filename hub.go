@@ -226,12 +226,20 @@ func (h *Hub) heartbeat(every time.Duration) {
 			}
 			h.mu.RLock()
 			for _, s := range h.byID {
-				h.enqueue(s, f)
+				if s.bare {
+					h.enqueue(s, commentFrame)
+				} else {
+					h.enqueue(s, f)
+				}
 			}
 			h.mu.RUnlock()
 		}
 	}
 }
+
+// commentFrame is the heartbeat of bare streams: an SSE comment line, which
+// clients ignore and which dispatches nothing.
+var commentFrame = &frame{b: []byte(":\n")}
 
 // localFrame encodes an event that is not part of the history.
 func (h *Hub) localFrame(typ string, data any) (*frame, error) {
@@ -367,6 +375,11 @@ func (h *Hub) LastEventID() string {
 	return ""
 }
 
+// MaxTopics returns the most topics one stream may listen to and one event
+// may be published to (WithMaxTopics). Handlers that parse their own
+// requests, such as a Mercure endpoint, apply it to what they hand the hub.
+func (h *Hub) MaxTopics() int { return h.opts.maxTopics }
+
 // ClientInfo describes one open stream.
 type ClientInfo struct {
 	// ID is the connection id sent in the connected event.
@@ -446,13 +459,12 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		h.mu.Unlock()
 		h.stopListen()
 		// Handler-owned streams see h.done; hijacked ones are told here.
-		retry := wire.AppendRetry(nil, ShutdownRetry)
 		for _, s := range hijacked {
 			s.mu.Lock()
 			conn := s.conn != nil
 			s.mu.Unlock()
 			if conn {
-				h.closeAfterFlush(s, errShutdown, retry)
+				h.closeAfterFlush(s, errShutdown, s.shutdownTail())
 			}
 		}
 		go func() {

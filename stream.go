@@ -48,7 +48,10 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // StreamRequest describes a stream for ServeStream.
 type StreamRequest struct {
-	// Topics are the topics the stream listens to, exactly.
+	// Topics are the topics the stream listens to, exactly. ServeStream
+	// takes them as given: the handler that parsed them applies the hub's
+	// rules, such as MaxTopics (which counts the topics and the patterns
+	// behind Match together).
 	Topics []string
 	// Match, when set, also admits messages with a topic it accepts (topic
 	// patterns, URI templates, "*"). It is called on the delivering
@@ -70,6 +73,16 @@ type StreamRequest struct {
 	// goroutine than the request's: a stream is handed off from its
 	// handler.
 	Closed func(connID string, reason error)
+	// Bare, when true, makes the stream carry the published events and
+	// nothing else of the hub's: no connected event (so no retry hint and
+	// no id before the first event), no history-gap event (the
+	// X-Valksor-History-Gap header and Opened's complete flag still tell),
+	// no id line of the hub's own at the end of a replay, an SSE comment
+	// line instead of the ping event, and no retry hint at shutdown. The
+	// only ids are those of the published events. It is for protocols whose
+	// clients take every event for an update, such as Mercure; they tell a
+	// resuming client its position in a header of their own.
+	Bare bool
 }
 
 // StreamObserver is told about the stream a request opens, for middleware
@@ -155,6 +168,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		topics:   topics,
 		match:    sr.Match,
 		closedFn: closedHooks(sr.Closed, obs),
+		bare:     sr.Bare,
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
 		done:     make(chan struct{}),
@@ -252,23 +266,32 @@ func (h *Hub) logClosed(s *subscriber, reason error) {
 }
 
 // opening encodes the first events of a stream: connected (with the retry
-// hint), the history gap signal, and the replay. It returns them with the
-// cursor of the last replayed message; live frames up to it are skipped.
+// hint), the history gap signal, and the replay; a bare stream's has the
+// replay only. It returns them with the cursor of the last replayed
+// message; live frames up to it are skipped.
 //
-// Every stream learns an id at once, so that a client reconnects with a
-// Last-Event-ID even if no event reached it: connected carries the id the
-// client resumed from, or for a fresh stream pos, where its live delivery
-// starts. A resumed stream ends its opening with a bare id line for where the
-// replay and live delivery meet, so that a client whose replay was empty or
-// filtered does not resume from the same old id again.
+// Every stream but a bare one learns an id at once, so that a client
+// reconnects with a Last-Event-ID even if no event reached it: connected
+// carries the id the client resumed from, or for a fresh stream pos, where
+// its live delivery starts. A resumed stream ends its opening with a bare id
+// line for where the replay and live delivery meet, so that a client whose
+// replay was empty or filtered does not resume from the same old id again.
+//
+// A bare stream carries the ids of the published events only, as Mercure's
+// updates do: it has no connected event to carry a position, and an id line
+// of its own would end in a blank line, which clients built on fetch deliver
+// as an empty update. Its protocol tells the position in a response header
+// instead (Mercure's Last-Event-ID).
 func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos *Cursor) ([]byte, Cursor) {
 	connectedID := lastID
 	if connectedID == "" && pos != nil {
 		connectedID = pos.String()
 	}
 	buf := make([]byte, 0, 256)
-	buf, _ = wire.AppendEvent(buf, wire.Event{ID: connectedID, Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
-	if gap {
+	if !s.bare {
+		buf, _ = wire.AppendEvent(buf, wire.Event{ID: connectedID, Type: TypeConnected, Data: `{"id":"` + s.id + `"}`, Retry: h.opts.retry})
+	}
+	if gap && !s.bare {
 		d, _ := encodeData(map[string]string{"last_event_id": lastID})
 		buf, _ = wire.AppendEvent(buf, wire.Event{Type: TypeHistoryGap, Data: d})
 	}
@@ -288,7 +311,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 		}
 		lastSent = m.ID
 	}
-	if lastID != "" {
+	if lastID != "" && !s.bare {
 		end := last
 		if pos != nil && end.Compare(*pos) < 0 {
 			end = *pos
@@ -359,7 +382,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// Frames queued meanwhile go out now; from here on the writers own it.
 	h.flush(s, newFlusher())
 	if h.closed() { // Shutdown began while this stream was being set up.
-		h.closeAfterFlush(s, errShutdown, wire.AppendRetry(nil, ShutdownRetry))
+		h.closeAfterFlush(s, errShutdown, s.shutdownTail())
 	}
 	return true
 }
@@ -429,7 +452,9 @@ func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, open
 		case <-timeout:
 			return endReason
 		case <-h.done:
-			_ = write(wire.AppendRetry(buf[:0], ShutdownRetry))
+			if tail := s.shutdownTail(); tail != nil {
+				_ = write(tail)
+			}
 			return errShutdown
 		case <-s.wake:
 			batch := s.take()

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/valksor/go-sse/internal/wire"
 )
 
 // subscriber is one open stream. Frames for it wait in pending until a
@@ -22,6 +24,7 @@ type subscriber struct {
 	grant    *Grant                            // what an Authorizer allowed; nil without one
 	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
 	closedFn func(connID string, reason error) // StreamRequest.Closed
+	bare     bool                              // StreamRequest.Bare: published events and comment heartbeats only
 
 	mu      sync.Mutex
 	pending []*frame
@@ -42,6 +45,15 @@ type subscriber struct {
 	timer    *time.Timer // conn mode: the stream's maximum lifetime
 	watchKey uint64      // conn mode: key in the close watcher, 0 if none
 	info     *ConnInfo   // conn mode: kept only when a disconnect hook is set
+}
+
+// shutdownTail is what s is sent before it is closed at shutdown: the
+// retry hint, or nothing for a bare stream.
+func (s *subscriber) shutdownTail() []byte {
+	if s.bare {
+		return nil
+	}
+	return wire.AppendRetry(nil, ShutdownRetry)
 }
 
 // wants reports whether s listens to one of topics.

@@ -43,8 +43,10 @@ window.subscribe = (name, params) => new Promise((resolve, reject) => {
   const record = (e) => log.push({id: e.lastEventId, type: e.type, data: e.data});
   es.onmessage = record;
   es.addEventListener('book', record);
-  // The hub's first event says the stream is registered.
-  es.addEventListener('connected', () => resolve(), {once: true});
+  // The hub's own events must not reach a Mercure subscriber.
+  for (const type of ['connected', 'ping', 'history-gap']) es.addEventListener(type, record);
+  // The hub registers a stream before it answers.
+  es.onopen = () => resolve();
   es.onerror = () => { if (es.readyState === EventSource.CLOSED) reject(new Error(name + ': the hub refused the stream')); };
 });
 // Browsers open at most 6 connections to a host over HTTP/1.1: streams
@@ -109,6 +111,7 @@ func TestMercureBrowser(t *testing.T) {
 	readsAuthors := sign(jwt.Scopes{Subscribe: jwt.Patterns{"https://example.com/authors/{id}"}})
 	at := gojwt.NewWithClaims(gojwt.SigningMethodHS256, gojwt.MapClaims{
 		"aud": "https://hub.example", "sub": "reader", "exp": time.Now().Add(time.Hour).Unix(),
+		// The July 2026 draft's form; TestMercureBrowserCurrentProtocol uses the current one.
 		"authorization_details": []map[string]any{{"type": "mercure", "actions": []string{"subscribe"}, "topics": []map[string]string{{"match": "https://example.com/books/:id", "matchType": "URLPattern"}}}},
 	})
 	at.Header["typ"] = "at+jwt"
@@ -276,20 +279,104 @@ func TestMercureURLPatternConformance(t *testing.T) {
 		{"https://example.com:8080/x", "https://example.com/x"},
 		{"https://example.com", "https://example.com/"},
 		{"https://example.com/a\\:b", "https://example.com/a:b"},
+		// Canonicalization: non-ASCII characters, IDNA hosts, dot segments.
+		{"https://example.com/café/:id", "https://example.com/caf%C3%A9/1"},
+		{"https://example.com/caf%C3%A9/:id", "https://example.com/café/1"},
+		{"https://bücher.example/:id", "https://xn--bcher-kva.example/1"},
+		{"https://example.com/books/:id", "https://example.com/a/../books/1"},
+		{"https://example.com/a/../books/:id", "https://example.com/books/1"},
+		{"https://example.com/books/:id", "https://example.com/books/./1"},
+		{"https://[\\:\\:1]/:id", "https://[::1]/7"},
+		// Opaque topics.
+		{"urn:example:*", "urn:example:42"},
+		{"urn\\:example\\:*", "urn:example:42"},
+		// Relative patterns and topics, against the hub's URL.
+		{"/books/:id", "/books/7"},
+		{"/books/:id", "books/7"},
+		{"/.well-known/mercure/subscriptions/exact/:match/:sub", "/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fexample.com%2Fa/urn%3Auuid%3A1"},
 	}
 	type verdict struct {
 		Match bool   `json:"match"`
 		Error string `json:"error"`
 	}
-	got := evalInto[[]verdict](tb, fmt.Sprintf(`%s.map(([p, t]) => { try { return {match: new URLPattern(p).test(t), error: ''} } catch (e) { return {match: false, error: String(e)} } })`, js(cases)))
+	base := srv.url(mercure.Path)
+	got := evalInto[[]verdict](tb, fmt.Sprintf(`%s.map(([p, t]) => { try { return {match: new URLPattern(p, %s).test(t, %s), error: ''} } catch (e) { return {match: false, error: String(e)} } })`, js(cases), js(base), js(base)))
 	for i, c := range cases {
-		p, err := mercure.CompileURLPattern(c[0], srv.url(mercure.Path))
+		p, err := mercure.CompileURLPattern(c[0], base)
 		if err != nil || got[i].Error != "" {
 			t.Errorf("%q: hub error %v, Chromium error %q", c[0], err, got[i].Error)
 			continue
 		}
 		if m := p.Match(c[1]); m != got[i].Match {
 			t.Errorf("%q matches %q: hub %v, Chromium %v", c[0], c[1], m, got[i].Match)
+		}
+	}
+}
+
+// TestMercureBrowserCurrentProtocol: in Chromium, EventSources subscribed
+// with a URL pattern selector receive the updates published with a token
+// of the current protocol (an at+jwt access token whose authorization
+// details have the type https://mercure.rocks/authorization-detail and
+// {match, match_type} topics); the private update reaches only the one
+// whose token grants it, and neither receives any event of the hub's own.
+func TestMercureBrowserCurrentProtocol(t *testing.T) {
+	srv := startMercure(t)
+	tb := newTab(t)
+	tb.navigate(srv.url("/sse/healthz"))
+	tb.eval(mercureJS)
+	signer, err := jwt.NewSigner("HS256", []byte(mercureSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	accessToken := func(action string, topics ...map[string]string) string {
+		now := time.Now()
+		tok, err := signer.SignAccessToken(map[string]any{
+			"iss": "https://app.example", "aud": "https://hub.example", "sub": "e2e", "client_id": "e2e", "jti": fmt.Sprint(now.UnixNano()),
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+			"authorization_details": []map[string]any{{"type": mercure.DetailType, "actions": []string{action}, "topics": topics}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	books := map[string]string{"match": "https://example.com/books/:id", "match_type": "urlpattern"}
+	publisher := accessToken("publish", map[string]string{"match": "https://example.com/books/*", "match_type": "urlpattern"}, map[string]string{"match": "urn:test:fence"})
+	reader := accessToken("subscribe", books)
+
+	params := [][2]string{{"match_urlpattern", "https://example.com/books/:id"}, {"match", "urn:test:fence"}}
+	tb.eval(`window.opened = []`)
+	tb.eval(fmt.Sprintf(`subscribe('anonymous', %s).then(() => opened.push('anonymous'))`, js(params)))
+	tb.eval(fmt.Sprintf(`document.cookie = %s; subscribe('reader', %s).then(() => { document.cookie = %s; opened.push('reader') })`,
+		js(mercure.CookieName+"="+reader+"; path=/.well-known/mercure; SameSite=Strict"), js(params),
+		js(mercure.CookieName+"=; path=/.well-known/mercure; max-age=0")))
+	tb.waitFor("both streams to open", `opened.length === 2`, 10*time.Second)
+
+	ids := map[string]string{}
+	for _, u := range []struct {
+		name   string
+		fields [][2]string
+	}{
+		{"public", [][2]string{{"topic", "https://example.com/books/1"}, {"data", "public"}}},
+		{"private", [][2]string{{"topic", "https://example.com/books/2"}, {"data", "private"}, {"private", "on"}}},
+		{"other", [][2]string{{"topic", "https://example.com/books/1/reviews"}, {"data", "not a book"}}},
+		{"fence", [][2]string{{"topic", "urn:test:fence"}, {"data", "fence"}}},
+	} {
+		r := evalInto[published](tb, fmt.Sprintf(`publish(%s, %s)`, js(publisher), js(u.fields)))
+		if r.Status != 200 {
+			t.Fatalf("publish %s with a current-format token: %d %s", u.name, r.Status, r.Body)
+		}
+		ids[u.name] = r.Body
+	}
+	for name, want := range map[string][]string{"anonymous": {"public", "fence"}, "reader": {"public", "private", "fence"}} {
+		tb.waitFor(name+" to receive the fence", fmt.Sprintf(`logs[%s].some((e) => e.data === 'fence')`, js(name)), 10*time.Second)
+		got := evalInto[[]received](tb, fmt.Sprintf(`logs[%s]`, js(name)))
+		var wantEvents []received
+		for _, n := range want {
+			wantEvents = append(wantEvents, received{ID: ids[n], Type: "message", Data: map[string]string{"public": "public", "private": "private", "fence": "fence"}[n]})
+		}
+		if !reflect.DeepEqual(got, wantEvents) {
+			t.Errorf("%s received\n%+v\nwant\n%+v", name, got, wantEvents)
 		}
 	}
 }

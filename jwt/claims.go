@@ -113,13 +113,27 @@ func NewSigner(alg string, key any) (*Signer, error) {
 
 // Sign returns c as a signed compact JWT.
 func (s *Signer) Sign(c Claims) (string, error) {
+	return s.sign(c, "")
+}
+
+// SignAccessToken signs claims as an RFC 9068 access token, whose header's
+// typ is at+jwt (what the current Mercure protocol requires).
+func (s *Signer) SignAccessToken(claims map[string]any) (string, error) {
+	return s.sign(gojwt.MapClaims(claims), "at+jwt")
+}
+
+func (s *Signer) sign(c gojwt.Claims, typ string) (string, error) {
 	m := gojwt.GetSigningMethod(s.Algorithm)
 	if m == nil {
 		return "", fmt.Errorf("jwt: unknown algorithm %s", s.Algorithm)
 	}
-	tok, err := gojwt.NewWithClaims(m, c).SignedString(s.key)
+	tok := gojwt.NewWithClaims(m, c)
+	if typ != "" {
+		tok.Header["typ"] = typ
+	}
+	signed, err := tok.SignedString(s.key)
 	if err != nil {
 		return "", fmt.Errorf("jwt: sign: %w", err)
 	}
-	return tok, nil
+	return signed, nil
 }

@@ -47,8 +47,10 @@ const MercureCookie = "mercureAuthorization"
 // send headers).
 const QueryParam = "authorization"
 
-// MaxTokenBytes bounds the length of a token.
-const MaxTokenBytes = 8 << 10
+// MaxTokenBytes bounds the length of a token: room for a Mercure access
+// token at the reference hub's limits (100 authorization details holding
+// 100 topic matchers), well under net/http's limit on request headers.
+const MaxTokenBytes = 64 << 10
 
 // Role selects the keys that verify a token.
 type Role int
@@ -302,39 +304,56 @@ type header struct {
 // error is an *sse.AuthError wrapping sse.ErrUnauthorized, with code
 // invalid_token and a description of the defect.
 func (a *Authorizer) Parse(ctx context.Context, token string, role Role) (*Claims, error) {
+	var c Claims
+	if err := a.parse(ctx, token, role, &c, &c.RegisteredClaims); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ParseRegistered is Parse for callers that read the token's other claims
+// themselves (Mercure's, whose shapes Claims does not know): it verifies
+// token the same way and returns its registered claims only.
+func (a *Authorizer) ParseRegistered(ctx context.Context, token string, role Role) (*gojwt.RegisteredClaims, error) {
+	var c gojwt.RegisteredClaims
+	if err := a.parse(ctx, token, role, &c, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// parse verifies token and decodes its claims into dst, whose registered
+// claims are reg.
+func (a *Authorizer) parse(ctx context.Context, token string, role Role, dst gojwt.Claims, reg *gojwt.RegisteredClaims) error {
 	if len(token) > MaxTokenBytes {
-		return nil, invalid("the token is longer than %d bytes", MaxTokenBytes)
+		return invalid("the token is longer than %d bytes", MaxTokenBytes)
 	}
 	h, err := peekHeader(token)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if h.Alg == "" || strings.EqualFold(h.Alg, "none") {
-		return nil, invalid("unsigned tokens (alg none) are refused")
+		return invalid("unsigned tokens (alg none) are refused")
 	}
 	keys, err := a.keysFor(ctx, role, h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	material := make([]gojwt.VerificationKey, len(keys))
 	for i, k := range keys {
 		material[i] = k.material
 	}
 	if err := checkExp(token); err != nil {
-		return nil, err
+		return err
 	}
-	var c Claims
 	p := gojwt.NewParser(gojwt.WithValidMethods([]string{h.Alg}), gojwt.WithTimeFunc(a.now))
-	_, err = p.ParseWithClaims(token, &c, func(*gojwt.Token) (any, error) {
+	_, err = p.ParseWithClaims(token, dst, func(*gojwt.Token) (any, error) {
 		return gojwt.VerificationKeySet{Keys: material}, nil
 	})
 	if err != nil {
-		return nil, describe(err, &c, role)
+		return describe(err, reg, role)
 	}
-	if err := a.checkLifetime(&c); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return a.checkLifetime(reg)
 }
 
 // maxExp is the largest exp accepted: 9999-12-31T23:59:59Z. Beyond it a
@@ -366,7 +385,7 @@ func checkExp(token string) error {
 }
 
 // checkLifetime applies RequireExp and MaxTTL to verified claims.
-func (a *Authorizer) checkLifetime(c *Claims) error {
+func (a *Authorizer) checkLifetime(c *gojwt.RegisteredClaims) error {
 	if c.ExpiresAt == nil {
 		if a.needExp {
 			return invalid("the token has no expiry (exp) and this server requires one (auth.require_exp or auth.max_ttl); mint tokens with exp")
@@ -439,7 +458,7 @@ func peekHeader(token string) (header, error) {
 }
 
 // describe turns a parse error into the refusal the client sees.
-func describe(err error, c *Claims, role Role) error {
+func describe(err error, c *gojwt.RegisteredClaims, role Role) error {
 	switch {
 	case errors.Is(err, gojwt.ErrTokenSignatureInvalid):
 		return invalid("the token's signature does not verify with the %s key", role)

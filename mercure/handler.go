@@ -37,8 +37,8 @@ type Config struct {
 	// /.well-known/mercure/subscriptions/... when a subscription starts and
 	// ends, and the subscriptions API.
 	Subscriptions bool
-	// Issuer, when set, is the iss that at+jwt access tokens (the newer
-	// draft) must carry.
+	// Issuer, when set, is the iss that at+jwt access tokens (the current
+	// protocol) must carry.
 	Issuer string
 	// Audience, when set, must be in the aud of at+jwt access tokens: the
 	// hub's resource identifier, usually its URL.
@@ -53,6 +53,15 @@ type Config struct {
 	// exact origin, "https://*.example.com", "http://localhost:*" or "*".
 	// Cookies (EventSource withCredentials) need an origin other than "*".
 	AllowedOrigins []string
+	// RequireExp refuses tokens without an expiry (no exp claim, or
+	// "exp": null) with 401 invalid_token. Off by default: the reference
+	// hub accepts them and many Mercure setups mint tokens without one;
+	// recommended in production (see jwt.Config.RequireExp).
+	RequireExp bool
+	// MaxTTL, when positive, refuses tokens that expire more than MaxTTL
+	// from now, and tokens without exp, with 401 invalid_token: a leaked
+	// token is then useful for at most MaxTTL (see jwt.Config.MaxTTL).
+	MaxTTL time.Duration
 	// MaxBodyBytes bounds a publish request body (default
 	// sse.DefaultMaxBodyBytes).
 	MaxBodyBytes int64
@@ -65,10 +74,10 @@ type Config struct {
 
 // Handler serves the Mercure protocol on an sse.Hub: GET subscribes, POST
 // publishes, and GET below /subscriptions lists active subscriptions. It
-// speaks both the widely deployed draft (hub 0.x: topic selectors, the
-// mercure claim, lastEventID) and the newer one (match and
+// speaks the widely deployed draft (hub 0.x: topic selectors, the mercure
+// claim, lastEventID) and the current protocol (match and
 // match_urlpattern, at+jwt access tokens with authorization_details,
-// last_event_id). Updates go through the hub, so Mercure subscribers and
+// last_event_id), as the package documentation details. Updates go through the hub, so Mercure subscribers and
 // the hub's own streams share one history, transport and set of limits,
 // and see each other's events where the topics match.
 //
@@ -115,7 +124,7 @@ func New(hub *sse.Hub, c Config) (*Handler, error) {
 		h.public = u
 	}
 	if len(c.PublisherKeys) > 0 || len(c.SubscriberKeys) > 0 {
-		a, err := jwt.New(jwt.Config{PublisherKeys: c.PublisherKeys, SubscriberKeys: c.SubscriberKeys, Now: h.now, Logger: h.log})
+		a, err := jwt.New(jwt.Config{PublisherKeys: c.PublisherKeys, SubscriberKeys: c.SubscriberKeys, RequireExp: c.RequireExp, MaxTTL: c.MaxTTL, Now: h.now, Logger: h.log})
 		if err != nil {
 			return nil, fmt.Errorf("mercure: %w", err)
 		}
@@ -141,24 +150,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, Path)
-	switch {
-	case !ok:
+	if !ok || rest != "" && rest != "/" && rest != "/subscriptions" && !strings.HasPrefix(rest, "/subscriptions/") {
 		http.NotFound(w, r)
-	case rest == "" || rest == "/":
+		return
+	}
+	// A query is read whole or refused: a selector, a last event id or a
+	// token lost to a malformed pair would silently change the request.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("the query string cannot be parsed (%v); URL-encode each value and separate parameters with &", err))
+		return
+	}
+	if rest == "" || rest == "/" {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
-			h.subscribe(w, r)
+			h.subscribe(w, r, q)
 		case http.MethodPost:
-			h.publish(w, r)
+			h.publish(w, r, q)
 		default:
 			hd.Set("Allow", "GET, HEAD, POST, OPTIONS")
 			h.fail(w, http.StatusMethodNotAllowed, "", "the hub answers GET (subscribe) and POST (publish)")
 		}
-	case rest == "/subscriptions" || strings.HasPrefix(rest, "/subscriptions/"):
-		h.serveSubscriptions(w, r)
-	default:
-		http.NotFound(w, r)
+		return
 	}
+	h.serveSubscriptions(w, r, q)
 }
 
 // hubURL returns the hub's URL for r.
@@ -179,8 +194,8 @@ type subscription struct {
 	legacy bool // from the topic parameter
 }
 
-// matcherParams maps the query parameters of the newer draft to matcher
-// types: its current spelling and the one deployed hubs use.
+// matcherParams maps the matcher query parameters to matcher types: the
+// current protocol's and the July 2026 draft's spellings.
 var matcherParams = map[string]MatchType{
 	"match":            MatchExact,
 	"matchExact":       MatchExact,
@@ -190,21 +205,21 @@ var matcherParams = map[string]MatchType{
 }
 
 // subscribe serves GET: an event stream of the updates matching the
-// request's selectors.
-func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
+// request's selectors (q is the request's query).
+func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request, q url.Values) {
 	base := h.hubURL(r).String()
-	subs, problem := h.selectors(r.URL.Query(), base)
+	subs, problem := h.selectors(q, base)
 	if problem != "" {
 		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
 		return
 	}
-	lastID, problem := requestLastEventID(r)
+	lastID, askedFrom, problem := requestLastEventID(r, q)
 	if problem != "" {
 		h.fail(w, http.StatusBadRequest, "invalid_request", problem)
 		return
 	}
 	var acc *access
-	tok, src := requestToken(r)
+	tok, src := requestToken(r, q)
 	switch {
 	case tok != "":
 		var err error
@@ -231,15 +246,18 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 		if src == fromQuery {
 			hd.Set("Cache-Control", "private, no-cache") // RFC 6750 section 2.3
 		}
-		if lastID != "" {
-			// The id the replay starts after: the requested one when the
-			// history holds everything since, else earliest.
+		if askedFrom {
+			// The id of the event before the first one sent: the requested
+			// one when the history holds everything since, else earliest
+			// (the replay then starts at the oldest retained update; the
+			// requested id is older than the history, or unknown). An
+			// empty id starts from now, as earliest with nothing retained.
 			resumed := lastID
-			if !complete {
+			if !complete || lastID == "" {
 				resumed = sse.EarliestID
 			}
 			hd.Set("Last-Event-ID", resumed)         // the widely deployed draft
-			hd.Set("Mercure-Last-Event-ID", resumed) // the newer hubs
+			hd.Set("Mercure-Last-Event-ID", resumed) // the current protocol
 		}
 		if h.subs != nil {
 			active = h.subscribed(subs, acc)
@@ -255,25 +273,31 @@ func (h *Handler) subscribe(w http.ResponseWriter, r *http.Request) {
 
 // selectors reads the selectors of a subscribe request, in a stable order,
 // without duplicates. It returns a description of the problem for a bad
-// request.
+// request. There may be at most as many as the hub's max_topics, counted
+// before anything is compiled, as the hub counts a stream's topics.
 func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) {
 	names := make([]string, 0, len(q))
-	for name := range q {
-		names = append(names, name)
+	count := 0
+	for name, values := range q {
+		_, isMatch := matcherParams[name]
+		switch {
+		case isMatch, name == "topic":
+			count += len(values)
+			names = append(names, name)
+		case strings.HasPrefix(strings.ToLower(name), "match"):
+			return nil, fmt.Sprintf("unknown matcher parameter %s; use match or match_urlpattern (or topic)", quote(name))
+		}
+	}
+	if max := h.hub.MaxTopics(); count > max {
+		return nil, fmt.Sprintf("%d topic selectors; a subscription may have at most %d (max_topics)", count, max)
 	}
 	slices.Sort(names)
 	var subs []subscription
-	seen := map[string]bool{}
+	seen := make(map[string]bool, count)
 	for _, name := range names {
-		t, isMatch := matcherParams[name]
-		legacy := name == "topic"
-		switch {
-		case legacy:
+		t, legacy := matcherParams[name], name == "topic"
+		if legacy {
 			t = MatchTopic
-		case !isMatch && strings.HasPrefix(strings.ToLower(name), "match"):
-			return nil, fmt.Sprintf("unknown matcher parameter %s; use match or match_urlpattern (or topic)", quote(name))
-		case !isMatch:
-			continue
 		}
 		for _, v := range q[name] {
 			key := string(t) + "\x00" + v
@@ -281,9 +305,6 @@ func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) 
 				continue
 			}
 			seen[key] = true
-			if len(seen) > maxSelectors {
-				return nil, fmt.Sprintf("a subscription may have at most %d selectors", maxSelectors)
-			}
 			sel, err := h.verify.cache.get(t, v, base)
 			if err != nil {
 				return nil, err.Error()
@@ -298,26 +319,34 @@ func (h *Handler) selectors(q url.Values, base string) ([]subscription, string) 
 }
 
 // requestLastEventID returns the id a subscriber resumes after: the
-// Last-Event-ID header, else the last_event_id (newer draft), lastEventID
-// (widely deployed draft) or Last-Event-ID (older drafts) query parameter.
-func requestLastEventID(r *http.Request) (string, string) {
-	id := r.Header.Get("Last-Event-ID")
-	q := r.URL.Query()
+// Last-Event-ID header, else the last_event_id (current protocol),
+// lastEventID (widely deployed draft) or Last-Event-ID (older drafts)
+// parameter of q, the request's query. asked reports whether the request had one of them, even
+// empty: the answer then tells where the replay starts.
+func requestLastEventID(r *http.Request, q url.Values) (id string, asked bool, problem string) {
+	_, asked = r.Header["Last-Event-Id"]
+	id = r.Header.Get("Last-Event-ID")
 	for _, p := range []string{"last_event_id", "lastEventID", "Last-Event-ID"} {
-		if id == "" {
-			id = q.Get(p)
+		if _, ok := q[p]; ok {
+			asked = true
+			if id == "" {
+				id = q.Get(p)
+			}
 		}
 	}
 	if id != "" && (len(id) > 256 || strings.ContainsAny(id, "\r\n\x00") || !utf8.ValidString(id)) {
-		return "", "the last event id is over 256 bytes, has a line break or NUL, or is not UTF-8"
+		return "", asked, "the last event id is over 256 bytes, has a line break or NUL, or is not UTF-8"
 	}
-	return id, ""
+	return id, asked, ""
 }
 
 // streamRequest is the hub stream of a subscription: exact selectors as
 // topics, the others as a match function, and what the token lets it see.
+// It is bare: Mercure subscribers receive updates and comment heartbeats,
+// as from the reference hub, since clients built on fetch take every event
+// for an update.
 func streamRequest(subs []subscription, acc *access, lastID string) sse.StreamRequest {
-	sr := sse.StreamRequest{LastEventID: lastID}
+	sr := sse.StreamRequest{LastEventID: lastID, Bare: true}
 	var patterns []*Selector
 	for _, s := range subs {
 		if s.sel.exactOnly() {
@@ -354,9 +383,10 @@ func (h *Handler) check(ctx context.Context, tok string, role jwt.Role, base str
 }
 
 // publish serves POST: a form with topic (repeatable: the first is
-// canonical, the others alternates), data, private, id, type and retry.
-func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
-	tok, src := requestToken(r)
+// canonical, the others alternates), data, private, id, type and retry
+// (q is the request's query).
+func (h *Handler) publish(w http.ResponseWriter, r *http.Request, q url.Values) {
+	tok, src := requestToken(r, q)
 	if tok == "" {
 		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "publishing needs a publisher token: send Authorization: Bearer <token>"})
 		return
@@ -400,18 +430,32 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusBadRequest, "invalid_request", "missing topic field")
 		return
 	}
+	// Counted before any topic is checked or authorized, as the hub
+	// counts an event's topics.
+	if max := h.hub.MaxTopics(); len(topics) > max {
+		h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("%d topics; an update may have at most %d (max_topics)", len(topics), max))
+		return
+	}
 	for _, t := range topics {
 		if err := checkSelector(t); err != nil {
-			h.fail(w, http.StatusBadRequest, "invalid_request", strings.Replace(err.Error(), "topic selector", "topic", 1))
+			h.fail(w, http.StatusBadRequest, "", strings.Replace(err.Error(), "topic selector", "topic", 1))
+			return
+		}
+		if t == "*" {
+			h.fail(w, http.StatusBadRequest, "", "the topic * is reserved for the wildcard matcher: no subscriber could select it alone")
 			return
 		}
 		if reserved(t, base) {
-			h.fail(w, http.StatusForbidden, "insufficient_scope", fmt.Sprintf("topic %s is in the hub's reserved namespace %s", quote(t), Path))
+			h.fail(w, http.StatusBadRequest, "", fmt.Sprintf("topic %s is in the hub's reserved namespace %s, where only the hub publishes", quote(t), Path))
 			return
 		}
 	}
 	_, private := f["private"] // present: private, whatever the value
 	e := sse.Event{ID: f.Get("id"), Type: f.Get("type"), Data: f.Get("data"), Topics: topics, Private: private}
+	if problem := checkUpdateFields(e.ID, e.Type); problem != "" {
+		h.fail(w, http.StatusBadRequest, "", problem)
+		return
+	}
 	if v := f.Get("retry"); v != "" {
 		ms, err := strconv.ParseUint(v, 10, 31)
 		if err != nil || v[0] == '+' {
@@ -430,6 +474,8 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, sse.ErrInvalidEvent), errors.Is(err, sse.ErrInvalidTopic):
 			status = http.StatusBadRequest
+		case errors.Is(err, sse.ErrDuplicateID):
+			status = http.StatusConflict
 		case errors.Is(err, sse.ErrHubClosed), errors.Is(err, sse.ErrTransportClosed), errors.Is(err, sse.ErrTransportUnavailable):
 			status = http.StatusServiceUnavailable
 			w.Header().Set("Retry-After", "2")
@@ -443,6 +489,26 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(id))
+}
+
+// checkUpdateFields checks a published update's id and type: no control
+// or invisible format character, an id that neither starts with # (the
+// hub's own ids) nor is earliest, and a type other than mercure (the hub's
+// subscription events). It returns a description of the problem, or "".
+func checkUpdateFields(id, typ string) string {
+	switch {
+	case !protocolString(id):
+		return "the id contains a control or invisible format character"
+	case strings.HasPrefix(id, "#"):
+		return "an id starting with # is reserved for the ids the hub generates"
+	case id == sse.EarliestID:
+		return "the id earliest is reserved: it asks for the whole history"
+	case !protocolString(typ):
+		return "the type contains a control or invisible format character"
+	case typ == subscriptionEventType:
+		return "the type mercure is reserved for the hub's subscription events"
+	}
+	return ""
 }
 
 // reserved reports whether topic, resolved against the hub's URL, is in

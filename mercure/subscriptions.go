@@ -18,8 +18,13 @@ import (
 	"github.com/valksor/go-sse/jwt"
 )
 
-// jsonLDContext is the @context of the subscription documents.
+// jsonLDContext is the @context of the widely deployed draft's
+// subscription documents.
 const jsonLDContext = "https://mercure.rocks/"
+
+// subscriptionEventType is the SSE event type of the current protocol's
+// subscription events, reserved for the hub.
+const subscriptionEventType = "mercure"
 
 // announceTimeout bounds the publication of one subscription update.
 const announceTimeout = 5 * time.Second
@@ -34,16 +39,18 @@ type activeSub struct {
 	payload    json.RawMessage
 }
 
-// SubscriptionDoc is the JSON-LD document describing a subscription, in
-// subscription updates and the subscriptions API. Topic is set for
-// subscriptions made with the topic parameter (the widely deployed draft),
-// MatchType and Match for the newer draft's.
+// SubscriptionDoc is the document describing a subscription, in
+// subscription updates and the subscriptions API. A subscription made with
+// the topic parameter is described as the widely deployed draft does
+// (JSON-LD: Context, Type "Subscription", Topic); one made with a matcher
+// parameter as the current protocol does (Type "subscription", MatchType,
+// Match).
 type SubscriptionDoc struct {
 	Context     string          `json:"@context,omitempty"`
 	ID          string          `json:"id"`
 	Type        string          `json:"type"`
 	Topic       string          `json:"topic,omitempty"`
-	MatchType   MatchType       `json:"matchType,omitempty"`
+	MatchType   MatchType       `json:"match_type,omitempty"`
 	Match       string          `json:"match,omitempty"`
 	Subscriber  string          `json:"subscriber"`
 	Active      bool            `json:"active"`
@@ -51,10 +58,14 @@ type SubscriptionDoc struct {
 	LastEventID string          `json:"lastEventID,omitempty"`
 }
 
-// SubscriptionsDoc is the JSON-LD document of a collection of
-// subscriptions.
+// SubscriptionsDoc is the document of a collection of subscriptions: the
+// widely deployed draft's (JSON-LD, Type "Subscriptions") for
+// /subscriptions/{topic}, the current protocol's (Type "subscriptions")
+// for the others. LastEventID is in both: the current protocol moved it to
+// the Link header's last-event-id, and clients of the widely deployed
+// draft read it here.
 type SubscriptionsDoc struct {
-	Context       string            `json:"@context"`
+	Context       string            `json:"@context,omitempty"`
 	ID            string            `json:"id"`
 	Type          string            `json:"type"`
 	LastEventID   string            `json:"lastEventID"`
@@ -62,19 +73,19 @@ type SubscriptionsDoc struct {
 }
 
 func (a *activeSub) doc(active bool) SubscriptionDoc {
-	d := SubscriptionDoc{ID: a.id, Type: "Subscription", Subscriber: a.subscriber, Active: active, Payload: a.payload}
+	d := SubscriptionDoc{ID: a.id, Subscriber: a.subscriber, Active: active, Payload: a.payload}
 	if a.legacy {
-		d.Topic = a.match
+		d.Type, d.Topic = "Subscription", a.match
 	} else {
-		d.MatchType, d.Match = a.matchType, a.match
+		d.Type, d.MatchType, d.Match = "subscription", a.matchType, a.match
 	}
 	return d
 }
 
 // subscriptionPath returns the path of a subscription:
 // /.well-known/mercure/subscriptions/{topic}/{subscriber} for the widely
-// deployed draft, .../{matchType}/{match}/{subscriber} for the newer one,
-// each variable percent-encoded once.
+// deployed draft, .../{match_type}/{match}/{subscriber} for the current
+// protocol, each variable percent-encoded once.
 func subscriptionPath(legacy bool, t MatchType, match, subscriber string) string {
 	p := Path + "/subscriptions/"
 	if !legacy {
@@ -148,10 +159,14 @@ func (h *Handler) unsubscribed(subs []*activeSub) {
 }
 
 // announce publishes a subscription update: private, on the subscription's
-// own topic.
+// own topic; with the event type mercure for the current protocol's
+// subscriptions.
 func (h *Handler) announce(a *activeSub, active bool) {
 	d := a.doc(active)
-	d.Context = jsonLDContext
+	typ := subscriptionEventType
+	if a.legacy {
+		d.Context, typ = jsonLDContext, ""
+	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		h.log.Error("mercure: cannot encode a subscription update", "subscription", a.id, "err", err)
@@ -159,7 +174,7 @@ func (h *Handler) announce(a *activeSub, active bool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), announceTimeout)
 	defer cancel()
-	_, err = h.hub.Publish(ctx, sse.Event{Topics: []string{a.id}, Data: string(data), Private: true})
+	_, err = h.hub.Publish(ctx, sse.Event{Topics: []string{a.id}, Type: typ, Data: string(data), Private: true})
 	if err != nil {
 		level := h.log.Warn
 		if errors.Is(err, sse.ErrHubClosed) {
@@ -181,16 +196,20 @@ func newUUID() string {
 
 // serveSubscriptions serves the subscriptions API:
 //
-//	GET /.well-known/mercure/subscriptions                            every active subscription
-//	GET /.well-known/mercure/subscriptions/{topic}                    those with this topic selector
-//	GET /.well-known/mercure/subscriptions/{topic}/{subscriber}       one
-//	GET /.well-known/mercure/subscriptions/{matchType}/{match}        those with this matcher (newer draft)
-//	GET /.well-known/mercure/subscriptions/{matchType}/{match}/{subscriber}
+//	GET /.well-known/mercure/subscriptions                              every active subscription
+//	GET /.well-known/mercure/subscriptions/{match_type}/{match}         those with this matcher
+//	GET /.well-known/mercure/subscriptions/{match_type}/{match}/{subscriber}
+//	GET /.well-known/mercure/subscriptions/{topic}                      those with this topic selector (widely deployed draft)
+//	GET /.well-known/mercure/subscriptions/{topic}/{subscriber}
 //
-// A segment equal to a matcher type (Exact, URLPattern) starts the newer
-// draft's form. The request needs a subscriber token allowing the requested
-// path as a topic.
-func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
+// A first segment naming a matcher type (exact, urlpattern, or the July
+// 2026 draft's Exact, URLPattern) starts the current protocol's form. The
+// request needs a subscriber token allowing the requested path as a topic.
+// The current protocol's answers are application/json and carry the hub's
+// newest event id in the Link header (last-event-id) and the ETag; a
+// request whose If-None-Match is that ETag is answered 304. q is the
+// request's query.
+func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request, q url.Values) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD, OPTIONS")
 		h.fail(w, http.StatusMethodNotAllowed, "", "the subscriptions API answers GET")
@@ -206,17 +225,24 @@ func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
 		for _, s := range strings.Split(rest, "/") {
 			v, err := url.PathUnescape(s)
 			if err != nil || v == "" {
-				h.fail(w, http.StatusBadRequest, "invalid_request", "malformed subscriptions path: each segment is one percent-encoded value")
+				h.fail(w, http.StatusBadRequest, "", "malformed subscriptions path: each segment is one percent-encoded value")
 				return
 			}
 			segs = append(segs, v)
+		}
+	}
+	matchType, modern := MatchType(""), false
+	if len(segs) >= 2 {
+		matchType, modern = matchTypeNamed(segs[0], true)
+		if modern {
+			segs[0] = string(matchType)
 		}
 	}
 	id := Path + "/subscriptions"
 	for _, s := range segs {
 		id += "/" + escapeVar(s)
 	}
-	tok, _ := requestToken(r)
+	tok, _ := requestToken(r, q)
 	if tok == "" {
 		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "the subscriptions API needs a subscriber token"})
 		return
@@ -231,28 +257,38 @@ func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	last := h.lastEventID() // before the snapshot: resuming from it misses nothing
-	modern := len(segs) >= 2 && (segs[0] == string(MatchExact) || segs[0] == string(MatchURLPattern))
 	var keep func(*activeSub) bool
-	single := false
+	single, legacy := false, !modern && len(segs) > 0
 	switch {
 	case len(segs) == 0:
 		keep = func(*activeSub) bool { return true }
-	case len(segs) == 1:
+	case legacy && len(segs) == 1:
 		keep = func(s *activeSub) bool { return s.legacy && s.match == segs[0] }
 	case modern && len(segs) == 2:
-		keep = func(s *activeSub) bool { return !s.legacy && string(s.matchType) == segs[0] && s.match == segs[1] }
-	case modern && len(segs) == 3, !modern && len(segs) == 2:
-		want := subscriptionPath(!modern, MatchType(segs[0]), segs[len(segs)-2], segs[len(segs)-1])
+		keep = func(s *activeSub) bool { return !s.legacy && s.matchType == matchType && s.match == segs[1] }
+	case modern && len(segs) == 3, legacy && len(segs) == 2:
+		want := subscriptionPath(legacy, matchType, segs[len(segs)-2], segs[len(segs)-1])
 		keep = func(s *activeSub) bool { return s.id == want }
 		single = true
 	default:
 		h.fail(w, http.StatusNotFound, "", "no such subscriptions resource")
 		return
 	}
-	found := h.subs.list(keep)
 	hd := w.Header()
-	hd.Set("Content-Type", "application/ld+json")
 	hd.Set("Cache-Control", "must-revalidate")
+	if legacy {
+		hd.Set("Content-Type", "application/ld+json")
+	} else {
+		etag := `"` + etagValue(last) + `"`
+		hd.Set("ETag", etag)
+		hd.Set("Link", LinkHeader(h.hubURL(r).String(), last)+`; type="`+subscriptionEventType+`"; content-type="application/json"`)
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		hd.Set("Content-Type", "application/json")
+	}
+	found := h.subs.list(keep)
 	var body any
 	if single {
 		if len(found) == 0 {
@@ -260,15 +296,39 @@ func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d := found[0].doc(true)
-		d.Context, d.LastEventID = jsonLDContext, last
+		if legacy {
+			d.Context, d.LastEventID = jsonLDContext, last
+		}
 		body = d
 	} else {
 		docs := make([]SubscriptionDoc, 0, len(found))
 		for _, s := range found {
 			docs = append(docs, s.doc(true))
 		}
-		body = SubscriptionsDoc{Context: jsonLDContext, ID: id, Type: "Subscriptions", LastEventID: last, Subscriptions: docs}
+		c := SubscriptionsDoc{ID: id, Type: "subscriptions", LastEventID: last, Subscriptions: docs}
+		if legacy {
+			c.Context, c.Type = jsonLDContext, "Subscriptions"
+		}
+		body = c
 	}
 	w.WriteHeader(http.StatusOK)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// etagValue turns an event id into the content of an entity tag: bytes
+// outside etagc (RFC 9110 section 8.8.3), and %, are percent-encoded.
+func etagValue(id string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c < 0x21 || c == '"' || c == '%' || c == 0x7f {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }

@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	sse "github.com/valksor/go-sse"
-	"github.com/valksor/go-sse/internal/jsonlist"
 	"github.com/valksor/go-sse/jwt"
 )
 
@@ -21,18 +21,38 @@ import (
 const (
 	// CookieName is the cookie of the widely deployed draft.
 	CookieName = "mercureAuthorization"
-	// AccessTokenCookie is the cookie name the newer draft recommends.
-	AccessTokenCookie = "mercureAccessToken"
+	// AccessTokenCookie is the cookie name the current protocol recommends.
+	AccessTokenCookie = "__Secure-mercure_access_token"
 	// QueryParam is the query parameter of the widely deployed hub.
 	QueryParam = "authorization"
-	// AccessTokenParam is the RFC 6750 query parameter of the newer draft.
+	// AccessTokenParam is the RFC 6750 query parameter of the July 2026
+	// draft. The current protocol forbids tokens in URLs; it is still read
+	// for clients of that draft.
 	AccessTokenParam = "access_token"
 )
 
-// Token limits of the newer draft's authorization details.
+// cookieNames are the cookies a token is read from, in this order: the
+// widely deployed draft's, the current protocol's, and the July 2026
+// draft's (with and without its __Secure- prefix).
+var cookieNames = []string{CookieName, AccessTokenCookie, "__Secure-mercureAccessToken", "mercureAccessToken"}
+
+// DetailType is the type of the RFC 9396 authorization details that grant
+// Mercure rights in the current protocol: a URI, as RFC 9396 section 2.1
+// recommends.
+const DetailType = "https://mercure.rocks/authorization-detail"
+
+// detailTypeDraft0713 is the detail type of the July 2026 draft and of the
+// reference hub's first at+jwt release.
+const detailTypeDraft0713 = "mercure"
+
+// Token limits, the reference hub's: the Mercure authorization details of
+// a token and the topic matchers they hold together (each may be a URL
+// pattern to compile), and the selectors of each list of a mercure claim.
+// A token over a limit is invalid.
 const (
-	maxDetails = 64
-	maxTopics  = 128
+	maxDetails       = 100
+	maxDetailTopics  = 100
+	maxClaimMatchers = 1000
 )
 
 // tokenSource tells where a request carried its token.
@@ -46,24 +66,23 @@ const (
 )
 
 // requestToken returns the token of r: the Authorization header with the
-// Bearer scheme, else the access_token or authorization query parameter,
-// else the mercureAuthorization or mercureAccessToken cookie. This order
-// is the newer draft's and the widely deployed hub's. An Authorization
-// header with another scheme (Basic, from a password-protected staging
-// site) is ignored.
-func requestToken(r *http.Request) (string, tokenSource) {
+// Bearer scheme, else the access_token or authorization parameter of q (the
+// request's query),
+// else the first of cookieNames present. An Authorization header with
+// another scheme (Basic, from a password-protected staging site) is
+// ignored.
+func requestToken(r *http.Request, q url.Values) (string, tokenSource) {
 	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		if tok = strings.TrimSpace(tok); tok != "" {
 			return tok, fromHeader
 		}
 	}
-	q := r.URL.Query()
 	for _, p := range []string{AccessTokenParam, QueryParam} {
 		if tok := q.Get(p); tok != "" {
 			return tok, fromQuery
 		}
 	}
-	for _, name := range []string{CookieName, AccessTokenCookie} {
+	for _, name := range cookieNames {
 		if c, err := r.Cookie(name); err == nil && c.Value != "" {
 			return c.Value, fromCookie
 		}
@@ -76,18 +95,20 @@ type rule struct {
 	sel       *Selector
 	publish   bool
 	subscribe bool
-	payload   json.RawMessage // newer draft: payload of a subscribe detail
+	// payload is the payload of the authorization detail or mercure claim
+	// entry the rule comes from; nil when it has none.
+	payload json.RawMessage
 }
 
 // access is what a verified token allows.
 type access struct {
-	// modern is true for at+jwt tokens with authorization details.
+	// modern is true for rights read from authorization_details.
 	modern bool
-	// publishClaim is true when a widely deployed token has
-	// mercure.publish, even empty (public updates to any topic).
+	// publishClaim is true when a mercure claim has publish, even empty
+	// (public updates to any topic).
 	publishClaim bool
 	rules        []rule
-	// payload is mercure.payload of a widely deployed token.
+	// payload is mercure.payload, the fallback of the claim's entries.
 	payload json.RawMessage
 	expires time.Time
 }
@@ -97,7 +118,7 @@ type access struct {
 func (a *access) mayPublish(topics []string, private bool) string {
 	if !a.modern {
 		if !a.publishClaim {
-			return "the token has no mercure.publish claim"
+			return "the token grants no publish right: it has no Mercure authorization detail with the publish action, nor a mercure.publish claim"
 		}
 		if !slices.ContainsFunc(a.rules, func(r rule) bool { return r.publish }) {
 			if private {
@@ -132,21 +153,21 @@ func (a *access) allows(topic string, publish bool) bool {
 }
 
 // payloadFor returns the payload attached to a subscription with the given
-// selector: mercure.payload, or the payload of the first subscribe detail
-// whose topics match the selector string.
+// selector: that of the first subscribe grant whose selector matches the
+// selector string, else mercure.payload.
 func (a *access) payloadFor(selector string) json.RawMessage {
 	if a == nil {
 		return nil
 	}
-	if !a.modern {
-		return a.payload
-	}
 	for _, r := range a.rules {
 		if r.subscribe && r.sel.Match(selector) {
-			return r.payload
+			if r.payload != nil {
+				return r.payload
+			}
+			break
 		}
 	}
-	return nil
+	return a.payload
 }
 
 // verifier checks tokens: the signature, algorithm and time claims through
@@ -160,8 +181,15 @@ type verifier struct {
 
 // verify checks token as a token of role and returns what it allows. Every
 // error is an *sse.AuthError: 401 invalid_token.
+//
+// Rights come from the authorization_details claim when the token has one
+// (a non-empty array), else from the mercure claim (or its namespaced
+// spelling "https://mercure.rocks/"), whatever the token's typ: the
+// reference hub reads tokens of both generations the same way when it
+// accepts both. An RFC 9068 access token (typ at+jwt) must carry exp, and
+// the configured iss and aud.
 func (v *verifier) verify(ctx context.Context, token string, role jwt.Role, base string) (*access, error) {
-	c, err := v.auth.Parse(ctx, token, role)
+	c, err := v.auth.ParseRegistered(ctx, token, role)
 	if err != nil {
 		return nil, err
 	}
@@ -174,12 +202,9 @@ func (v *verifier) verify(ctx context.Context, token string, role jwt.Role, base
 		return nil, invalidToken("the token header cannot be read: %v", err)
 	}
 	var claims struct {
-		Mercure *struct {
-			Publish   *selectorList   `json:"publish"`
-			Subscribe *selectorList   `json:"subscribe"`
-			Payload   json.RawMessage `json:"payload"`
-		} `json:"mercure"`
-		Details json.RawMessage `json:"authorization_details"`
+		Mercure    json.RawMessage `json:"mercure"`
+		Namespaced json.RawMessage `json:"https://mercure.rocks/"`
+		Details    json.RawMessage `json:"authorization_details"`
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
 		return nil, invalidToken("the token's claims are malformed: %v", err)
@@ -188,33 +213,38 @@ func (v *verifier) verify(ctx context.Context, token string, role jwt.Role, base
 	if c.ExpiresAt != nil {
 		a.expires = c.ExpiresAt.Time
 	}
-	if !isAccessTokenType(hdr.Typ) {
-		// The widely deployed draft: {"mercure": {"publish": [...], "subscribe": [...], "payload": ...}}.
-		if m := claims.Mercure; m != nil {
-			a.payload = m.Payload
-			a.publishClaim = m.Publish != nil
-			if err := v.addRules(a, m.Publish, true, base); err != nil {
-				return nil, err
-			}
-			if err := v.addRules(a, m.Subscribe, false, base); err != nil {
-				return nil, err
-			}
+	if isAccessTokenType(hdr.Typ) {
+		if c.ExpiresAt == nil {
+			return nil, invalidToken("an at+jwt access token must carry exp")
+		}
+		if v.audience != "" && !slices.Contains([]string(c.Audience), v.audience) {
+			return nil, invalidToken("the token's aud does not name this hub (%s)", quote(v.audience))
+		}
+		if v.issuer != "" && c.Issuer != v.issuer {
+			return nil, invalidToken("the token's iss is %s; this hub accepts %s", quote(c.Issuer), quote(v.issuer))
+		}
+	}
+	var details []json.RawMessage
+	if len(claims.Details) > 0 && string(claims.Details) != "null" {
+		if err := json.Unmarshal(claims.Details, &details); err != nil {
+			return nil, invalidToken("authorization_details must be an array of objects")
+		}
+	}
+	if len(details) > 0 {
+		a.modern = true
+		if err := v.parseDetails(a, details, base); err != nil {
+			return nil, err
 		}
 		return a, nil
 	}
-	// The newer draft: an RFC 9068 access token with RFC 9396 details.
-	a.modern = true
-	if c.ExpiresAt == nil {
-		return nil, invalidToken("an at+jwt access token must carry exp")
+	m := claims.Mercure
+	if len(claims.Namespaced) > 0 && string(claims.Namespaced) != "null" {
+		m = claims.Namespaced
 	}
-	if v.audience != "" && !slices.Contains([]string(c.Audience), v.audience) {
-		return nil, invalidToken("the token's aud does not name this hub (%s)", quote(v.audience))
-	}
-	if v.issuer != "" && c.Issuer != v.issuer {
-		return nil, invalidToken("the token's iss is %s; this hub accepts %s", quote(c.Issuer), quote(v.issuer))
-	}
-	if err := v.parseDetails(a, claims.Details, base); err != nil {
-		return nil, err
+	if len(m) > 0 && string(m) != "null" {
+		if err := v.parseClaim(a, m, base); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -225,93 +255,127 @@ func isAccessTokenType(typ string) bool {
 	return typ == "at+jwt" || typ == "application/at+jwt"
 }
 
-// addRules adds the topic selectors of a mercure claim.
-func (v *verifier) addRules(a *access, list *selectorList, publish bool, base string) error {
-	if list == nil {
+// parseClaim reads the mercure claim of the widely deployed draft:
+// {"publish": [...], "subscribe": [...], "payload": ...}, whose entries are
+// topic selectors (strings) or, as the reference hub also accepts,
+// {"match", "match_type", "payload"} objects.
+func (v *verifier) parseClaim(a *access, raw json.RawMessage, base string) error {
+	var m struct {
+		Publish   json.RawMessage `json:"publish"`
+		Subscribe json.RawMessage `json:"subscribe"`
+		Payload   json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil || !isObject(raw) {
+		return invalidToken("the mercure claim must be an object with publish, subscribe and payload")
+	}
+	if m.Payload != nil && string(m.Payload) != "null" {
+		a.payload = m.Payload
+	}
+	a.publishClaim = m.Publish != nil
+	if err := v.addClaimRules(a, "publish", m.Publish, base); err != nil {
+		return err
+	}
+	return v.addClaimRules(a, "subscribe", m.Subscribe, base)
+}
+
+// addClaimRules adds the rules of mercure.publish or mercure.subscribe.
+func (v *verifier) addClaimRules(a *access, name string, raw json.RawMessage, base string) error {
+	if raw == nil {
 		return nil
 	}
-	if len(*list) > maxSelectors {
-		return invalidToken("the mercure claim lists over %d selectors", maxSelectors)
+	if string(raw) == "null" {
+		return invalidToken("mercure.%s must be an array, not null", name)
 	}
-	for _, s := range *list {
-		sel, err := v.cache.get(MatchTopic, s, base)
-		if err != nil {
-			return invalidToken("a selector of the mercure claim is invalid: %v", err)
+	var entries []json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return invalidToken("mercure.%s must be an array of topic selectors", name)
 		}
-		a.rules = append(a.rules, rule{sel: sel, publish: publish, subscribe: !publish})
+		entries = []json.RawMessage{raw} // a single selector
+	}
+	if len(entries) > maxClaimMatchers {
+		return invalidToken("mercure.%s lists over %d selectors", name, maxClaimMatchers)
+	}
+	for i, e := range entries {
+		r := rule{publish: name == "publish", subscribe: name == "subscribe"}
+		var sel string
+		var err error
+		if json.Unmarshal(e, &sel) == nil {
+			r.sel, err = v.cache.get(MatchTopic, sel, base)
+		} else {
+			var tm topicMatcher
+			if tm, err = decodeTopicMatcher(e, false); err != nil {
+				return invalidToken("mercure.%s[%d] %v", name, i, err)
+			}
+			r.sel, err = v.cache.get(tm.typ, tm.match, base)
+			r.payload = tm.payload
+		}
+		if err != nil {
+			return invalidToken("mercure.%s[%d]: %v", name, i, err)
+		}
+		a.rules = append(a.rules, r)
 	}
 	return nil
 }
 
-// parseDetails reads authorization_details strictly: any defect in a
-// mercure detail refuses the whole token. Details of other types are
-// ignored.
-func (v *verifier) parseDetails(a *access, raw json.RawMessage, base string) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	var details []json.RawMessage
-	if err := json.Unmarshal(raw, &details); err != nil {
-		return invalidToken("authorization_details must be an array of objects")
-	}
-	if len(details) > maxDetails {
-		return invalidToken("authorization_details has over %d entries", maxDetails)
-	}
+// parseDetails reads authorization_details strictly, as the reference hub
+// does: entries of other types are ignored; a defect in any Mercure detail
+// (of the current protocol's type or the July 2026 draft's "mercure")
+// refuses the whole token, and so do more details or topic matchers than
+// the limits.
+func (v *verifier) parseDetails(a *access, details []json.RawMessage, base string) error {
+	count, topics := 0, 0
 	for i, d := range details {
+		var head struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(d, &head); err != nil {
+			return invalidToken("authorization_details[%d] is not a detail object with a string type", i)
+		}
+		draft0713 := head.Type == detailTypeDraft0713
+		if head.Type != DetailType && !draft0713 {
+			continue
+		}
+		if count++; count > maxDetails {
+			return invalidToken("authorization_details has over %d Mercure details", maxDetails)
+		}
 		var detail struct {
-			Type    string            `json:"type"`
 			Actions []string          `json:"actions"`
 			Topics  []json.RawMessage `json:"topics"`
 			Payload json.RawMessage   `json:"payload"`
 		}
-		if err := json.Unmarshal(d, &detail); err != nil || !isObject(d) {
-			return invalidToken("authorization_details[%d] is not a detail object", i)
-		}
-		if detail.Type != "mercure" {
-			continue
+		if err := json.Unmarshal(d, &detail); err != nil {
+			return invalidToken("authorization_details[%d]: actions must be an array of strings and topics an array of objects", i)
 		}
 		var pub, sub bool
 		for _, act := range detail.Actions {
-			switch act {
-			case "publish":
-				pub = true
-			case "subscribe":
-				sub = true
-			default:
-				return invalidToken("authorization_details[%d]: unknown action %s; want publish or subscribe", i, quote(act))
-			}
+			// Actions this hub does not know grant nothing (the protocol
+			// reserves them for future extensions).
+			pub = pub || act == "publish"
+			sub = sub || act == "subscribe"
 		}
-		if !pub && !sub {
+		if len(detail.Actions) == 0 {
 			return invalidToken("authorization_details[%d] has no actions", i)
 		}
-		if len(detail.Topics) == 0 || len(detail.Topics) > maxTopics {
-			return invalidToken("authorization_details[%d] must list 1 to %d topics", i, maxTopics)
+		if len(detail.Topics) == 0 {
+			return invalidToken("authorization_details[%d] has no topics", i)
 		}
-		if len(detail.Payload) > 0 && !isObject(detail.Payload) {
-			return invalidToken("authorization_details[%d]: payload must be an object", i)
+		if topics += len(detail.Topics); topics > maxDetailTopics {
+			return invalidToken("the Mercure authorization details hold over %d topic matchers", maxDetailTopics)
+		}
+		var payload json.RawMessage
+		if sub && len(detail.Payload) > 0 && string(detail.Payload) != "null" {
+			payload = detail.Payload
 		}
 		for j, t := range detail.Topics {
-			var m struct {
-				Match     *string `json:"match"`
-				MatchType *string `json:"matchType"`
+			tm, err := decodeTopicMatcher(t, draft0713)
+			if err != nil {
+				return invalidToken("authorization_details[%d].topics[%d] %v", i, j, err)
 			}
-			if err := json.Unmarshal(t, &m); err != nil || !isObject(t) || m.Match == nil {
-				return invalidToken("authorization_details[%d].topics[%d] must be an object with a match string", i, j)
-			}
-			typ := MatchExact
-			if m.MatchType != nil {
-				typ = MatchType(*m.MatchType)
-				if typ != MatchExact && typ != MatchURLPattern {
-					return invalidToken("authorization_details[%d].topics[%d]: matchType must be Exact or URLPattern", i, j)
-				}
-			}
-			sel, err := v.cache.get(typ, *m.Match, base)
+			sel, err := v.cache.get(tm.typ, tm.match, base)
 			if err != nil {
 				return invalidToken("authorization_details[%d].topics[%d]: %v", i, j, err)
-			}
-			var payload json.RawMessage
-			if sub {
-				payload = detail.Payload
 			}
 			a.rules = append(a.rules, rule{sel: sel, publish: pub, subscribe: sub, payload: payload})
 		}
@@ -319,20 +383,51 @@ func (v *verifier) parseDetails(a *access, raw json.RawMessage, base string) err
 	return nil
 }
 
-// selectorList is a list of selectors; a single string is a list of one.
-type selectorList []string
+// topicMatcher is an entry of a detail's topics (or an object entry of a
+// mercure claim).
+type topicMatcher struct {
+	typ     MatchType
+	match   string
+	payload json.RawMessage
+}
 
-// UnmarshalJSON accepts an array of strings or a string.
-func (l *selectorList) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		return errors.New("selectors must be an array of strings, not null")
+// decodeTopicMatcher reads {"match": "...", "match_type": "exact" |
+// "urlpattern"}: match is required and not empty, match_type defaults to
+// exact, and payload is kept. With draft0713 the July 2026 draft's
+// {"matchType": "Exact" | "URLPattern"} is read too. The error completes
+// "authorization_details[i].topics[j] ...".
+func decodeTopicMatcher(raw json.RawMessage, draft0713 bool) (topicMatcher, error) {
+	var m struct {
+		Match     *string         `json:"match"`
+		MatchType *string         `json:"match_type"`
+		CamelType *string         `json:"matchType"`
+		Payload   json.RawMessage `json:"payload"`
 	}
-	list, ok := jsonlist.Decode(b)
-	if !ok {
-		return errors.New("selectors must be an array of strings")
+	if err := json.Unmarshal(raw, &m); err != nil || !isObject(raw) {
+		return topicMatcher{}, errors.New(`must be an object such as {"match": "https://example.com/books/:id", "match_type": "urlpattern"}`)
 	}
-	*l = list
-	return nil
+	if m.Match == nil || *m.Match == "" {
+		return topicMatcher{}, errors.New(`has no "match": every topic matcher needs one`)
+	}
+	tm := topicMatcher{typ: MatchExact, match: *m.Match}
+	if m.Payload != nil && string(m.Payload) != "null" {
+		tm.payload = m.Payload
+	}
+	name, camel := m.MatchType, false
+	if draft0713 && m.CamelType != nil {
+		if name != nil {
+			return topicMatcher{}, errors.New(`has both "match_type" and "matchType"; give one`)
+		}
+		name, camel = m.CamelType, true
+	}
+	if name != nil {
+		t, ok := matchTypeNamed(*name, camel)
+		if !ok {
+			return topicMatcher{}, fmt.Errorf("has the unknown matcher type %s; want exact or urlpattern", quote(*name))
+		}
+		tm.typ = t
+	}
+	return tm, nil
 }
 
 // decodeSegment decodes one base64url part of a JWT into v.

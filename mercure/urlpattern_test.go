@@ -1,6 +1,9 @@
 package mercure
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // urlPatternCases are checked against this package's matcher here and
 // against Chromium's URLPattern in the e2e tests.
@@ -42,6 +45,15 @@ var urlPatternCases = []struct {
 	{"https://example.com:8080/x", "https://example.com/x", false},
 	{"https://example.com/a\\:b", "https://example.com/a:b", true},
 	{"https://example.com", "https://example.com/", true},
+	// Patterns and topics are canonicalized as browsers do: non-ASCII
+	// characters are percent-encoded, hosts are IDNA-encoded, dot
+	// segments are removed.
+	{"https://example.com/café/:id", "https://example.com/caf%C3%A9/1", true},
+	{"https://example.com/caf%C3%A9/:id", "https://example.com/café/1", true},
+	{"https://bücher.example/:id", "https://xn--bcher-kva.example/1", true},
+	{"https://example.com/books/:id", "https://example.com/a/../books/1", true},
+	{"https://example.com/a/../books/:id", "https://example.com/books/1", true},
+	{"https://example.com/books/:id", "https://example.com/books/./1", true},
 }
 
 func TestMercureURLPatternMatch(t *testing.T) {
@@ -63,14 +75,13 @@ func TestMercureURLPatternRelative(t *testing.T) {
 		pattern, topic string
 		want           bool
 	}{
-		{"/.well-known/mercure/subscriptions/Exact/:match/:sub", "/.well-known/mercure/subscriptions/Exact/https%3A%2F%2Fexample.com%2Ffoo/urn%3Auuid%3Aab", true},
-		{"/.well-known/mercure/subscriptions/Exact/:match/:sub", "https://hub.example/.well-known/mercure/subscriptions/Exact/a/b", true},
-		{"/.well-known/mercure/subscriptions/Exact/:match/:sub", "https://other.example/.well-known/mercure/subscriptions/Exact/a/b", false},
-		{"/.well-known/mercure/subscriptions/*", "/.well-known/mercure/subscriptions/URLPattern/a/b", true},
+		{"/.well-known/mercure/subscriptions/exact/:match/:sub", "/.well-known/mercure/subscriptions/exact/https%3A%2F%2Fexample.com%2Ffoo/urn%3Auuid%3Aab", true},
+		{"/.well-known/mercure/subscriptions/exact/:match/:sub", "https://hub.example/.well-known/mercure/subscriptions/exact/a/b", true},
+		{"/.well-known/mercure/subscriptions/exact/:match/:sub", "https://other.example/.well-known/mercure/subscriptions/exact/a/b", false},
+		{"/.well-known/mercure/subscriptions/*", "/.well-known/mercure/subscriptions/urlpattern/a/b", true},
 		{"/books/:id", "books/7", false}, // relative to the hub's directory: /.well-known/books/7
 		{"/books/:id", "/books/7", true},
-		{"urn:example:*", "urn:example:42", true},
-		{"urn:example:*", "urn:other:42", false},
+		{"/books/:id", "/.well-known/../books/7", true},
 	}
 	for _, tt := range tests {
 		p, err := CompileURLPattern(tt.pattern, base)
@@ -92,5 +103,41 @@ func TestMercureURLPatternErrors(t *testing.T) {
 	}
 	if _, err := CompileURLPattern("/a", "relative"); err == nil {
 		t.Error("a relative base was accepted")
+	}
+	if _, err := CompileURLPattern("/a", ""); err == nil {
+		t.Error("a relative pattern without a base was accepted")
+	}
+	p, err := CompileURLPattern("https://example.com/:id", "")
+	if err != nil || !p.Match("https://example.com/1") || p.Match("/1") {
+		t.Errorf("an absolute pattern without a base: %v", err)
+	}
+}
+
+// TestMercureURLPatternGroupLimit refuses patterns whose matching would be
+// costly: more than 16 groups and wildcards in one part. Escaped
+// characters are not groups.
+func TestMercureURLPatternGroupLimit(t *testing.T) {
+	const base = "https://hub.example/.well-known/mercure"
+	for _, ok := range []string{
+		"https://example.com/" + strings.Repeat("*", 16),
+		"https://example.com/" + strings.Repeat("(a)", 16),
+		"https://example.com/" + strings.Repeat("(.*)", 16), // a regular expression group counts once
+		"https://example.com/" + strings.Repeat("\\*", 100),
+		"https://example.com/" + strings.Repeat("\\(a\\)", 100),
+		"https://:a.:b.:c.example.com/:d/:e/:f/*?:g#:h",
+	} {
+		if _, err := CompileURLPattern(ok, base); err != nil {
+			t.Errorf("%.40q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"https://example.com/" + strings.Repeat("*", 17),
+		"https://example.com/" + strings.Repeat("(.*)", 1000),
+		"https://example.com/" + strings.Repeat("*", 4000),
+		"https://" + strings.Repeat("*.", 17) + "example.com/",
+	} {
+		if _, err := CompileURLPattern(bad, base); err == nil || !strings.Contains(err.Error(), "the limit is 16") {
+			t.Errorf("%.40q: %v, want a refusal naming the limit", bad, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,7 +182,10 @@ func subscribe(t *testing.T, url string, topics ...string) <-chan client.Event {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		sub := &client.Subscriber{URL: url, Topics: topics, MaxBackoff: 100 * time.Millisecond}
+		// The hub registers a stream before it answers: a Mercure stream,
+		// which has no connected event, is ready at its response.
+		ready := func(*http.Response) { once.Do(func() { close(connected) }) }
+		sub := &client.Subscriber{URL: url, Topics: topics, MaxBackoff: 100 * time.Millisecond, OnConnect: ready}
 		_ = sub.Run(ctx, func(e client.Event) error {
 			if e.Type == "connected" {
 				once.Do(func() { close(connected) })
@@ -194,7 +198,7 @@ func subscribe(t *testing.T, url string, topics ...string) <-chan client.Event {
 	select {
 	case <-connected:
 	case <-time.After(10 * time.Second):
-		t.Fatal("no connected event")
+		t.Fatal("the stream did not open")
 	}
 	return events
 }

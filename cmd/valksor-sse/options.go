@@ -235,6 +235,8 @@ func (m *Main) newMercure(cfg config.Config, hub *sse.Hub, logger *slog.Logger) 
 		Audience:       cfg.Mercure.Audience,
 		AllowedOrigins: cfg.Server.CORSOrigins,
 		MaxBodyBytes:   cfg.Publish.MaxBodyBytes,
+		RequireExp:     cfg.Auth.RequireExp, // one lifetime policy for every token
+		MaxTTL:         cfg.Auth.MaxTTL,
 		Logger:         logger,
 	})
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/jwt"
+	"github.com/valksor/go-sse/mercure"
 )
 
 // tokenFlags are the flags of token.
@@ -22,7 +26,10 @@ type tokenFlags struct {
 	ttl       time.Duration
 	subject   string
 	key       string
-	mercure   bool
+	mercure   mercureFormat
+	audience  string
+	issuer    string
+	matchType string
 }
 
 func (f *tokenFlags) register(fs *flagSet) {
@@ -32,7 +39,10 @@ func (f *tokenFlags) register(fs *flagSet) {
 	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime of the token; it carries exp = now + ttl")
 	fs.StringVar(&f.subject, "sub", "", "subject claim (sub), e.g. a user id")
 	fs.StringVar(&f.key, "key", "", "signing `key`: a secret, or file:PATH with a secret or a PEM private key (default: auth.publisher_key or auth.subscriber_key)")
-	fs.BoolVar(&f.mercure, "mercure", false, "put the patterns in a \"mercure\" claim instead of \"valksor\" (for Mercure hubs)")
+	fs.Var(&f.mercure, "mercure", "mint a token for a Mercure hub, in `FORMAT` legacy (the default: a \"mercure\" claim, for hub 0.x and Symfony's Mercure component) or current (an at+jwt access token with authorization_details)")
+	fs.StringVar(&f.audience, "aud", "", "with --mercure=current: the hub's resource identifier, usually its URL (default: mercure.audience)")
+	fs.StringVar(&f.issuer, "iss", "", "with --mercure=current: the token's issuer (default: mercure.issuer, else valksor-sse)")
+	fs.StringVar(&f.matchType, "match-type", "exact", "with --mercure=current: how the patterns match topics, exact or urlpattern ('*' matches every topic either way)")
 }
 
 // tokenAbout is the help text of token.
@@ -49,6 +59,7 @@ config).
 Examples:
   valksor-sse token --publish '*' --ttl 1h
   valksor-sse token --subscribe 'orders/*' --ttl 15m
+  valksor-sse token --mercure=current --match-type urlpattern --subscribe 'https://example.com/books/:id' --aud https://example.com/.well-known/mercure
   valksor-sse publish order-shipped --topic orders/7 --token "$(valksor-sse token --publish 'orders/*')"`
 
 // token mints a JWT for scripts and tests.
@@ -71,13 +82,21 @@ func (m *Main) token(_ context.Context, args []string) error {
 		return err
 	}
 	now := time.Now()
+	if f.mercure == mercureCurrent {
+		tok, err := mercureAccessToken(signer, cfg, accessTokenSpec{f.publish, f.subscribe, f.matchType, f.subject, f.issuer, f.audience, now, f.ttl})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(m.Stdout, tok)
+		return nil
+	}
 	claims := jwt.Claims{RegisteredClaims: gojwt.RegisteredClaims{
 		Subject:   f.subject,
 		IssuedAt:  gojwt.NewNumericDate(now),
 		ExpiresAt: gojwt.NewNumericDate(now.Add(f.ttl)),
 	}}
 	scopes := &jwt.Scopes{Publish: jwt.Patterns(f.publish), Subscribe: jwt.Patterns(f.subscribe)}
-	if f.mercure {
+	if f.mercure == mercureLegacy {
 		claims.Mercure = scopes
 	} else {
 		claims.Valksor = scopes
@@ -101,6 +120,12 @@ func (f *tokenFlags) check(args []string) error {
 		return usageError{fmt.Sprintf("--ttl %v: want a positive duration such as 1h", f.ttl)}
 	}
 	for _, p := range append(append([]string(nil), f.publish...), f.subscribe...) {
+		if f.mercure == mercureCurrent {
+			if err := checkMatcher(p, f.matchType); err != nil {
+				return err
+			}
+			continue
+		}
 		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
 			return usageError{fmt.Sprintf("pattern %q: want '*', a prefix ending in '*' such as 'orders/*', or a topic", p)}
 		}
@@ -206,4 +231,90 @@ func (m *Main) publisherJWT(cfg config.Config, topics []string) (string, error) 
 		},
 		Valksor: &jwt.Scopes{Publish: patterns},
 	})
+}
+
+// mercureFormat is the value of token --mercure: "" (a valksor-sse token),
+// mercureLegacy or mercureCurrent. --mercure alone means mercureLegacy.
+type mercureFormat string
+
+const (
+	mercureLegacy  mercureFormat = "legacy"
+	mercureCurrent mercureFormat = "current"
+)
+
+func (f *mercureFormat) String() string { return string(*f) }
+
+// Set implements flag.Value.
+func (f *mercureFormat) Set(v string) error {
+	switch v {
+	case "true", string(mercureLegacy):
+		*f = mercureLegacy
+	case "false":
+		*f = ""
+	case string(mercureCurrent):
+		*f = mercureCurrent
+	default:
+		return fmt.Errorf("%q: want legacy (the mercure claim) or current (an at+jwt access token)", v)
+	}
+	return nil
+}
+
+// IsBoolFlag lets --mercure be given without a value.
+func (f *mercureFormat) IsBoolFlag() bool { return true }
+
+// checkMatcher checks a pattern of an access token for match type t.
+func checkMatcher(p, t string) error {
+	typ := mercure.MatchType(t)
+	if typ != mercure.MatchExact && typ != mercure.MatchURLPattern {
+		return usageError{fmt.Sprintf("--match-type %q: want exact or urlpattern", t)}
+	}
+	if _, err := mercure.NewSelector(typ, p, "https://hub.invalid"+mercure.Path); err != nil {
+		return usageError{fmt.Sprintf("pattern %q: %v", p, err)}
+	}
+	return nil
+}
+
+// accessTokenSpec is what token --mercure=current puts in a token.
+type accessTokenSpec struct {
+	publish, subscribe   []string
+	matchType            string
+	subject, issuer, aud string
+	now                  time.Time
+	ttl                  time.Duration
+}
+
+// mercureAccessToken signs an RFC 9068 access token of the current Mercure
+// protocol: the claims RFC 9068 requires, and one authorization detail
+// for publish and one for subscribe, whose topics are the patterns.
+func mercureAccessToken(signer *jwt.Signer, cfg config.Config, spec accessTokenSpec) (string, error) {
+	topics := func(patterns []string) []map[string]string {
+		out := make([]map[string]string, 0, len(patterns))
+		for _, p := range patterns {
+			t := map[string]string{"match": p}
+			if p != "*" && spec.matchType != string(mercure.MatchExact) {
+				t["match_type"] = spec.matchType
+			}
+			out = append(out, t)
+		}
+		return out
+	}
+	var details []map[string]any
+	if len(spec.publish) > 0 {
+		details = append(details, map[string]any{"type": mercure.DetailType, "actions": []string{"publish"}, "topics": topics(spec.publish)})
+	}
+	if len(spec.subscribe) > 0 {
+		details = append(details, map[string]any{"type": mercure.DetailType, "actions": []string{"subscribe"}, "topics": topics(spec.subscribe)})
+	}
+	issuer, aud, subject := cmp.Or(spec.issuer, cfg.Mercure.Issuer, "valksor-sse"), cmp.Or(spec.aud, cfg.Mercure.Audience), cmp.Or(spec.subject, "valksor-sse")
+	var jti [16]byte
+	_, _ = rand.Read(jti[:])
+	claims := map[string]any{
+		"iss": issuer, "sub": subject, "client_id": "valksor-sse", "jti": hex.EncodeToString(jti[:]),
+		"iat": spec.now.Unix(), "exp": spec.now.Add(spec.ttl).Unix(),
+		"authorization_details": details,
+	}
+	if aud != "" {
+		claims["aud"] = aud
+	}
+	return signer.SignAccessToken(claims)
 }
