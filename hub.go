@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/valksor/go-sse/internal/cors"
 	"github.com/valksor/go-sse/internal/wire"
 )
 
@@ -65,6 +66,7 @@ type Hub struct {
 	work        chan *subscriber // hijacked streams with frames to write
 	stopWriters chan struct{}
 	closes      *closeWatcher // notices hijacked streams whose client left
+	cors        *cors.Policy
 }
 
 // writeQueue is how many hijacked streams may wait for a writer before
@@ -102,6 +104,7 @@ func New(opts ...Option) (*Hub, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.cors = &cors.Policy{Origins: o.origins, Expose: "X-Valksor-History-Gap", Setting: "cors_origins", Logger: h.log}
 	if h.transport == nil {
 		h.transport = NewMemoryTransport(o.historySize)
 		h.ownsTransport = true
@@ -530,7 +533,7 @@ func (h *Hub) Register(mux *http.ServeMux) {
 }
 
 func (h *Hub) route(w http.ResponseWriter, r *http.Request) {
-	if !h.cors(w, r) {
+	if !h.cors.Apply(w, r, func(w http.ResponseWriter, msg string) { http.Error(w, msg, http.StatusForbidden) }) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, h.opts.basePath)

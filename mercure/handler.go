@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/cors"
 	"github.com/valksor/go-sse/jwt"
 )
 
@@ -91,6 +92,7 @@ type Handler struct {
 	verify *verifier
 	public *url.URL // parsed Config.PublicURL; nil: from each request
 	subs   *registry
+	cors   *cors.Policy
 }
 
 // New returns a Handler serving hub.
@@ -116,6 +118,7 @@ func New(hub *sse.Hub, c Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.cors = &cors.Policy{Origins: c.AllowedOrigins, Expose: "Link, Last-Event-ID, Mercure-Last-Event-ID, WWW-Authenticate, Retry-After", Setting: "the allowed origins (cors_origins)", Logger: h.log}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || !u.IsAbs() || u.Host == "" {
@@ -146,7 +149,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Add("Link", LinkHeader(h.hubURL(r).String(), ""))
-	if !h.cors(w, r) {
+	if !h.cors.Apply(w, r, func(w http.ResponseWriter, msg string) { h.fail(w, http.StatusForbidden, "", msg) }) {
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, Path)
@@ -579,44 +582,6 @@ func headerSafe(s string) string {
 	}, s)
 }
 
-// cors applies the allowed origins. It answers preflight requests itself
-// and reports whether the request should go on.
-func (h *Handler) cors(w http.ResponseWriter, r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	hd := w.Header()
-	if len(h.cfg.AllowedOrigins) > 0 {
-		hd.Add("Vary", "Origin")
-	}
-	allowed, wildcard := false, false
-	if origin != "" {
-		allowed, wildcard = sse.OriginAllowed(h.cfg.AllowedOrigins, origin)
-	}
-	if allowed {
-		if wildcard {
-			hd.Set("Access-Control-Allow-Origin", "*")
-		} else {
-			hd.Set("Access-Control-Allow-Origin", origin)
-			hd.Set("Access-Control-Allow-Credentials", "true")
-		}
-		hd.Set("Access-Control-Expose-Headers", "Link, Last-Event-ID, Mercure-Last-Event-ID, WWW-Authenticate, Retry-After")
-	}
-	if r.Method != http.MethodOptions {
-		return true
-	}
-	if r.Header.Get("Access-Control-Request-Method") != "" {
-		if !allowed {
-			h.fail(w, http.StatusForbidden, "", fmt.Sprintf("origin %s is not allowed; add it to the allowed origins", quote(origin)))
-			return false
-		}
-		hd.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, OPTIONS")
-		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID, Cache-Control")
-		hd.Set("Access-Control-Max-Age", "600")
-	}
-	hd.Set("Allow", "GET, HEAD, POST, OPTIONS")
-	w.WriteHeader(http.StatusNoContent)
-	return false
-}
-
 // sameOrAllowedOrigin reports whether a request comes from the hub's own
 // origin or an allowed one, by its Origin header or else its Referer.
 func (h *Handler) sameOrAllowedOrigin(r *http.Request) bool {
@@ -632,6 +597,6 @@ func (h *Handler) sameOrAllowedOrigin(r *http.Request) bool {
 	if strings.EqualFold(origin, hub.Scheme+"://"+hub.Host) || strings.EqualFold(origin, "http://"+r.Host) || strings.EqualFold(origin, "https://"+r.Host) {
 		return true
 	}
-	ok, wildcard := sse.OriginAllowed(h.cfg.AllowedOrigins, origin)
+	ok, wildcard := cors.Allowed(h.cfg.AllowedOrigins, origin)
 	return ok && !wildcard
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/cors"
 	"github.com/valksor/go-sse/jwt"
 )
 
@@ -53,6 +53,6 @@ func (s *Server) originAllowed(r *http.Request) bool {
 		return true
 	}
 	// A "*" entry lets any page read; it does not vouch for any of them.
-	allowed, wildcard := sse.OriginAllowed(s.opts.AllowedOrigins, origin)
+	allowed, wildcard := cors.Allowed(s.opts.AllowedOrigins, origin)
 	return allowed && !wildcard
 }
