@@ -185,3 +185,31 @@ func ParsePrivateKeyPEM(b []byte) (crypto.Signer, error) {
 	}
 	return s, nil
 }
+
+// ErrPublicKey is wrapped by LoadSigningKey's error for a file holding a
+// public key or a certificate, which only verifies tokens.
+var ErrPublicKey = errors.New("jwt: a public key cannot sign")
+
+// LoadSigningKey reads a key for signing the way the configuration gives
+// keys: "file:PATH" names a file holding a PEM private key (see
+// ParsePrivateKeyPEM) or, without PEM, an HMAC secret (surrounding white
+// space trimmed); anything else is the HMAC secret itself. The result goes
+// to NewSigner. A file with a public key is an error wrapping ErrPublicKey.
+func LoadSigningKey(spec string) (any, error) {
+	path, isFile := strings.CutPrefix(spec, "file:")
+	if !isFile {
+		return []byte(spec), nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("jwt: read key: %w", err)
+	}
+	text := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(text, "-----BEGIN") {
+		return []byte(text), nil
+	}
+	if strings.Contains(text, "PUBLIC KEY") || strings.Contains(text, "CERTIFICATE") {
+		return nil, fmt.Errorf("%s holds a public key, which only verifies tokens (%w); sign with the private key", path, ErrPublicKey)
+	}
+	return ParsePrivateKeyPEM(b)
+}

@@ -2,103 +2,27 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/valksor/go-sse/cmd/valksor-sse/internal/config"
 	"github.com/valksor/go-sse/internal/process"
 	"github.com/valksor/go-sse/server"
 )
 
-// The life of a server process: taking over from a running one, listening,
-// announcing, waiting for a signal and shutting down.
-
-// takeOver takes the pid file for this server. A file left by a server
-// that is gone is taken over; one held by a running valksor-sse is an error
-// unless killExisting, which stops that server first. The returned lock is
-// held until it is released (see releasePIDFile) or the process ends.
-func (m *Main) takeOver(ctx context.Context, f process.PIDFile, killExisting bool, logger *slog.Logger) (*process.Lock, error) {
-	if res, err := f.Check(); err == nil && res.Stale != "" {
-		logger.Info("taking over a stale pid file", "path", f.Path, "why", res.Stale)
-	}
-	lock, err := f.Acquire()
-	var running *process.RunningError
-	if !errors.As(err, &running) {
-		return lock, err
-	}
-	switch {
-	case !killExisting:
-		return nil, fmt.Errorf("valksor-sse is already running as pid %d (pid file %s); stop it with `valksor-sse stop`, or start with --kill-existing to replace it", running.PID, f.Path)
-	case running.PID == 0 || running.PID == os.Getpid():
-		return nil, fmt.Errorf("--kill-existing: %w, but its pid cannot be read from the file; stop it yourself", err)
-	}
-	logger.Info("stopping the running valksor-sse", "pid", running.PID)
-	if err := process.Terminate(ctx, running.PID, 5*time.Second); err != nil {
-		return nil, fmt.Errorf("--kill-existing: %w", err)
-	}
-	return f.Acquire()
-}
+// The life of a server process: announcing, waiting for a signal and
+// shutting down. Taking over from a running server and listening are
+// process.TakeOver and process.Listen.
 
 // releasePIDFile releases the pid file's lock and removes the file.
 func releasePIDFile(lock *process.Lock, logger *slog.Logger) {
 	if err := lock.Release(); err != nil {
 		logger.Warn("cannot remove the pid file", "path", lock.Path(), "err", err)
-	}
-}
-
-// listen binds the configured address. When the port is taken it names the
-// process holding it, and with killExisting replaces it if it is a
-// valksor-sse.
-func (m *Main) listen(ctx context.Context, cfg config.Config, killExisting bool, logger *slog.Logger) (net.Listener, error) {
-	addr := net.JoinHostPort(strings.Trim(cfg.Server.Host, "[]"), strconv.Itoa(cfg.Server.Port))
-	ln, err := net.Listen("tcp", addr)
-	if err == nil || !process.IsAddrInUse(err) {
-		if err != nil {
-			return nil, fmt.Errorf("listen on %s: %w; check host and port in the config", addr, err)
-		}
-		return ln, nil
-	}
-	owner, oerr := process.PortOwner(cfg.Server.Host, cfg.Server.Port)
-	if errors.Is(oerr, errors.ErrUnsupported) {
-		return nil, fmt.Errorf("port %d on %s is in use (this system cannot tell by which program); stop it, or choose another port with --port", cfg.Server.Port, cfg.Server.Host)
-	}
-	if oerr != nil || owner.PID == 0 {
-		return nil, fmt.Errorf("port %d on %s is in use by a process this user cannot see; choose another port with --port", cfg.Server.Port, cfg.Server.Host)
-	}
-	switch {
-	case !process.IsValksorSSE(owner.PID):
-		return nil, fmt.Errorf("port %d is held by %s, which is not valksor-sse; --kill-existing only replaces valksor-sse servers: stop it or choose another port with --port", cfg.Server.Port, owner)
-	case !killExisting:
-		return nil, fmt.Errorf("port %d is held by %s; run with --kill-existing to replace it", cfg.Server.Port, owner)
-	}
-	logger.Info("stopping the valksor-sse that holds the port", "port", cfg.Server.Port, "pid", owner.PID)
-	if err := process.Terminate(ctx, owner.PID, 5*time.Second); err != nil {
-		return nil, fmt.Errorf("--kill-existing: %w", err)
-	}
-	return relisten(addr, owner.PID)
-}
-
-// relisten listens on addr once the process that held it has stopped: its
-// listener closes with it, and the kernel may need a moment.
-func relisten(addr string, pid int) (net.Listener, error) {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil || !process.IsAddrInUse(err) || time.Now().After(deadline) {
-			if err != nil {
-				return nil, fmt.Errorf("listen on %s after stopping pid %d: %w", addr, pid, err)
-			}
-			return ln, nil
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -200,16 +200,22 @@ func (m *Main) authorizer(ctx context.Context, cfg config.Config, logger *slog.L
 	return a, nil
 }
 
+// keySpec resolves the path of a "file:" key spec against the working
+// directory.
+func (m *Main) keySpec(spec string) string {
+	if path, ok := strings.CutPrefix(spec, "file:"); ok {
+		return "file:" + m.path(path)
+	}
+	return spec
+}
+
 // loadKey loads the key spec of the config key name ("file:" paths
 // relative to the working directory); none for an empty spec.
 func (m *Main) loadKey(name, spec, algorithm string) ([]jwt.Key, error) {
 	if spec == "" {
 		return nil, nil
 	}
-	if path, ok := strings.CutPrefix(spec, "file:"); ok {
-		spec = "file:" + m.path(path)
-	}
-	k, err := jwt.LoadKey(spec, algorithm)
+	k, err := jwt.LoadKey(m.keySpec(spec), algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("valksor.sse.%s: %w", name, err)
 	}

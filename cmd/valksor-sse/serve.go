@@ -60,7 +60,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	logger, release := newLogger(m.Stderr, cfg)
 	defer release()
 	pidFile := process.PIDFile{Path: m.path(cfg.Server.PIDFile)}
-	pidLock, err := m.takeOver(ctx, pidFile, f.killExisting, logger)
+	pidLock, err := process.TakeOver(ctx, pidFile, f.killExisting, logger)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 // newServer listens and builds the server of the config. The returned
 // function closes what the server's options hold open.
 func (m *Main) newServer(ctx context.Context, cfg config.Config, f serveFlags, logger *slog.Logger) (*server.Server, func(), error) {
-	ln, err := m.listen(ctx, cfg, f.killExisting, logger)
+	ln, err := process.Listen(ctx, cfg.Server.Host, cfg.Server.Port, f.killExisting, logger)
 	if err != nil {
 		return nil, nil, err
 	}

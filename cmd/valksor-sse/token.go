@@ -3,11 +3,8 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -83,7 +80,18 @@ func (m *Main) token(_ context.Context, args []string) error {
 	}
 	now := time.Now()
 	if f.mercure == mercureCurrent {
-		tok, err := mercureAccessToken(signer, cfg, accessTokenSpec{f.publish, f.subscribe, f.matchType, f.subject, f.issuer, f.audience, now, f.ttl})
+		claims, err := mercure.AccessToken{
+			Publish: f.publish, Subscribe: f.subscribe, MatchType: mercure.MatchType(f.matchType),
+			Issuer:   cmp.Or(f.issuer, cfg.Mercure.Issuer, "valksor-sse"),
+			Subject:  cmp.Or(f.subject, "valksor-sse"),
+			ClientID: "valksor-sse",
+			Audience: cmp.Or(f.audience, cfg.Mercure.Audience),
+			IssuedAt: now, TTL: f.ttl,
+		}.Claims()
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		tok, err := signer.SignAccessToken(claims)
 		if err != nil {
 			return err
 		}
@@ -121,10 +129,7 @@ func (f *tokenFlags) check(args []string) error {
 	}
 	for _, p := range append(append([]string(nil), f.publish...), f.subscribe...) {
 		if f.mercure == mercureCurrent {
-			if err := checkMatcher(p, f.matchType); err != nil {
-				return err
-			}
-			continue
+			continue // mercure.AccessToken checks them
 		}
 		if p == "" || strings.Contains(strings.TrimSuffix(p, "*"), "*") {
 			return usageError{fmt.Sprintf("pattern %q: want '*', a prefix ending in '*' such as 'orders/*', or a topic", p)}
@@ -156,7 +161,7 @@ func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe
 			return nil, fmt.Errorf("%s is not set: configure the JWT keys (auth.publisher_key, auth.subscriber_key), or sign with --key", name)
 		}
 	}
-	key, err := m.signingKey(spec)
+	key, err := jwt.LoadSigningKey(m.keySpec(spec))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -165,35 +170,6 @@ func (m *Main) tokenSigner(cfg config.Config, keyFlag string, publish, subscribe
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
-}
-
-// signingKey reads a key spec for signing: a secret, or file:PATH holding
-// a secret or a PEM private key. A public key cannot sign.
-func (m *Main) signingKey(spec string) (any, error) {
-	path, isFile := strings.CutPrefix(spec, "file:")
-	if !isFile {
-		return []byte(spec), nil
-	}
-	b, err := os.ReadFile(m.path(path))
-	if err != nil {
-		return nil, err
-	}
-	text := strings.TrimSpace(string(b))
-	if !strings.HasPrefix(text, "-----BEGIN") {
-		return []byte(text), nil
-	}
-	if strings.Contains(text, "PUBLIC KEY") || strings.Contains(text, "CERTIFICATE") {
-		return nil, publicKeyError{path}
-	}
-	return jwt.ParsePrivateKeyPEM(b)
-}
-
-// publicKeyError is signingKey's error for a key file holding a public key
-// or a certificate.
-type publicKeyError struct{ path string }
-
-func (e publicKeyError) Error() string {
-	return e.path + " holds a public key, which only verifies tokens; sign with the private key: --key file:/path/to/private.pem"
 }
 
 // publishJWTTTL is the lifetime of the publisher JWT publish signs for
@@ -212,9 +188,8 @@ func (m *Main) publisherJWT(cfg config.Config, topics []string) (string, error) 
 	}
 	signer, err := m.tokenSigner(cfg, "", true, false)
 	if err != nil {
-		var pk publicKeyError
-		if errors.As(err, &pk) {
-			return "", fmt.Errorf("publish cannot sign a publisher JWT: auth.publisher_key (%s) is a public key, which only verifies tokens; pass a publisher JWT minted with the private key: %s", pk.path, mint)
+		if errors.Is(err, jwt.ErrPublicKey) {
+			return "", fmt.Errorf("publish cannot sign a publisher JWT: auth.publisher_key (%s) is a public key, which only verifies tokens; pass a publisher JWT minted with the private key: %s", strings.TrimPrefix(cfg.Auth.PublisherKey, "file:"), mint)
 		}
 		return "", fmt.Errorf("publish cannot sign a publisher JWT: %w; fix the key, or pass a publisher JWT with --token", err)
 	}
@@ -261,60 +236,3 @@ func (f *mercureFormat) Set(v string) error {
 
 // IsBoolFlag lets --mercure be given without a value.
 func (f *mercureFormat) IsBoolFlag() bool { return true }
-
-// checkMatcher checks a pattern of an access token for match type t.
-func checkMatcher(p, t string) error {
-	typ := mercure.MatchType(t)
-	if typ != mercure.MatchExact && typ != mercure.MatchURLPattern {
-		return usageError{fmt.Sprintf("--match-type %q: want exact or urlpattern", t)}
-	}
-	if _, err := mercure.NewSelector(typ, p, "https://hub.invalid"+mercure.Path); err != nil {
-		return usageError{fmt.Sprintf("pattern %q: %v", p, err)}
-	}
-	return nil
-}
-
-// accessTokenSpec is what token --mercure=current puts in a token.
-type accessTokenSpec struct {
-	publish, subscribe   []string
-	matchType            string
-	subject, issuer, aud string
-	now                  time.Time
-	ttl                  time.Duration
-}
-
-// mercureAccessToken signs an RFC 9068 access token of the current Mercure
-// protocol: the claims RFC 9068 requires, and one authorization detail
-// for publish and one for subscribe, whose topics are the patterns.
-func mercureAccessToken(signer *jwt.Signer, cfg config.Config, spec accessTokenSpec) (string, error) {
-	topics := func(patterns []string) []map[string]string {
-		out := make([]map[string]string, 0, len(patterns))
-		for _, p := range patterns {
-			t := map[string]string{"match": p}
-			if p != "*" && spec.matchType != string(mercure.MatchExact) {
-				t["match_type"] = spec.matchType
-			}
-			out = append(out, t)
-		}
-		return out
-	}
-	var details []map[string]any
-	if len(spec.publish) > 0 {
-		details = append(details, map[string]any{"type": mercure.DetailType, "actions": []string{"publish"}, "topics": topics(spec.publish)})
-	}
-	if len(spec.subscribe) > 0 {
-		details = append(details, map[string]any{"type": mercure.DetailType, "actions": []string{"subscribe"}, "topics": topics(spec.subscribe)})
-	}
-	issuer, aud, subject := cmp.Or(spec.issuer, cfg.Mercure.Issuer, "valksor-sse"), cmp.Or(spec.aud, cfg.Mercure.Audience), cmp.Or(spec.subject, "valksor-sse")
-	var jti [16]byte
-	_, _ = rand.Read(jti[:])
-	claims := map[string]any{
-		"iss": issuer, "sub": subject, "client_id": "valksor-sse", "jti": hex.EncodeToString(jti[:]),
-		"iat": spec.now.Unix(), "exp": spec.now.Add(spec.ttl).Unix(),
-		"authorization_details": details,
-	}
-	if aud != "" {
-		claims["aud"] = aud
-	}
-	return signer.SignAccessToken(claims)
-}
