@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 // The tests in this file reproduce what a hostile or unlucky client could do
@@ -239,11 +239,11 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 			// An idle keep-alive connection is closed by the server.
 			idle := dialRaw(t, addr, mode == "h2")
 			fmt.Fprintf(idle, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-			awaitClosed(t, idle, "an idle keep-alive connection")
+			proctest.AwaitClosed(t, idle, "an idle keep-alive connection")
 			// So is a request whose body trickles in.
 			slow := dialRaw(t, addr, mode == "h2")
 			fmt.Fprintf(slow, "POST /sse/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", token)
-			awaitClosed(t, slow, "a trickled request body")
+			proctest.AwaitClosed(t, slow, "a trickled request body")
 			// The stream lived through both and still gets events.
 			if _, err := hub.Publish(context.Background(), sse.Event{Type: "after"}); err != nil {
 				t.Fatal(err)
@@ -270,15 +270,4 @@ func dialRaw(t *testing.T, addr string, useTLS bool) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-// awaitClosed reads c until the server closes it, failing after 10s.
-func awaitClosed(t *testing.T, c net.Conn, what string) {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.Copy(io.Discard, c); err != nil {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			t.Fatalf("the server kept %s open", what)
-		}
-	}
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valksor/go-sse/internal/proctest"
 	"github.com/valksor/go-sse/ratelimit"
 )
 
@@ -51,18 +52,6 @@ func serveBudget(t *testing.T, c ratelimit.ListenerConfig) (string, *syncBuffer)
 	return ln.Addr().String(), log
 }
 
-// dialFrom connects to addr from the local address ip.
-func dialFrom(t *testing.T, ip, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // answers sends a request on c and reports whether a response came back
 // (false when the server closed the connection instead).
 func answers(t *testing.T, c net.Conn) bool {
@@ -88,26 +77,26 @@ func TestListenerBudgetPerClient(t *testing.T) {
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.9/32")},
 	})
 	// Two keep-alive connections from 127.0.0.1 are served and stay open.
-	a, b := dialFrom(t, "127.0.0.1", addr), dialFrom(t, "127.0.0.1", addr)
+	a, b := proctest.DialFrom(t, "127.0.0.1", addr), proctest.DialFrom(t, "127.0.0.1", addr)
 	if !answers(t, a) || !answers(t, b) {
 		t.Fatal("the first two connections were not served")
 	}
 	// The third from that address is closed at once; others are served.
-	if answers(t, dialFrom(t, "127.0.0.1", addr)) {
+	if answers(t, proctest.DialFrom(t, "127.0.0.1", addr)) {
 		t.Fatal("a third connection from 127.0.0.1 was served")
 	}
-	if !answers(t, dialFrom(t, "127.0.0.2", addr)) {
+	if !answers(t, proctest.DialFrom(t, "127.0.0.2", addr)) {
 		t.Fatal("a connection from another address was refused")
 	}
 	for range 3 { // a trusted proxy is not limited
-		if !answers(t, dialFrom(t, "127.0.0.9", addr)) {
+		if !answers(t, proctest.DialFrom(t, "127.0.0.9", addr)) {
 			t.Fatal("a connection from the trusted proxy was refused")
 		}
 	}
 	// Closing one frees its slot.
 	a.Close()
 	deadline := time.Now().Add(10 * time.Second)
-	for !answers(t, dialFrom(t, "127.0.0.1", addr)) {
+	for !answers(t, proctest.DialFrom(t, "127.0.0.1", addr)) {
 		if time.Now().After(deadline) {
 			t.Fatal("the slot of a closed connection was not freed")
 		}

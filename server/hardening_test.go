@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,29 +14,6 @@ import (
 	"github.com/valksor/go-sse/internal/proctest"
 	"github.com/valksor/go-sse/server"
 )
-
-// dialFrom connects to addr from the local address ip.
-func dialFrom(t *testing.T, ip, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// awaitClosed reads c until the server closes it, failing after 10s.
-func awaitClosed(t *testing.T, c net.Conn, what string) {
-	t.Helper()
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.Copy(io.Discard, c); err != nil {
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			t.Fatalf("the server kept %s open", what)
-		}
-	}
-}
 
 // TestIdleAndSlowConnectionsAreClosed: an idle keep-alive connection is
 // closed after IdleTimeout and a request whose body trickles in after
@@ -51,17 +27,17 @@ func TestIdleAndSlowConnectionsAreClosed(t *testing.T) {
 	events := subscribe(t, base+"/sse", http.DefaultClient)
 	addr := s.Addr().String()
 
-	idle := dialFrom(t, "127.0.0.1", addr)
+	idle := proctest.DialFrom(t, "127.0.0.1", addr)
 	fmt.Fprint(idle, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	awaitClosed(t, idle, "an idle keep-alive connection")
+	proctest.AwaitClosed(t, idle, "an idle keep-alive connection")
 
-	slow := dialFrom(t, "127.0.0.1", addr)
+	slow := proctest.DialFrom(t, "127.0.0.1", addr)
 	fmt.Fprint(slow, "POST /sse/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-	awaitClosed(t, slow, "a request whose body trickles in")
+	proctest.AwaitClosed(t, slow, "a request whose body trickles in")
 
-	headers := dialFrom(t, "127.0.0.1", addr)
+	headers := proctest.DialFrom(t, "127.0.0.1", addr)
 	fmt.Fprint(headers, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n")
-	awaitClosed(t, headers, "a request whose headers never end")
+	proctest.AwaitClosed(t, headers, "a request whose headers never end")
 
 	if err := s.Hub().Broadcast(context.Background(), sse.Event{Type: "after"}); err != nil {
 		t.Fatal(err)
@@ -78,16 +54,16 @@ func TestConnectionBudget(t *testing.T) {
 		Limits: server.Limits{ConnectionsPerClient: 2},
 	})
 	addr := s.Addr().String()
-	subscribe(t, base+"/sse", http.DefaultClient) // one stream from 127.0.0.1
-	idle := dialFrom(t, "127.0.0.1", addr)        // and one idle connection
+	subscribe(t, base+"/sse", http.DefaultClient)   // one stream from 127.0.0.1
+	idle := proctest.DialFrom(t, "127.0.0.1", addr) // and one idle connection
 	fmt.Fprint(idle, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	buf := make([]byte, 1)
 	if _, err := idle.Read(buf); err != nil {
 		t.Fatalf("the second connection was not served: %v", err)
 	}
-	third := dialFrom(t, "127.0.0.1", addr)
+	third := proctest.DialFrom(t, "127.0.0.1", addr)
 	fmt.Fprint(third, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	awaitClosed(t, third, "a third connection from 127.0.0.1")
+	proctest.AwaitClosed(t, third, "a third connection from 127.0.0.1")
 	other := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}).DialContext}}
 	if status, _ := get(t, other, base+"/sse/healthz"); status != 200 {
 		t.Fatalf("another address got %d", status)

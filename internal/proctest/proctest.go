@@ -231,3 +231,35 @@ func Python(t testing.TB, dir string) string {
 	}
 	return "http://" + addr
 }
+
+// DialFrom connects to addr over TCP from the local address ip (any of
+// 127.0.0.0/8 works on Linux without setup), closing the connection when
+// the test ends: how tests play several clients from one machine.
+func DialFrom(tb testing.TB, ip, addr string) net.Conn {
+	tb.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// AwaitClosed reads c until the peer closes it, failing the test, naming
+// what c is, when it is still open after ten seconds.
+func AwaitClosed(tb testing.TB, c net.Conn, what string) {
+	tb.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b [512]byte
+	for {
+		_, err := c.Read(b[:])
+		if err == nil {
+			continue
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			tb.Fatalf("the server kept %s open", what)
+		}
+		return
+	}
+}
