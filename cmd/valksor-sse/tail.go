@@ -85,7 +85,7 @@ Examples:
 	}
 	base := f.url
 	if base == "" {
-		base = baseURL(cfg)
+		base = m.baseURL(cfg)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
