@@ -62,7 +62,7 @@ func TestOriginalClientReloadsOnStylesheet(t *testing.T) {
         bind: 127.0.0.1
         port: %d
         path: /sse
-        domain: localhost
+        domain: e2e.localhost
 when@prod:
     valksor:
         sse:
