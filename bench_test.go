@@ -42,6 +42,37 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
+// BenchmarkFanoutCSSUpdate publishes one css-update to 10,000 in-process
+// subscribers of which half asked for it as a reload (clients that do not
+// handle css-update): the reload form is encoded once per event, so the
+// allocations per event are those of BenchmarkFanout plus one frame.
+func BenchmarkFanoutCSSUpdate(b *testing.B) {
+	const n = 10_000
+	hub, err := sse.New(sse.WithPingInterval(0), sse.WithHistorySize(100), sse.WithMaxConnections(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer hub.Shutdown(context.Background())
+	drainCapable, removeCapable := hub.AddTestSubscribers(n/2, []string{"dev"})
+	defer removeCapable()
+	drainReload, removeReload := hub.AddTestCSSAsReloadSubscribers(n/2, []string{"dev"})
+	defer removeReload()
+	e := sse.CSSUpdate("assets/app.css")
+	e.Topics = []string{"dev"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := hub.Broadcast(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		if !drainCapable() || !drainReload() {
+			b.Fatal("a subscriber got nothing")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/delivery")
+}
+
 // BenchmarkFanoutURLPattern publishes one event to 10,000 in-process
 // subscribers that select its 200-byte topic with a Mercure URL pattern:
 // all with the same pattern, or spread over 100 distinct ones; every event

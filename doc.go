@@ -32,6 +32,15 @@
 // with a history-gap event and then gets everything retained: the client may
 // have to skip duplicates, but never misses silently.
 //
+// # Stylesheets and older clients
+//
+// A client that swaps stylesheets itself opens its stream with
+// ?supports=css-update. Every other stream served by [Hub.ServeHTTP] gets
+// each [TypeCSSUpdate] event as a [TypeReload] with the same id and data,
+// so that a client that knows only reload (such as the Symfony bundle's
+// sse.js) reloads the page; see [StreamRequest.CSSAsReload]. The reload form
+// is encoded once per event, for the streams that need it.
+//
 // # Storage
 //
 // Storage and cross-process delivery sit behind the [Transport] interface.

@@ -9,13 +9,23 @@ func (h *Hub) AddTestSubscribers(n int, topics []string) (drain func() bool, rem
 	return h.AddTestMatchSubscribers(n, topics, nil)
 }
 
+// AddTestCSSAsReloadSubscribers is AddTestSubscribers for subscribers
+// opened with StreamRequest.CSSAsReload.
+func (h *Hub) AddTestCSSAsReloadSubscribers(n int, topics []string) (drain func() bool, remove func()) {
+	return h.addTestSubscribers(n, topics, nil, true)
+}
+
 // AddTestMatchSubscribers is AddTestSubscribers for subscribers that also
 // admit the topics match(i) accepts, as StreamRequest.Match does; match may
 // be nil.
 func (h *Hub) AddTestMatchSubscribers(n int, topics []string, match func(i int) func(topic string) bool) (drain func() bool, remove func()) {
+	return h.addTestSubscribers(n, topics, match, false)
+}
+
+func (h *Hub) addTestSubscribers(n int, topics []string, match func(i int) func(topic string) bool, asReload bool) (drain func() bool, remove func()) {
 	subs := make([]*subscriber, n)
 	for i := range subs {
-		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, asReload: asReload, wake: make(chan struct{}, 1), done: make(chan struct{})}
 		if match != nil {
 			subs[i].match = match(i)
 		}

@@ -167,7 +167,9 @@ func (h *Hub) Publish(ctx context.Context, e Event) (string, error) {
 }
 
 // deliver is the transport listener: it encodes m once and queues the same
-// bytes on every matching stream.
+// bytes on every matching stream. A css-update is also encoded once as a
+// reload, when the first stream that asked for that form (CSSAsReload)
+// matches it.
 func (h *Hub) deliver(m *Message) {
 	b, err := wire.AppendEvent(nil, wire.Event{ID: m.ID, Type: m.Type, Data: m.Data, Retry: m.Retry})
 	if err != nil {
@@ -175,6 +177,8 @@ func (h *Hub) deliver(m *Message) {
 		return
 	}
 	f := &frame{cursor: m.Cursor, b: b}
+	css := m.Type == TypeCSSUpdate
+	var asReload *frame // f as a reload, for css-update only
 	h.lastID.Store(&m.ID)
 	h.mu.RLock()
 	h.gen++
@@ -186,7 +190,11 @@ func (h *Hub) deliver(m *Message) {
 				continue
 			}
 			s.gen = gen
-			if h.enqueue(s, f) {
+			g := f
+			if css && s.asReload {
+				g = reloadForm(m, f, &asReload)
+			}
+			if h.enqueue(s, g) {
 				n++
 			}
 		}
@@ -196,7 +204,11 @@ func (h *Hub) deliver(m *Message) {
 			continue
 		}
 		s.gen = gen
-		if h.enqueue(s, f) {
+		g := f
+		if css && s.asReload {
+			g = reloadForm(m, f, &asReload)
+		}
+		if h.enqueue(s, g) {
 			n++
 		}
 	}
@@ -206,6 +218,21 @@ func (h *Hub) deliver(m *Message) {
 	if h.opts.onDeliver != nil {
 		h.opts.onDeliver(Delivery{Message: m, Bytes: len(b), Receivers: int(n)})
 	}
+}
+
+// reloadForm returns css-update message m (encoded as f) as a reload frame
+// with the same id, data and place in the history, encoding it into *cache
+// the first time. It returns f should that encoding fail, which it cannot
+// when f's did not.
+func reloadForm(m *Message, f *frame, cache **frame) *frame {
+	if *cache == nil {
+		b, err := wire.AppendEvent(nil, wire.Event{ID: m.ID, Type: TypeReload, Data: m.Data, Retry: m.Retry})
+		if err != nil {
+			return f
+		}
+		*cache = &frame{cursor: f.cursor, b: b}
+	}
+	return *cache
 }
 
 // heartbeat queues a ping on every stream each interval until Shutdown.

@@ -65,7 +65,7 @@ func TestPublishAcceptsTimestamp(t *testing.T) {
 // signal file send them, while other types keep {} and given data is kept.
 func TestPublishReloadWithoutData(t *testing.T) {
 	_, srv := newHub(t)
-	s := open(t, srv, "/sse", nil)
+	s := open(t, srv, "/sse?supports=css-update", nil)
 	for _, c := range []struct{ ct, body, typ, data string }{
 		{"application/json", `{"type":"reload"}`, sse.TypeReload, `{"files":[]}`},
 		{"application/json", `{"type":"reload","data":null}`, sse.TypeReload, `{"files":[]}`},

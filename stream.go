@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -19,8 +20,13 @@ const maxBatch = 64 << 10
 
 // ServeHTTP serves the event stream (GET or HEAD).
 //
-// Query parameters: topic (repeatable; none means DefaultTopic) and
-// lastEventID (the Last-Event-ID header wins when both are present). The
+// Query parameters: topic (repeatable; none means DefaultTopic),
+// lastEventID (the Last-Event-ID header wins when both are present) and
+// supports (repeatable or comma-separated event types the client handles
+// beyond reload and ping). A client that does not list css-update in
+// supports gets each css-update as a reload with the same id and data (see
+// StreamRequest.CSSAsReload), so that a client that knows only reload, such
+// as the original Valksor client, reloads the page for a stylesheet. The
 // stream starts with a connected event carrying the connection id and the
 // retry hint, then any missed events, then live events and heartbeats.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -29,14 +35,13 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the event stream answers GET and HEAD; publish with POST "+h.opts.basePath+"/publish", http.StatusMethodNotAllowed)
 		return
 	}
-	topics, lastID, err := h.parseStreamRequest(r)
+	sr, err := h.parseStreamRequest(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	sr := StreamRequest{Topics: topics, LastEventID: lastID}
 	if a := h.opts.authorizer; a != nil {
-		g, err := a.AuthorizeSubscribe(r, topics)
+		g, err := a.AuthorizeSubscribe(r, sr.Topics)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -83,6 +88,12 @@ type StreamRequest struct {
 	// clients take every event for an update, such as Mercure; they tell a
 	// resuming client its position in a header of their own.
 	Bare bool
+	// CSSAsReload, when true, sends every css-update event to the stream as
+	// a reload event with the same id and data, live and in the replay: for
+	// clients that reload on reload and ignore css-update. ServeHTTP sets it
+	// unless the client lists css-update in its supports parameter. It has
+	// no effect on a Bare stream, which carries every event as published.
+	CSSAsReload bool
 }
 
 // StreamObserver is told about the stream a request opens, for middleware
@@ -169,6 +180,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		match:    sr.Match,
 		closedFn: closedHooks(sr.Closed, obs),
 		bare:     sr.Bare,
+		asReload: sr.CSSAsReload && !sr.Bare,
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
 		done:     make(chan struct{}),
@@ -303,8 +315,12 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 		if !s.wants(m.Topics) || !s.grant.sees(m) {
 			continue
 		}
+		typ := m.Type
+		if s.asReload && typ == TypeCSSUpdate {
+			typ = TypeReload
+		}
 		var err error
-		buf, err = wire.AppendEvent(buf, wire.Event{ID: m.ID, Type: m.Type, Data: m.Data, Retry: m.Retry})
+		buf, err = wire.AppendEvent(buf, wire.Event{ID: m.ID, Type: typ, Data: m.Data, Retry: m.Retry})
 		if err != nil {
 			h.log.Error("skipping history message that cannot be encoded", "id", m.ID, "err", err)
 			continue
@@ -487,17 +503,18 @@ func (h *Hub) streamHeaders(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// parseStreamRequest reads the topics and the resume id of a stream request.
-// A query that does not parse is refused rather than read in part: the
-// parameters lost would silently change the stream.
-func (h *Hub) parseStreamRequest(r *http.Request) ([]string, string, error) {
+// parseStreamRequest reads the topics, the resume id and the supported
+// event types of a stream request. A query that does not parse is refused
+// rather than read in part: the parameters lost would silently change the
+// stream.
+func (h *Hub) parseStreamRequest(r *http.Request) (StreamRequest, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: the query string cannot be parsed (%v); send topic=...&lastEventID=... with URL-encoded values", errBadRequest, err)
+		return StreamRequest{}, fmt.Errorf("%w: the query string cannot be parsed (%v); send topic=...&lastEventID=... with URL-encoded values", errBadRequest, err)
 	}
 	topics, err := h.resolveTopics(q["topic"])
 	if err != nil {
-		return nil, "", err
+		return StreamRequest{}, err
 	}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
@@ -508,10 +525,23 @@ func (h *Hub) parseStreamRequest(r *http.Request) ([]string, string, error) {
 	}
 	if lastID != "" {
 		if len(lastID) > maxIDLen || wire.ValidField(lastID) != nil || !utf8.ValidString(lastID) {
-			return nil, "", fmt.Errorf("%w: %.40q is not an event id this server could have sent (over %d bytes, a line break, NUL or invalid UTF-8); reconnect without it to start from now", ErrInvalidLastEventID, lastID, maxIDLen)
+			return StreamRequest{}, fmt.Errorf("%w: %.40q is not an event id this server could have sent (over %d bytes, a line break, NUL or invalid UTF-8); reconnect without it to start from now", ErrInvalidLastEventID, lastID, maxIDLen)
 		}
 	}
-	return topics, lastID, nil
+	return StreamRequest{Topics: topics, LastEventID: lastID, CSSAsReload: !supports(q["supports"], TypeCSSUpdate)}, nil
+}
+
+// supports reports whether the values of the supports query parameter
+// (each a comma-separated list) name the event type typ.
+func supports(values []string, typ string) bool {
+	for _, v := range values {
+		for item := range strings.SplitSeq(v, ",") {
+			if strings.TrimSpace(item) == typ {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // countStreams says "1 stream", "2 streams".

@@ -25,6 +25,7 @@ type subscriber struct {
 	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
 	closedFn func(connID string, reason error) // StreamRequest.Closed
 	bare     bool                              // StreamRequest.Bare: published events and comment heartbeats only
+	asReload bool                              // StreamRequest.CSSAsReload (never with bare): css-update goes out as reload
 
 	mu      sync.Mutex
 	pending []*frame

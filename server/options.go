@@ -132,6 +132,10 @@ type TLS struct {
 	// SelfSignedDir, when set instead, holds a self-signed certificate for
 	// localhost (SelfSignedCert, SelfSignedKey), created on first use.
 	SelfSignedDir string
+	// SelfSignedHosts are further host names or IP addresses the
+	// self-signed certificate is issued for; one that the certificate in
+	// SelfSignedDir does not cover makes a new one.
+	SelfSignedHosts []string
 }
 
 // Watch configures the file watcher of a Server.

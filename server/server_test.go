@@ -3,6 +3,9 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
@@ -229,6 +232,42 @@ func TestSelfSignedTLS(t *testing.T) {
 	if _, err := http.Get(base + "/sse/healthz"); err == nil {
 		t.Error("a client that does not trust the certificate connected")
 	}
+}
+
+// TestSelfSignedTLSForMoreHosts: SelfSignedHosts are in the certificate;
+// a certificate that lacks one of them is replaced.
+func TestSelfSignedTLSForMoreHosts(t *testing.T) {
+	dir := t.TempDir()
+	open(t, server.Options{TLS: &server.TLS{SelfSignedDir: dir}})
+	certFile := filepath.Join(dir, server.SelfSignedCert)
+	before, _ := os.ReadFile(certFile)
+	_, base := open(t, server.Options{TLS: &server.TLS{SelfSignedDir: dir, SelfSignedHosts: []string{"app.localhost", "192.0.2.7"}}})
+	after, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(before, after) {
+		t.Fatal("the certificate for localhost alone was kept")
+	}
+	block, _ := pem.Decode(after)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"localhost", "127.0.0.1", "app.localhost", "192.0.2.7"} {
+		if err := cert.VerifyHostname(h); err != nil {
+			t.Errorf("the certificate does not cover %s: %v", h, err)
+		}
+	}
+	// A client that trusts it and reaches the server by that name accepts it.
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "app.localhost"}}}
+	resp, err := hc.Get(base + "/sse/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
 
 // TestNewFails: a bad option is an error, and the given listener is closed.

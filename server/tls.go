@@ -36,10 +36,10 @@ func newCert(t *TLS, logger *slog.Logger) (*certReloader, error) {
 	certFile, keyFile := t.CertFile, t.KeyFile
 	if t.SelfSignedDir != "" {
 		var err error
-		if certFile, keyFile, err = ensureSelfSigned(t.SelfSignedDir, time.Now()); err != nil {
+		if certFile, keyFile, err = ensureSelfSigned(t.SelfSignedDir, t.SelfSignedHosts, time.Now()); err != nil {
 			return nil, fmt.Errorf("self-signed certificate: %w", err)
 		}
-		logger.Info("serving HTTPS with a self-signed certificate for localhost; browsers ask to accept it once", "cert", certFile)
+		logger.Info("serving HTTPS with a self-signed certificate; browsers ask to accept it once", "cert", certFile, "hosts", append([]string{"localhost"}, t.SelfSignedHosts...))
 	}
 	if certFile == "" {
 		return nil, nil
@@ -106,15 +106,16 @@ func (c *certReloader) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 }
 
 // ensureSelfSigned returns the self-signed localhost certificate and key
-// in dir, creating them (ECDSA P-256, for localhost, 127.0.0.1 and ::1,
-// valid one year) unless a pair valid for at least another day exists.
-func ensureSelfSigned(dir string, now time.Time) (certFile, keyFile string, err error) {
+// in dir, creating them (ECDSA P-256, for localhost, 127.0.0.1, ::1 and
+// hosts, valid one year) unless a pair for all of them valid for at least
+// another day exists.
+func ensureSelfSigned(dir string, hosts []string, now time.Time) (certFile, keyFile string, err error) {
 	certFile, keyFile = filepath.Join(dir, SelfSignedCert), filepath.Join(dir, SelfSignedKey)
 	if pair, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil && pair.Leaf != nil &&
-		pair.Leaf.NotAfter.After(now.Add(24*time.Hour)) && slices.Contains(pair.Leaf.DNSNames, "localhost") {
+		pair.Leaf.NotAfter.After(now.Add(24*time.Hour)) && slices.Contains(pair.Leaf.DNSNames, "localhost") && covers(pair.Leaf, hosts) {
 		return certFile, keyFile, nil
 	}
-	certPEM, keyPEM, err := selfSigned(now)
+	certPEM, keyPEM, err := selfSigned(now, hosts)
 	if err != nil {
 		return "", "", err
 	}
@@ -130,8 +131,19 @@ func ensureSelfSigned(dir string, now time.Time) (certFile, keyFile string, err 
 	return certFile, keyFile, nil
 }
 
-// selfSigned creates a certificate and its key, PEM-encoded.
-func selfSigned(now time.Time) (certPEM, keyPEM []byte, err error) {
+// covers reports whether cert is valid for every host.
+func covers(cert *x509.Certificate, hosts []string) bool {
+	for _, h := range hosts {
+		if cert.VerifyHostname(h) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// selfSigned creates a certificate for localhost and hosts (names or IP
+// addresses) and its key, PEM-encoded.
+func selfSigned(now time.Time, hosts []string) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -150,6 +162,13 @@ func selfSigned(now time.Time) (certPEM, keyPEM []byte, err error) {
 		BasicConstraintsValid: true,
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if !slices.Contains(tmpl.DNSNames, h) {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

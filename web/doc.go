@@ -62,7 +62,9 @@
 //     disconnected. lastEventId (getter): the id of the last event that had
 //     one, kept across reconnects.
 //   - url and stream: the base URL it talks to and its stream URL (with the
-//     topics).
+//     topics, and supports=css-update, which tells the hub that this client
+//     swaps stylesheets itself; clients that do not say so get a reload
+//     instead).
 //
 // EventSource has no catch-all listener for named events, so the client
 // listens for the built-in types (message, connected, ping, pong,

@@ -174,6 +174,7 @@ func TestClientModuleShape(t *testing.T) {
 		"'/worker.js'",
 		"'/ping'",
 		"lastEventID=",
+		"['supports', 'css-update']", // else css-update arrives as a reload
 		"win.sseClient ||= connect()",
 		"'sse:open'", "'sse:close'", "'sse:message'", "'sse:reload'", "'sse:morph'", "'sse:page-error'",
 		"export async function morph",

@@ -134,8 +134,8 @@ class Client {
 
   constructor({ url, topics = [], reload = true, shared = true, morph = true }) {
     this.url = new URL(url, location.href).href.replace(/\/+$/, '');
-    const q = new URLSearchParams(topics.map((t) => ['topic', t])).toString();
-    this.stream = this.url + (q ? '?' + q : '');
+    // supports: css-update is swapped in place here, not sent as a reload.
+    this.stream = this.url + '?' + new URLSearchParams([...topics.map((t) => ['topic', t]), ['supports', 'css-update']]);
     this.reload = reload;
     this.morph = morph;
     if (shared && win && typeof SharedWorker === 'function' && new URL(this.url).origin === location.origin) {

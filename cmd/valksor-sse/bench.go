@@ -102,7 +102,7 @@ Examples:
 // answers with (a --tls-self-signed server speaks https), and sets the
 // server's pid from the pid file when --pid is not given.
 func (m *Main) benchTarget(ctx context.Context, cfg config.Config, f *benchFlags) string {
-	base := strings.Replace(baseURL(cfg), "//localhost:", "//127.0.0.1:", 1)
+	base := strings.Replace(m.baseURL(cfg), "//localhost:", "//127.0.0.1:", 1)
 	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if _, used, err := fetchHealth(hctx, m.localTransport(cfg), base+"/healthz", ""); err == nil {

@@ -195,6 +195,9 @@ type configFlags struct {
 	config string
 	host   string
 	port   string
+	// warnUnknownEnv makes an unknown VALKSOR_SSE_* variable a warning,
+	// for the commands that do not run a server (config.LoadWarn).
+	warnUnknownEnv bool
 }
 
 // Roles of --host and --port.
@@ -211,6 +214,7 @@ func (c *configFlags) register(fs *flagSet, role int) {
 		fs.StringVar(&c.host, "host", "", "`host` to listen on (overrides config and VALKSOR_SSE_HOST; default localhost)")
 		fs.StringVar(&c.port, "port", "", "`port` to listen on (overrides config and VALKSOR_SSE_PORT; default 8080; 0 picks a free port)")
 	case roleClient:
+		c.warnUnknownEnv = true
 		fs.StringVar(&c.host, "host", "", "`host` of the server (default: the config's, localhost)")
 		fs.StringVar(&c.port, "port", "", "`port` of the server (default: the config's, 8080)")
 	}
@@ -226,7 +230,13 @@ func (m *Main) load(c configFlags) (config.Config, error) {
 	if dir == "" {
 		dir = "."
 	}
-	cfg, err := config.Load(dir, path, m.Env)
+	var cfg config.Config
+	var err error
+	if c.warnUnknownEnv {
+		cfg, err = config.LoadWarn(dir, path, m.Env, func(msg string) { fmt.Fprintln(m.Stderr, "valksor-sse: warning:", msg) })
+	} else {
+		cfg, err = config.Load(dir, path, m.Env)
+	}
 	if err != nil {
 		return cfg, err
 	}

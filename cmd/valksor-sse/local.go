@@ -28,12 +28,13 @@ func clientHost(host string) string {
 }
 
 // baseURL is the server's URL under the base path, as a local client sees
-// it: https when the config has a certificate (tls.cert), http otherwise.
-// localTransport switches scheme when the server turns out to speak the
-// other one (a server started with --tls-self-signed).
-func baseURL(cfg config.Config) string {
+// it: https when the config has a certificate (tls.cert, or the Symfony
+// bundle's for domain), http otherwise. localTransport switches scheme when
+// the server turns out to speak the other one (a server started with
+// --tls-self-signed).
+func (m *Main) baseURL(cfg config.Config) string {
 	scheme := "http"
-	if cfg.TLS.Cert != "" {
+	if cert, _ := m.certFiles(cfg); cert != "" {
 		scheme = "https"
 	}
 	return scheme + "://" + net.JoinHostPort(clientHost(strings.Trim(cfg.Server.Host, "[]")), strconv.Itoa(cfg.Server.Port)) + cfg.Server.BasePath
@@ -55,10 +56,11 @@ func (m *Main) localTLS(cfg config.Config) *tls.Config {
 	return client.LocalTLS(m.ownCerts(cfg)...)
 }
 
-// ownCerts are the certificate files of the server of cfg: tls.cert, and
-// the one --tls-self-signed writes.
+// ownCerts are the certificate files of the server of cfg: tls.cert (or
+// the Symfony bundle's for domain), and the one --tls-self-signed writes.
 func (m *Main) ownCerts(cfg config.Config) []string {
-	return []string{m.path(cfg.TLS.Cert), m.path(filepath.Join(selfSignedDir, server.SelfSignedCert))}
+	cert, _ := m.certFiles(cfg)
+	return []string{cert, m.path(filepath.Join(selfSignedDir, server.SelfSignedCert))}
 }
 
 // runningServer returns the valksor-sse process listening on the

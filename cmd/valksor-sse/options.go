@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -67,6 +68,9 @@ func (m *Main) serveOptions(ctx context.Context, cfg config.Config, selfSigned b
 		o.Mercure = func(hub *sse.Hub) (*mercure.Handler, error) { return m.newMercure(cfg, hub, logger) }
 	}
 	o.TLS = m.tlsOptions(cfg, selfSigned)
+	if o.TLS != nil && o.TLS.CertFile != "" && cfg.TLS.Cert == "" {
+		logger.Info("serving HTTPS with the certificate of domain found where the Symfony bundle looks for it", "domain", cfg.Server.Domain, "cert", o.TLS.CertFile)
+	}
 	// watch.morph: false makes the pages reload instead of morphing.
 	o.Reload = func(files ...string) sse.Event {
 		return web.ReloadEvent(files, web.ReloadOptions{NoMorph: !cfg.Watch.Morph})
@@ -141,16 +145,52 @@ func (m *Main) watchOptions(cfg config.Config) *server.Watch {
 	return w
 }
 
-// tlsOptions are the TLS options: tls.cert and tls.key, or the self-signed
-// certificate of --tls-self-signed; nil for plain HTTP.
+// tlsOptions are the TLS options: the self-signed certificate of
+// --tls-self-signed (for domain too), or the pair of certFiles; nil for
+// plain HTTP.
 func (m *Main) tlsOptions(cfg config.Config, selfSigned bool) *server.TLS {
-	switch {
-	case selfSigned:
-		return &server.TLS{SelfSignedDir: m.path(selfSignedDir)}
-	case cfg.TLS.Cert != "":
-		return &server.TLS{CertFile: m.path(cfg.TLS.Cert), KeyFile: m.path(cfg.TLS.Key)}
+	if selfSigned {
+		t := &server.TLS{SelfSignedDir: m.path(selfSignedDir)}
+		if d := cfg.Server.Domain; d != "" && d != "localhost" {
+			t.SelfSignedHosts = []string{d}
+		}
+		return t
+	}
+	if cert, key := m.certFiles(cfg); cert != "" {
+		return &server.TLS{CertFile: cert, KeyFile: key}
 	}
 	return nil
+}
+
+// domainCertDir is where the Symfony bundle looks for the certificate of
+// its domain when none is configured: DOMAIN.crt and DOMAIN.key there.
+var domainCertDir = "/etc/ssl/private"
+
+// certFiles returns the certificate and key files of the config: tls.cert
+// and tls.key, else, as the Symfony bundle does, DOMAIN.crt and DOMAIN.key
+// in domainCertDir when domain is set and both files can be read; "" for
+// neither.
+func (m *Main) certFiles(cfg config.Config) (cert, key string) {
+	if cfg.TLS.Cert != "" {
+		return m.path(cfg.TLS.Cert), m.path(cfg.TLS.Key)
+	}
+	d := cfg.Server.Domain
+	if d == "" {
+		return "", ""
+	}
+	cert, key = filepath.Join(domainCertDir, d+".crt"), filepath.Join(domainCertDir, d+".key")
+	for _, f := range []string{cert, key} {
+		r, err := os.Open(f)
+		if err != nil {
+			return "", ""
+		}
+		st, err := r.Stat()
+		r.Close()
+		if err != nil || !st.Mode().IsRegular() {
+			return "", ""
+		}
+	}
+	return cert, key
 }
 
 // openRedis connects the Redis transport named by the config.

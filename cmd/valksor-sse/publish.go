@@ -70,7 +70,7 @@ Examples:
 	}
 	p := &client.Publisher{URL: f.url, HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: m.localTransport(cfg)}}
 	if p.URL == "" {
-		p.URL = baseURL(cfg)
+		p.URL = m.baseURL(cfg)
 	}
 	cred, err := m.publishCredential(cfg, f.token, f.topics)
 	if err != nil {

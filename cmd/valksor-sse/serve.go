@@ -110,12 +110,17 @@ func (m *Main) newServer(ctx context.Context, cfg config.Config, f serveFlags, l
 
 // announce says where the server listens: one line a person reads (a JSON
 // log record with log_format: json), then what the logger held while the
-// server started, then the details.
+// server started, then the details. The URLs name the domain when one is
+// set.
 func (m *Main) announce(s *server.Server, cfg config.Config, logger *slog.Logger, release func()) {
-	url := urlOf(s, cfg.Server.Host, cfg.Server.BasePath)
+	host := cfg.Server.Host
+	if cfg.Server.Domain != "" {
+		host = cfg.Server.Domain // the name browsers reach it by
+	}
+	url := urlOf(s, host, cfg.Server.BasePath)
 	var dash string
 	if p := s.DashboardPath(); p != "" {
-		dash = urlOf(s, cfg.Server.Host, p)
+		dash = urlOf(s, host, p)
 	}
 	switch {
 	case cfg.Server.LogFormat == "json":

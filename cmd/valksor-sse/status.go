@@ -30,7 +30,7 @@ func (m *Main) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("pid file %s: %w", pidFile.Path, err)
 	}
-	url := baseURL(cfg)
+	url := m.baseURL(cfg)
 	token, _ := m.clientPublishToken(cfg)
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()

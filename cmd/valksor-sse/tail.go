@@ -85,12 +85,21 @@ Examples:
 	}
 	base := f.url
 	if base == "" {
-		base = baseURL(cfg)
+		base = m.baseURL(cfg)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stream, err := url.Parse(base)
+	if err != nil {
+		return usageError{fmt.Sprintf("--url %q: %v", base, err)}
+	}
+	// tail shows css-update events as they are published: without this
+	// the hub would send them as reloads, for clients that know only those.
+	q := stream.Query()
+	q.Add("supports", sse.TypeCSSUpdate)
+	stream.RawQuery = q.Encode()
 	st := &tailState{m: m, url: base}
-	sub := &client.Subscriber{URL: base, Topics: f.topics, MaxBackoff: 5 * time.Second, HTTPClient: &http.Client{Transport: m.localTransport(cfg)},
+	sub := &client.Subscriber{URL: stream.String(), Topics: f.topics, MaxBackoff: 5 * time.Second, HTTPClient: &http.Client{Transport: m.localTransport(cfg)},
 		OnConnect: st.connected, OnDisconnect: st.disconnected}
 	err = sub.Run(ctx, func(e client.Event) error {
 		if e.Type == sse.TypeHistoryGap {

@@ -147,6 +147,9 @@ func TestTailPrintsEventsInOrder(t *testing.T) {
 		ids = append(ids, publishOK(t, dir, s.port, fmt.Sprintf("ev-%d", i), "--data", fmt.Sprintf(`{"n":%d}`, i)))
 	}
 	multi := publishOK(t, dir, s.port, "note", "--raw", "--data", "two\nlines")
+	// tail shows a css-update as it is, not as the reload that streams of
+	// clients without css-update get.
+	css := publishOK(t, dir, s.port, "css-update", "--data", `{"files":["app.css"]}`)
 	for i, id := range ids {
 		line := plain.next(10 * time.Second)
 		typ, gotID, data := parseLine(t, line)
@@ -159,6 +162,9 @@ func TestTailPrintsEventsInOrder(t *testing.T) {
 	}
 	if typ, id, data := parseLine(t, plain.next(10*time.Second)); typ != "note" || id != multi || data != `two\nlines` {
 		t.Fatalf("multi-line data printed as %q %q %q", typ, id, data)
+	}
+	if typ, id, data := parseLine(t, plain.next(10*time.Second)); typ != "css-update" || id != css || data != `{"files":["app.css"]}` {
+		t.Fatalf("css-update printed as %q %q %q", typ, id, data)
 	}
 
 	// --topic and --type: only "keep" events of orders.

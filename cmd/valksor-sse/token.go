@@ -31,6 +31,7 @@ type tokenFlags struct {
 
 func (f *tokenFlags) register(fs *flagSet) {
 	f.common.register(fs, roleConfig)
+	f.common.warnUnknownEnv = true // it only reads the keys
 	fs.Var(&f.publish, "publish", "topic `pattern` the token may publish to (repeatable)")
 	fs.Var(&f.subscribe, "subscribe", "topic `pattern` whose private events the token may receive (repeatable)")
 	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime of the token; it carries exp = now + ttl")

@@ -89,6 +89,9 @@ type problem struct {
 func (c Config) validate() []problem {
 	var out []problem
 	for i := range keys {
+		if keys[i].alias != "" {
+			continue // checked as the key it names
+		}
 		if msg := keys[i].validateKey(c); msg != "" {
 			out = append(out, problem{key: keys[i].name, msg: msg})
 		}

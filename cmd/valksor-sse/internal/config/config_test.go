@@ -81,9 +81,19 @@ func leafFields(t reflect.Type) int {
 func TestKeys(t *testing.T) {
 	ks := config.Keys()
 	// Every field of Config and its groups except Source and
-	// Dashboard.Auto is a key.
-	if n := leafFields(reflect.TypeFor[config.Config]()) - 2; len(ks) != n {
-		t.Errorf("Keys() has %d keys, Config has %d key fields", len(ks), n)
+	// Dashboard.Auto is a key; the aliases (the Symfony bundle's names)
+	// are other names for some of them.
+	aliases := 0
+	for _, k := range ks {
+		if k.AliasOf != "" {
+			aliases++
+		}
+	}
+	if n := leafFields(reflect.TypeFor[config.Config]()) - 2; len(ks)-aliases != n {
+		t.Errorf("Keys() has %d keys besides %d aliases, Config has %d key fields", len(ks)-aliases, aliases, n)
+	}
+	if aliases != 4 {
+		t.Errorf("Keys() has %d aliases, want 4: bind, path, ssl_cert_path, ssl_key_path", aliases)
 	}
 	seed := []string{"enabled", "host", "port", "ping_interval", "max_connections", "timeout", "debug"}
 	for i, name := range seed {
@@ -94,7 +104,15 @@ func TestKeys(t *testing.T) {
 	var env []string
 	for _, k := range ks {
 		t.Run(k.Name, func(t *testing.T) {
-			if want := "VALKSOR_SSE_" + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "_")); k.Env != want {
+			want := "VALKSOR_SSE_" + strings.ToUpper(strings.ReplaceAll(k.Name, ".", "_"))
+			if k.AliasOf != "" {
+				// No variable of its own: the one of the key it names.
+				want = "VALKSOR_SSE_" + strings.ToUpper(strings.ReplaceAll(k.AliasOf, ".", "_"))
+				if !strings.Contains(k.Doc, "Symfony bundle's name for "+k.AliasOf) {
+					t.Errorf("Doc = %q, want it to say which key it is the bundle's name for", k.Doc)
+				}
+			}
+			if k.Env != want {
 				t.Errorf("Env = %q, want %q", k.Env, want)
 			}
 			if k.Doc == "" || !strings.HasSuffix(k.Doc, ".") {
@@ -110,7 +128,9 @@ func TestKeys(t *testing.T) {
 		if v == `""` {
 			v = ""
 		}
-		env = append(env, k.Env+"="+v)
+		if k.AliasOf == "" {
+			env = append(env, k.Env+"="+v)
+		}
 	}
 	// The documented defaults, fed back through the environment, must
 	// reproduce Default() exactly.
@@ -292,7 +312,7 @@ func TestProductionKeys(t *testing.T) {
 		{"negative limit", func(c *config.Config) { c.Limits.StreamsPerIP = -1 }, "valksor.sse.limits.streams_per_ip: want a non-negative integer, got -1"},
 		{"proxy", func(c *config.Config) { c.Limits.TrustedProxies = []string{"10.0.0.0/8", "fe80::1", "192.0.2.1"} }, ""},
 		{"bad proxy", func(c *config.Config) { c.Limits.TrustedProxies = []string{"proxy.local"} }, `valksor.sse.limits.trusted_proxies: want IP addresses or CIDRs such as 10.0.0.0/8, got "proxy.local"`},
-		{"cert without key", func(c *config.Config) { c.TLS.Cert = "a.crt" }, "valksor.sse.tls.cert: tls.cert and tls.key go together"},
+		{"cert without key", func(c *config.Config) { c.TLS.Cert = "a.crt" }, "valksor.sse.tls.cert: tls.cert and tls.key (ssl_cert_path and ssl_key_path in the Symfony bundle's names) go together"},
 		{"log format", func(c *config.Config) { c.Server.LogFormat = "yaml" }, `valksor.sse.log_format: want "text" or "json", got "yaml"`},
 	}
 	for _, tt := range tests {

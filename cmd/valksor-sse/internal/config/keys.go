@@ -45,6 +45,10 @@ type Key struct {
 	Default string
 	// Doc is a one or two sentence description of the key.
 	Doc string
+	// AliasOf, when set, is the key this one is another name for (the
+	// Symfony bundle's names, such as bind for host): it sets the same
+	// value, and has no environment variable of its own: Env is that key's.
+	AliasOf string
 }
 
 // kind is the value type of a key; it selects parsing and range checking.
@@ -79,7 +83,12 @@ func (k kind) typeName() string {
 // overrides, validation and documentation, so adding a key is one entry.
 type keyDef struct {
 	name string
-	kind kind
+	// alias, when set, names the key this one is another name for; of is
+	// that key's definition. An alias shares its field, kind and checks,
+	// and has no environment variable of its own.
+	alias string
+	of    *keyDef
+	kind  kind
 	// min and max bound integers and durations (in nanoseconds); hasMax
 	// says whether max applies.
 	min, max int64
@@ -93,9 +102,19 @@ type keyDef struct {
 	check func(c Config) string
 }
 
-// env returns the key's environment variable name.
+// env returns the name of the environment variable that overrides the
+// key: its own, or for an alias that of the key it names.
 func (d *keyDef) env() string {
-	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(d.name, ".", "_"))
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(d.target().name, ".", "_"))
+}
+
+// target returns the key d sets: d itself, or for an alias the key it
+// names.
+func (d *keyDef) target() *keyDef {
+	if d.of != nil {
+		return d.of
+	}
+	return d
 }
 
 // keys is the table of configuration keys: the seed's first, then ours.
@@ -116,6 +135,19 @@ var keys = []keyDef{
 		doc: "Maximum lifetime of one stream, after which the server closes it and the client reconnects; 0 means no limit. An integer is seconds."},
 	{name: "debug", kind: kindBool, field: func(c *Config) any { return &c.Server.Debug },
 		doc: "Log verbosely."},
+
+	// The keys the Symfony bundle's code defines (its SseConfiguration):
+	// other names for ours, and domain.
+	{name: "bind", alias: "host",
+		doc: "The Symfony bundle's name for host: the address to listen on. Without it (and without host) the default stays localhost, not the bundle's 0.0.0.0."},
+	{name: "path", alias: "base_path",
+		doc: "The Symfony bundle's name for base_path: the URL path of the stream, with the health check at path/healthz."},
+	{name: "domain", kind: kindString, field: func(c *Config) any { return &c.Server.Domain }, check: checkDomain,
+		doc: "Host name browsers reach the server by, as in the Symfony bundle: the URLs the server prints use it, --tls-self-signed issues its certificate for it as well as localhost, and with no certificate configured the server serves HTTPS with /etc/ssl/private/DOMAIN.crt and DOMAIN.key when both can be read. Empty: the host name clients on this machine use (localhost for 0.0.0.0 and ::)."},
+	{name: "ssl_cert_path", alias: "tls.cert",
+		doc: "The Symfony bundle's name for tls.cert: the PEM certificate chain, with ssl_key_path."},
+	{name: "ssl_key_path", alias: "tls.key",
+		doc: "The Symfony bundle's name for tls.key: the PEM private key of ssl_cert_path."},
 
 	{name: "base_path", kind: kindString, field: func(c *Config) any { return &c.Server.BasePath }, check: checkBasePath,
 		doc: `URL path prefix of the endpoints; starts with "/" and does not end with "/".`},
@@ -251,9 +283,20 @@ var (
 
 func init() {
 	for i := range keys {
+		keyByName[keys[i].name] = &keys[i]
+	}
+	for i := range keys {
 		d := &keys[i]
-		keyByName[d.name] = d
-		keyByEnv[d.env()] = d
+		if d.alias == "" {
+			keyByEnv[d.env()] = d
+			continue
+		}
+		of := keyByName[d.alias]
+		if of == nil || of.alias != "" {
+			panic("config: key " + d.name + " is an alias of " + d.alias + ", which is not a key")
+		}
+		d.of, d.kind, d.field = of, of.kind, of.field
+		d.min, d.max, d.hasMax = of.min, of.max, of.hasMax
 	}
 }
 
@@ -265,13 +308,15 @@ func Keys() []Key {
 	out := make([]Key, 0, len(keys))
 	for i := range keys {
 		d := &keys[i]
-		out = append(out, Key{
+		k := Key{
 			Name:    d.name,
 			Env:     d.env(),
 			Type:    d.kind.typeName(),
 			Default: formatValue(d.field(&def)),
 			Doc:     d.doc,
-		})
+			AliasOf: d.alias,
+		}
+		out = append(out, k)
 	}
 	return out
 }
@@ -281,6 +326,18 @@ func keyNames() []string {
 	out := make([]string, len(keys))
 	for i := range keys {
 		out[i] = keys[i].name
+	}
+	return out
+}
+
+// envKeyNames returns the names of the keys that have an environment
+// variable (all but the aliases), in table order.
+func envKeyNames() []string {
+	out := make([]string, 0, len(keys))
+	for i := range keys {
+		if keys[i].alias == "" {
+			out = append(out, keys[i].name)
+		}
 	}
 	return out
 }

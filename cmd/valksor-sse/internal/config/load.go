@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,23 +41,42 @@ const SymfonyFileName = "config/packages/valksor.yaml"
 //
 // In env, an empty value counts as unset, except for list keys where it
 // means an empty list. A VALKSOR_SSE_* variable that is neither a key's nor
-// reserved (see IsReserved) is an error.
+// reserved (see IsReserved) is an error (see LoadWarn).
+//
+// The Symfony bundle's names for keys (bind for host, path for base_path,
+// ssl_cert_path and ssl_key_path for tls.cert and tls.key; see
+// Key.AliasOf) set the same values. Where one mapping sets a key under both
+// names with different values, that is an error naming both.
 //
 // As in Symfony, when APP_ENV is set in env, the keys of the top-level
 // when@<APP_ENV> block's valksor.sse mapping override those of the base
 // mapping (a list replaces the base list); other when@ blocks are ignored,
-// and so are all of them without APP_ENV. Symfony parameters are not
-// resolved: a value holding an %env(...)% placeholder is an error that
-// names the VALKSOR_SSE_* variable to set instead, unless that variable is
-// set, since it overrides the value anyway.
+// and so are all of them without APP_ENV. Of Symfony's parameters only
+// %kernel.project_dir% is resolved (see projectDir): a value holding an
+// %env(...)% placeholder or another parameter is an error that names the
+// VALKSOR_SSE_* variable to set instead, unless that variable is set, since
+// it overrides the value anyway.
 //
 // Errors name the file and line or the variable, the full key, and what is
 // accepted; several problems are reported together, one per line. When the
 // resulting Enabled is false, the error wraps ErrDisabled. On error the
 // returned Config is the zero value.
 func Load(dir, path string, env []string) (Config, error) {
+	return load(dir, path, env, nil)
+}
+
+// LoadWarn is Load for commands that do not run a server (status, publish,
+// tail, stop, token...): an unknown VALKSOR_SSE_* variable, which such a
+// command would not use anyway, is passed to warn, a message naming it,
+// instead of being an error. Everything else is as in Load.
+func LoadWarn(dir, path string, env []string, warn func(msg string)) (Config, error) {
+	return load(dir, path, env, warn)
+}
+
+// load is Load; a non-nil warn receives the unknown variables.
+func load(dir, path string, env []string, warn func(string)) (Config, error) {
 	c := Default()
-	l := loader{origins: make(map[string]string), env: make(map[string]string)}
+	l := loader{origins: make(map[string]string), names: make(map[string]string), env: make(map[string]string), warn: warn}
 	for _, kv := range env {
 		if name, value, ok := strings.Cut(kv, "="); ok {
 			l.env[name] = value
@@ -81,7 +102,11 @@ func Load(dir, path string, env []string) (Config, error) {
 	// rest now reports every problem in one go.
 	parseFailed := len(l.errs) > 0
 	for _, p := range c.validate() {
-		l.errs = append(l.errs, fmt.Errorf("%s%s%s: %s", l.originPrefix(p.key), keyPrefix, p.key, p.msg))
+		name := p.key
+		if written := l.names[p.key]; written != "" {
+			name = written // the bundle's name, as the file has it
+		}
+		l.errs = append(l.errs, fmt.Errorf("%s%s%s: %s", l.originPrefix(p.key), keyPrefix, name, p.msg))
 	}
 	if !parseFailed && !c.Enabled {
 		return Config{}, l.disabled()
@@ -126,8 +151,13 @@ func readConfigFile(dir, path string) (string, []byte, error) {
 type loader struct {
 	file    string
 	origins map[string]string // key name -> "file:line" or "environment variable NAME"
+	names   map[string]string // key name -> the alias that set it last, when one did
 	env     map[string]string // the environment given to Load
+	warn    func(string)      // LoadWarn's: unknown variables are not errors
 	errs    []error
+
+	projectDir     string // %kernel.project_dir%, once looked up
+	projectDirDone bool
 }
 
 // at formats a position prefix for node n in the config file.
@@ -213,19 +243,38 @@ func (l *loader) loadSSE(c *Config, m *yaml.Node, path string) {
 	if sse == nil {
 		return
 	}
-	l.loadMapping(c, sse, "", make(map[string]int))
+	l.loadMapping(c, sse, "", &mappingState{seen: make(map[string]int), set: make(map[string]setting)})
+}
+
+// mappingState is what loadMapping remembers across one valksor.sse
+// mapping (the base one, or a when@ block's) and its blocks of keys.
+type mappingState struct {
+	// seen maps a full key name to the line of its first explicit
+	// occurrence.
+	seen map[string]int
+	// set maps a key name to where this mapping set it, under that name or
+	// an alias.
+	set map[string]setting
+}
+
+// setting is a key set by a mapping: the name it was written under, its
+// node and its parsed value.
+type setting struct {
+	name  string
+	node  *yaml.Node
+	value any
 }
 
 // loadMapping applies the keys of m, whose names are relative to prefix
-// ("" for valksor.sse itself, "watch." for the watch block). seen maps a full
-// key name to the line of its first explicit occurrence.
-func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[string]int) {
+// ("" for valksor.sse itself, "watch." for the watch block).
+func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, st *mappingState) {
+	seen := st.seen
 	for _, e := range l.entries(m, 0) {
 		name := prefix + e.key.Value
 		d, ok := keyByName[name]
 		if e.key.Kind == yaml.ScalarNode && !ok && isBlock(name) {
 			if v := deref(e.value); v.Kind == yaml.MappingNode {
-				l.loadMapping(c, v, name+".", seen)
+				l.loadMapping(c, v, name+".", st)
 				continue
 			} else if !isNull(v) {
 				l.addf(v, "%s%s: want a block of keys (%s), got %s", keyPrefix, name, strings.Join(blockKeys(name), ", "), describe(v))
@@ -248,9 +297,10 @@ func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[st
 		if isNull(v) {
 			continue // keep the default
 		}
+		v = l.resolveProjectDir(v)
 		if n, param := envPlaceholder(v); n != nil {
 			if !l.envSets(d) {
-				l.addf(n, "%s%s: %s", keyPrefix, name, placeholderHint(d, param))
+				l.addf(n, "%s%s: %s", keyPrefix, name, l.placeholderHint(d, param))
 			}
 			continue
 		}
@@ -259,9 +309,109 @@ func (l *loader) loadMapping(c *Config, m *yaml.Node, prefix string, seen map[st
 			l.addf(bad, "%s%s: %s", keyPrefix, name, msg)
 			continue
 		}
+		t := d.target()
+		if prev, twice := st.set[t.name]; twice {
+			// The same key under its other name (host and bind): an
+			// explicit key wins over a merged one (<<), and two explicit
+			// ones must agree.
+			if !e.merged && !reflect.DeepEqual(prev.value, val) {
+				alias, of := name, prev.name
+				if d.alias == "" {
+					alias, of = prev.name, name
+				}
+				l.addf(v, "%s%s is %s here but %s%s is %s on line %d: %s is the Symfony bundle's name for %s, so they set the same thing; keep one of them",
+					keyPrefix, name, describe(v), keyPrefix, prev.name, describe(prev.node), prev.node.Line, alias, of)
+			}
+			continue
+		}
+		st.set[t.name] = setting{name: name, node: v, value: val}
 		d.set(c, val)
-		l.origins[name] = strings.TrimSuffix(l.at(v), ": ")
+		l.origins[t.name] = strings.TrimSuffix(l.at(v), ": ")
+		if d.alias != "" {
+			l.names[t.name] = name
+		} else {
+			delete(l.names, t.name)
+		}
 	}
+}
+
+// projectParam is the one Symfony parameter Load resolves.
+const projectParam = "%kernel.project_dir%"
+
+// resolveProjectDir returns v with %kernel.project_dir% replaced by the
+// project directory in its scalars (v itself, or the items of a list), or
+// v unchanged when it holds none or the directory is unknown. v is not
+// modified: an alias may share it.
+func (l *loader) resolveProjectDir(v *yaml.Node) *yaml.Node {
+	resolve := func(n *yaml.Node) *yaml.Node {
+		if n == nil || n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, projectParam) {
+			return n
+		}
+		dir := l.project()
+		if dir == "" {
+			return n
+		}
+		c := *n
+		c.Value = strings.ReplaceAll(n.Value, projectParam, filepath.ToSlash(dir))
+		c.Tag = "!!str"
+		return &c
+	}
+	if v.Kind != yaml.SequenceNode {
+		return resolve(v)
+	}
+	var items []*yaml.Node
+	for i, item := range v.Content {
+		if r := resolve(deref(item)); r != deref(item) {
+			if items == nil {
+				items = slices.Clone(v.Content)
+			}
+			items[i] = r
+		}
+	}
+	if items == nil {
+		return v
+	}
+	c := *v
+	c.Content = items
+	return &c
+}
+
+// project returns the project directory of the config file, looked up
+// once (see projectDir).
+func (l *loader) project() string {
+	if !l.projectDirDone {
+		l.projectDir, l.projectDirDone = projectDir(l.file), true
+	}
+	return l.projectDir
+}
+
+// projectDir returns what Symfony's kernel.project_dir would be for the
+// config file: the nearest directory at or above the file's that holds a
+// composer.json (the rule of Symfony's Kernel::getProjectDir), else, for a
+// file in a config directory (config/packages/valksor.yaml or
+// config/valksor.yaml), the directory above config; "" when neither.
+func projectDir(file string) string {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return ""
+	}
+	start := filepath.Dir(abs)
+	for d := start; ; {
+		if st, err := os.Stat(filepath.Join(d, "composer.json")); err == nil && st.Mode().IsRegular() {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	for d, i := start, 0; i < 2; d, i = filepath.Dir(d), i+1 {
+		if filepath.Base(d) == "config" {
+			return filepath.Dir(d)
+		}
+	}
+	return ""
 }
 
 // envParam matches a Symfony parameter: an environment variable
@@ -302,7 +452,10 @@ var envVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // placeholderHint explains that the Symfony parameter param cannot be used
 // for key d, and what to do instead.
-func placeholderHint(d *keyDef, param string) string {
+func (l *loader) placeholderHint(d *keyDef, param string) string {
+	if param == projectParam {
+		return fmt.Sprintf("%q is resolved only in a Symfony project, and %s is in none (no composer.json at or above it, and not in a config directory); set the environment variable %s instead (it overrides this value, which is then ignored), or write the path itself here", param, l.file, d.env())
+	}
 	example := ""
 	inner := envParam.FindStringSubmatch(param)[1] // "" for %name%
 	if i := strings.LastIndexByte(inner, ':'); i >= 0 {
@@ -665,8 +818,16 @@ func (l *loader) loadEnv(c *Config, env []string) {
 		}
 		d, known := keyByEnv[name]
 		if !known {
-			l.errs = append(l.errs, fmt.Errorf("unknown environment variable %s%s; `valksor-sse config keys` lists every variable",
-				name, suggestion(strings.TrimPrefix(name, EnvPrefix), keyNames(), EnvPrefix)))
+			msg := fmt.Sprintf("unknown environment variable %s%s; `valksor-sse config keys` lists every variable",
+				name, suggestion(strings.TrimPrefix(name, EnvPrefix), envKeyNames(), EnvPrefix))
+			if a := keyByName[strings.ToLower(strings.TrimPrefix(name, EnvPrefix))]; a != nil && a.alias != "" {
+				msg = fmt.Sprintf("unknown environment variable %s: %s is the Symfony bundle's name for %s, whose variable is %s", name, a.name, a.alias, a.env())
+			}
+			if l.warn != nil {
+				l.warn(msg + "; ignored, as this command does not use it (serve and dev refuse to start with it)")
+				continue
+			}
+			l.errs = append(l.errs, errors.New(msg))
 			continue
 		}
 		if value == "" && d.kind != kindList {
@@ -679,5 +840,6 @@ func (l *loader) loadEnv(c *Config, env []string) {
 		}
 		d.set(c, v)
 		l.origins[d.name] = "environment variable " + name
+		delete(l.names, d.name)
 	}
 }

@@ -16,6 +16,11 @@ type Server struct {
 	Host string
 	// Port is the TCP port, 0 picks a free one (key port, default 8080).
 	Port int
+	// Domain is the host name browsers reach the server by, for the URLs
+	// it prints, the self-signed certificate and the Symfony bundle's
+	// certificate location (key domain, default "": the host name clients
+	// on this machine use).
+	Domain string
 	// BasePath is the URL prefix of the endpoints, starting with "/" and not
 	// ending with "/" (key base_path, default "/sse").
 	BasePath string
@@ -46,10 +51,23 @@ type Server struct {
 }
 
 func checkHost(c Config) string {
-	h := c.Server.Host
-	switch {
-	case h == "":
+	if c.Server.Host == "" {
 		return `must not be empty; use 0.0.0.0 or :: to listen on all interfaces`
+	}
+	return checkHostName(c.Server.Host)
+}
+
+// checkDomain allows an empty domain or a host name or IP address.
+func checkDomain(c Config) string {
+	if c.Server.Domain == "" {
+		return ""
+	}
+	return checkHostName(c.Server.Domain)
+}
+
+// checkHostName wants a host name or IP address without port or brackets.
+func checkHostName(h string) string {
+	switch {
 	case hasSpaceOrControl(h):
 		return fmt.Sprintf("must not contain spaces or control characters, got %q", h)
 	case strings.Contains(h, "://") || strings.Contains(h, "/"):

@@ -12,7 +12,7 @@ type TLS struct {
 // checkTLS wants tls.cert and tls.key together.
 func checkTLS(c Config) string {
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
-		return "tls.cert and tls.key go together: set both, or neither"
+		return "tls.cert and tls.key (ssl_cert_path and ssl_key_path in the Symfony bundle's names) go together: set both, or neither"
 	}
 	return ""
 }
