@@ -60,21 +60,25 @@ func docWords(t testing.TB, cmd string) []string {
 	return w
 }
 
-// valksorArgs returns the arguments of a command that runs valksor-sse,
-// with each old string of replace (pairs old, new) replaced: the ports the
-// test chose instead of the document's.
-func valksorArgs(t testing.TB, cmd string, replace ...string) []string {
+// valksorCommand splits a command that runs valksor-sse into the variables
+// it sets (NAME=value words before the program) and the arguments, with each
+// old string of replace (pairs old, new) replaced in the arguments: the
+// ports the test chose instead of the document's.
+func valksorCommand(t testing.TB, cmd string, replace ...string) (env, args []string) {
 	t.Helper()
 	words := docWords(t, cmd)
+	for len(words) > 0 && strings.Contains(words[0], "=") && !strings.HasPrefix(words[0], "-") {
+		env, words = append(env, words[0]), words[1:]
+	}
 	if len(words) == 0 || words[0] != "valksor-sse" {
 		t.Fatalf("%q: want a valksor-sse command", cmd)
 	}
-	args := words[1:]
+	args = words[1:]
 	r := strings.NewReplacer(replace...)
 	for i, a := range args {
 		args[i] = r.Replace(a)
 	}
-	return args
+	return env, args
 }
 
 // runDocCommands runs commands with bash -e in dir, as a reader who pastes

@@ -26,8 +26,10 @@ func TestPythonExample(t *testing.T) {
 		t.Fatalf("the Run it block has the commands %q, want one", cmds)
 	}
 	_, appPort, _ := net.SplitHostPort(freeAddr(t))
-	args := valksorArgs(t, cmds[0], "8000", appPort)
-	dev := startProc(t, dir, []string{"VALKSOR_SSE_DEV_LISTEN=127.0.0.1:0"}, devListening, args...)
+	env, args := valksorCommand(t, cmds[0], "8000", appPort)
+	// The proxy listens on dev.listen, localhost:3000 by default: here on
+	// a free port.
+	dev := startProc(t, dir, append(env, "VALKSOR_SSE_DEV_LISTEN=127.0.0.1:0"), devListening, args...)
 	dev.waitLog("the app to answer", `msg="app ready"`, 30*time.Second)
 	dev.waitLog("the watcher to start", "watching for changes", 10*time.Second)
 
