@@ -162,3 +162,15 @@ func editFile(t testing.TB, name, old, new string) {
 	}
 	saveFile(t, name, strings.Replace(string(data), old, new, 1))
 }
+
+// needCommand skips the test when the program name is not on the PATH, or
+// fails it under CI (CI=true), where the test command installs it.
+func needCommand(t testing.TB, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is needed to run what the document says: %v", name, err)
+		}
+		t.Skipf("%s is not installed: %v", name, err)
+	}
+}

@@ -85,6 +85,7 @@ func openExample(t *testing.T, base string) *tab {
 // tabs, and the curl commands of examples/app/README.md, run from outside
 // the browser, notify and reload again.
 func TestExampleApp(t *testing.T) {
+	needCommand(t, "curl")
 	checkExampleCommands(t)
 	base := startExample(t)
 	a, b := openExample(t, base), openExample(t, base)

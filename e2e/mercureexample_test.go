@@ -24,6 +24,7 @@ func TestMercureExample(t *testing.T) {
 		t.Fatalf("the README's blocks have the commands %q, %q, %q; want 1, 1 and 2", start, serve, publish)
 	}
 	needBrowser(t)
+	needCommand(t, "curl")
 	project := copyExample(t, "mercure")
 
 	env, args := valksorCommand(t, start[0])

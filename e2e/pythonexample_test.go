@@ -20,6 +20,7 @@ import (
 // page shows what it now renders, and the form posts through the proxy.
 func TestPythonExample(t *testing.T) {
 	needChromium(t)
+	needCommand(t, "python3")
 	dir := copyExample(t, "python")
 	cmds := docCommands(t, docBlocks(t, "examples/python/README.md", 1)[0], "examples/python")
 	if len(cmds) != 1 {

@@ -36,6 +36,7 @@ func TestSymfonyExample(t *testing.T) {
 
 	t.Run("dev", func(t *testing.T) {
 		needChromium(t)
+		needCommand(t, "curl")
 		project := copyExample(t, "symfony")
 		_, port, _ := net.SplitHostPort(freeAddr(t))
 		// What the Twig functions render: the server's port.
