@@ -326,9 +326,9 @@ func TestStalePIDFileIsTakenOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := start(t, dir, "--port", "0")
-	if !strings.Contains(s.stderr.String(), "taking over a stale pid file") {
-		t.Fatalf("no word about the stale pid file:\n%s", s.stderr)
-	}
+	// The log lines of the start follow the line that says where the
+	// server listens.
+	s.awaitLog("a word about the stale pid file", regexp.MustCompile("taking over a stale pid file"))
 	if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) != strconv.Itoa(s.cmd.Process.Pid) {
 		t.Fatalf("pid file holds %q", b)
 	}
