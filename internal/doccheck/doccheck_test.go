@@ -143,6 +143,7 @@ func TestStartsProcess(t *testing.T) {
 		{"go run ./cmd/valksor-sse --port 0\n", true},
 		{"go run ./cmd/valksor-sse publish reload\n", false},
 		{"go run ./examples/app\n", true},
+		{"go run ./scripts/release -dry-run\n", false},
 		{"valksor-sse tail --json | jq .data\n", true},
 		{"valksor-sse publish reload --port 3000\n", false},
 		{"valksor-sse --port 8080 publish reload\n", false},

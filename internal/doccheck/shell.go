@@ -134,7 +134,8 @@ func Words(line string) ([]string, error) {
 // StartsProcess reports whether the block starts a process that keeps
 // running (a server, a watcher, a stream), and returns the first command
 // line that does. Recognised: a command sent to the background (&);
-// valksor-sse with no command, serve, dev or tail; go run; python with a
+// valksor-sse with no command, serve, dev or tail; go run (but of the
+// project's ./scripts/, which run and end); python with a
 // script or -m http.server; php -S and bin/console; node, npm start and npm
 // run, npx; redis-server; docker run and docker compose up; systemctl
 // start, restart and enable --now; curl -N (a stream).
@@ -202,8 +203,11 @@ func startsProcess(cmd []string) bool {
 		return valksorStarts(cmd[1:])
 	case "go":
 		if arg(1) == "run" {
-			if arg(2) == "./cmd/valksor-sse" {
+			switch {
+			case arg(2) == "./cmd/valksor-sse":
 				return valksorStarts(cmd[3:])
+			case strings.HasPrefix(arg(2), "./scripts/"):
+				return false // the project's tools run and end
 			}
 			return true
 		}
