@@ -61,112 +61,162 @@ func isJSIdentPart(c byte) bool { return isJSIdentStart(c) || isDigit(c) }
 // literals and (heuristically) regular expressions, and never fails; input it
 // does not understand yields no references.
 func scanJS(src []byte) []ref {
-	var refs []ref
-	n := len(src)
+	s := &jsScanner{src: src, i: moduleStart(src), regexOK: true}
+	for s.i < len(src) {
+		s.token()
+	}
+	return sortRefs(s.refs)
+}
+
+// moduleStart returns where the code of src starts: after a byte order
+// mark and a "#!" line.
+func moduleStart(src []byte) int {
 	i := 0
-	if n >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
+	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
 		i = 3
 	}
-	if i+1 < n && src[i] == '#' && src[i+1] == '!' {
+	if i+1 < len(src) && src[i] == '#' && src[i+1] == '!' {
 		i = skipLine(src, i)
 	}
-	regexOK := true // a '/' here would start a regular expression
-	lastDot := false
-	depth := 0      // current brace depth
-	var subst []int // brace depths at which template substitutions opened
-	for i < n {
-		c := src[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
-			i++
-		case c == '/':
-			if i+1 < n && src[i+1] == '/' {
-				i = skipLine(src, i)
-				continue
-			}
-			if i+1 < n && src[i+1] == '*' {
-				i = skipBlockComment(src, i)
-				continue
-			}
-			if regexOK {
-				if j, ok := skipRegex(src, i); ok {
-					i, regexOK, lastDot = j, false, false
-					continue
-				}
-			}
-			i, regexOK, lastDot = i+1, true, false
-		case c == '\'' || c == '"':
-			i, regexOK, lastDot = skipJSString(src, i), false, false
-		case c == '`':
-			j, open := skipTemplate(src, i+1)
-			i, lastDot = j, false
-			if open {
-				subst = append(subst, depth)
-				depth++
-				regexOK = true
-			} else {
-				regexOK = false
-			}
-		case c == '{':
-			i, depth, regexOK, lastDot = i+1, depth+1, true, false
-		case c == '}':
-			lastDot = false
-			if len(subst) > 0 && subst[len(subst)-1] == depth-1 {
-				subst = subst[:len(subst)-1]
-				depth--
-				j, open := skipTemplate(src, i+1)
-				i = j
-				if open {
-					subst = append(subst, depth)
-					depth++
-					regexOK = true
-				} else {
-					regexOK = false
-				}
-				continue
-			}
-			if depth > 0 {
-				depth--
-			}
-			i, regexOK = i+1, true
-		case c == ')' || c == ']':
-			i, regexOK, lastDot = i+1, false, false
-		case c == '.':
-			switch {
-			case i+1 < n && isDigit(src[i+1]):
-				i, regexOK, lastDot = skipNumber(src, i), false, false
-			case i+2 < n && src[i+1] == '.' && src[i+2] == '.':
-				i, regexOK, lastDot = i+3, true, false
-			default:
-				i, regexOK, lastDot = i+1, true, true
-			}
-		case c == '?' && i+1 < n && src[i+1] == '.' && !(i+2 < n && isDigit(src[i+2])):
-			i, regexOK, lastDot = i+2, true, true
-		case isDigit(c):
-			i, regexOK, lastDot = skipNumber(src, i), false, false
-		case isJSIdentStart(c):
-			j := i + 1
-			for j < n && isJSIdentPart(src[j]) {
-				j++
-			}
-			word := string(src[i:j])
-			if !lastDot {
-				switch word {
-				case "import":
-					refs = peekImport(src, j, refs)
-				case "export":
-					refs = peekExport(src, j, refs)
-				case "new":
-					refs = peekNewURL(src, j, refs)
-				}
-			}
-			regexOK = !lastDot && regexKeywords[word]
-			i, lastDot = j, false
-		default:
-			i, regexOK, lastDot = i+1, true, false
+	return i
+}
+
+// jsScanner is the state of scanJS between two tokens.
+type jsScanner struct {
+	src []byte
+	i   int // the position of the next token
+	// regexOK is set where a '/' starts a regular expression literal
+	// rather than a division: after an operator, an opening brace or a
+	// keyword such as return.
+	regexOK bool
+	// lastDot is set right after a member access ('.' or '?.'), where
+	// import, export and new are property names, not keywords.
+	lastDot bool
+	depth   int   // the brace depth
+	subst   []int // the brace depths at which template substitutions opened
+	refs    []ref
+}
+
+// past moves to next, past a token after which a '/' starts a regular
+// expression when regexAfter is set, and that is not a member access.
+func (s *jsScanner) past(next int, regexAfter bool) {
+	s.i, s.regexOK, s.lastDot = next, regexAfter, false
+}
+
+// token reads the token at s.i, or skips the space or comment there.
+func (s *jsScanner) token() {
+	src, i := s.src, s.i
+	c := src[i]
+	switch {
+	case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+		s.i++
+	case c == '/':
+		s.slash()
+	case c == '\'' || c == '"':
+		s.past(skipJSString(src, i), false)
+	case c == '`':
+		s.template(i + 1)
+	case c == '{':
+		s.depth++
+		s.past(i+1, true)
+	case c == '}':
+		s.closeBrace()
+	case c == ')' || c == ']':
+		s.past(i+1, false)
+	case c == '.':
+		s.dot()
+	case c == '?' && i+1 < len(src) && src[i+1] == '.' && !(i+2 < len(src) && isDigit(src[i+2])):
+		s.i, s.regexOK, s.lastDot = i+2, true, true // optional chaining
+	case isDigit(c):
+		s.past(skipNumber(src, i), false)
+	case isJSIdentStart(c):
+		s.word()
+	default:
+		s.past(i+1, true) // an operator or punctuation
+	}
+}
+
+// slash reads what starts with '/': a comment, a regular expression
+// literal, or a division.
+func (s *jsScanner) slash() {
+	src, i := s.src, s.i
+	switch {
+	case i+1 < len(src) && src[i+1] == '/':
+		s.i = skipLine(src, i)
+		return
+	case i+1 < len(src) && src[i+1] == '*':
+		s.i = skipBlockComment(src, i)
+		return
+	}
+	if s.regexOK {
+		if j, ok := skipRegex(src, i); ok {
+			s.past(j, false)
+			return
 		}
 	}
-	return sortRefs(refs)
+	s.past(i+1, true)
+}
+
+// template skips template literal text from src[from:] up to the closing
+// backquote, or up to a substitution "${", which it enters.
+func (s *jsScanner) template(from int) {
+	j, open := skipTemplate(s.src, from)
+	s.past(j, open)
+	if open {
+		s.subst = append(s.subst, s.depth)
+		s.depth++
+	}
+}
+
+// closeBrace reads a '}': the end of a template substitution, whose
+// template text goes on after it, or of a block.
+func (s *jsScanner) closeBrace() {
+	if n := len(s.subst); n > 0 && s.subst[n-1] == s.depth-1 {
+		s.subst = s.subst[:n-1]
+		s.depth--
+		s.template(s.i + 1)
+		return
+	}
+	if s.depth > 0 {
+		s.depth--
+	}
+	s.past(s.i+1, true)
+}
+
+// dot reads what starts with '.': a number such as .5, a spread "...", or
+// a member access.
+func (s *jsScanner) dot() {
+	src, i := s.src, s.i
+	switch {
+	case i+1 < len(src) && isDigit(src[i+1]):
+		s.past(skipNumber(src, i), false)
+	case i+2 < len(src) && src[i+1] == '.' && src[i+2] == '.':
+		s.past(i+3, true)
+	default:
+		s.i, s.regexOK, s.lastDot = i+1, true, true
+	}
+}
+
+// word reads an identifier or keyword; import, export and new (unless
+// they follow a member access) are looked at for a module specifier.
+func (s *jsScanner) word() {
+	src := s.src
+	j := s.i + 1
+	for j < len(src) && isJSIdentPart(src[j]) {
+		j++
+	}
+	word := string(src[s.i:j])
+	if !s.lastDot {
+		switch word {
+		case "import":
+			s.refs = peekImport(src, j, s.refs)
+		case "export":
+			s.refs = peekExport(src, j, s.refs)
+		case "new":
+			s.refs = peekNewURL(src, j, s.refs)
+		}
+	}
+	s.past(j, !s.lastDot && regexKeywords[word])
 }
 
 func skipLine(src []byte, i int) int {

@@ -489,7 +489,7 @@ func startProc(tb testing.TB, dir string, env []string, listening *regexp.Regexp
 		select {
 		case <-p.done:
 		case <-time.After(15 * time.Second):
-			tb.Errorf("valksor-sse %s still running 15s after SIGTERM; killing it", args[0])
+			tb.Errorf("valksor-sse %q still running 15s after SIGTERM; killing it", args)
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}

@@ -2,15 +2,16 @@ package e2e_test
 
 import (
 	"context"
-	"github.com/valksor/go-sse/internal/proctest"
-	"net/http"
 	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/valksor/go-sse/internal/proctest"
 )
 
 var (
@@ -81,8 +82,11 @@ func openExample(t *testing.T, base string) *tab {
 // TestExampleApp opens the example app in two tabs, submits the notify form
 // in one (a message in its field, a click on its button): the notification
 // appears in both, through the client. Then the reload button reloads both
-// tabs, and POST /trigger-reload from outside the browser does it again.
+// tabs, and the curl commands of examples/app/README.md, run from outside
+// the browser, notify and reload again.
 func TestExampleApp(t *testing.T) {
+	needCommand(t, "curl")
+	checkExampleCommands(t)
 	base := startExample(t)
 	a, b := openExample(t, base), openExample(t, base)
 
@@ -117,15 +121,29 @@ func TestExampleApp(t *testing.T) {
 		tb.waitFor("the reload", `window.__marker === undefined && performance.getEntriesByType('navigation')[0].type === 'reload' && window.sseClient && sseClient.isConnected()`, 15*time.Second)
 	}
 
-	// POST /trigger-reload from a script or another process.
+	// The README's curl commands, from outside the browser: a
+	// notification, then a reload.
+	curls := docCommands(t, docBlocks(t, "examples/app/README.md", 2)[1], "")
+	if len(curls) != 2 {
+		t.Fatalf("the README's curl block has the commands %q, want two", curls)
+	}
+	addr := strings.TrimPrefix(base, "http://")
+	runDocCommands(t, t.TempDir(), curls[:1], nil, "localhost:8000", addr)
+	b.waitFor("the notification sent with curl", `[...document.querySelectorAll('#notifications li.notification.info')].some((li) => li.textContent.endsWith('[info] Hello'))`, 10*time.Second)
 	b.eval(`window.__marker = 2; ` + listenBarrier)
-	resp, err := http.Post(base+"/trigger-reload", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("POST /trigger-reload: %d", resp.StatusCode)
-	}
+	runDocCommands(t, t.TempDir(), curls[1:], nil, "localhost:8000", addr)
 	b.waitFor("the reload", `window.__marker === undefined && window.sseClient && sseClient.isConnected()`, 15*time.Second)
+}
+
+// checkExampleCommands checks that the commands of the Run block of
+// examples/app/README.md are what startExample runs: the program of
+// ./examples/app, with no flag but --addr (to which it gives a free port).
+func checkExampleCommands(t *testing.T) {
+	t.Helper()
+	for _, c := range docCommands(t, docBlocks(t, "examples/app/README.md", 2)[0], "") {
+		w := docWords(t, c)
+		if len(w) < 3 || strings.Join(w[:3], " ") != "go run ./examples/app" || (len(w) > 3 && (w[3] != "--addr" || len(w) != 5)) {
+			t.Fatalf("examples/app/README.md runs %q; the test runs the program of ./examples/app with --addr", c)
+		}
+	}
 }
