@@ -32,8 +32,9 @@ func IsReserved(name string) bool {
 	return false
 }
 
-// Key documents one configuration key, for generating the README table and
-// the command's help from a single source.
+// Key documents one configuration key, for generating the reference table of
+// docs/config.md and the output of "valksor-sse config keys" from a single
+// source.
 type Key struct {
 	// Name is the key under valksor.sse in the config file, e.g. "ping_interval".
 	Name string
