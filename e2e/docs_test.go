@@ -1,9 +1,9 @@
 package e2e_test
 
-// What the examples' READMEs tell a reader to type, run by the tests: the
-// blocks marked "tested by TestName" (see internal/doccheck), read from the
-// document at the start of each test, so that a changed command is the
-// command tested.
+// What the documents (README.md, the guides under docs/, the examples'
+// READMEs) tell a reader to type, run by the tests: the blocks marked
+// "tested by TestName" (see internal/doccheck), read from the document at
+// the start of each test, so that a changed command is the command tested.
 
 import (
 	"context"

@@ -118,7 +118,8 @@ func (d *keyDef) target() *keyDef {
 	return d
 }
 
-// keys is the table of configuration keys: the seed's first, then ours.
+// keys is the table of configuration keys: those of the PHP component's
+// README first, then ours.
 // The check of a key lives next to the type of its group (server.go,
 // auth.go...), where the field is.
 var keys = []keyDef{
@@ -301,9 +302,9 @@ func init() {
 	}
 }
 
-// Keys returns the documented configuration keys in table order (the
-// seed's keys first). Default is rendered from Default(), so the two cannot
-// drift apart. The result is a fresh slice the caller may modify.
+// Keys returns the documented configuration keys in table order (the PHP
+// component's keys first). Default is rendered from Default(), so the two
+// cannot drift apart. The result is a fresh slice the caller may modify.
 func Keys() []Key {
 	def := Default()
 	out := make([]Key, 0, len(keys))
