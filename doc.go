@@ -21,6 +21,22 @@
 // valksor-sse server depends on [Broadcaster]; the client package has a remote
 // implementation.
 //
+// The hub is configured with options given to [New]: where it is mounted
+// ([WithBasePath]), how publishers authenticate ([WithPublishToken],
+// [WithAuthorizer]), its limits, its transport, its logger and its hooks.
+// An option given a bad value makes New return an error naming it. The
+// repository's docs/go-library.md is a tour of all of it.
+//
+// # Events and topics
+//
+// An [Event] has a type, data (JSON unless it is a string or bytes) and
+// topics. A stream chooses its topics with ?topic= and receives only the
+// events sent to one of them; an event without topics goes to the public
+// channel, [DefaultTopic], which a stream without ?topic= listens to.
+// [Reload] and [CSSUpdate] build the two events the browser client acts on
+// by itself. A private event ([Event.Private]) reaches only the streams
+// whose [Authorizer] grants one of its topics (package jwt is one).
+//
 // # Ids and resuming
 //
 // Every event has an id: the publisher's own ([Event.ID], unique within the

@@ -141,13 +141,23 @@ func New(opts ...Option) (*Hub, error) {
 	return h, nil
 }
 
-// Broadcast publishes e to the streams subscribed to its topics.
+// Broadcast publishes e to the streams subscribed to its topics (the public
+// channel, DefaultTopic, when it names none). When it returns nil the event
+// is in the transport's history, with its id, and on its way to every
+// matching stream of every hub sharing the transport; a stream that is too
+// slow for it is dropped and resumes later. The errors wrap ErrInvalidEvent
+// or ErrInvalidTopic for an event that cannot be published as given (a
+// reserved type, an id or type too long, too many topics),
+// ErrDuplicateID for an id still in the history, ErrTransportUnavailable
+// when the transport cannot store it now, and ErrHubClosed after Shutdown;
+// nothing is published then. It is safe for concurrent use.
 func (h *Hub) Broadcast(ctx context.Context, e Event) error {
 	_, err := h.Publish(ctx, e)
 	return err
 }
 
-// Publish is Broadcast that also returns the event's id.
+// Publish is Broadcast that also returns the event's id: e.ID when the
+// publisher chose one, else the id the transport assigned.
 func (h *Hub) Publish(ctx context.Context, e Event) (string, error) {
 	if h.closed() {
 		return "", ErrHubClosed

@@ -1,6 +1,3 @@
-// Package client talks to a valksor-sse server over HTTP: Publisher publishes
-// events (a remote sse.Broadcaster) and Subscriber reads a stream, following
-// reconnection and Last-Event-ID the way a browser's EventSource does.
 package client
 
 import (

@@ -1,6 +1,6 @@
 // Package dev holds the pieces behind
 //
-//	valksor-sse dev --proxy http://localhost:8000 [--listen :3000] [--cmd "go run ./app"]
+//	valksor-sse dev --proxy http://localhost:8000 [--listen localhost:3000] [--cmd "go run ./app"]
 //
 // which puts live reload in front of an app written in anything (PHP, Node,
 // Python, Go…):
@@ -17,9 +17,33 @@
 //     ready again, and shows a page that answered 500 when the client
 //     fetched it to morph it (see package web), until the next morph.
 //     [StateEvent] builds the dev-state event it listens to.
+//   - [Loop] ties them together for a hub: the proxy, the runner when there
+//     is a command, and the events below. It is what the valksor-sse dev
+//     command runs, in front of package server.
+//
+// The repository's docs/dev-loop.md is the user's guide to all of it.
+//
+// # The loop
+//
+// A program with its own hub and mux gets the whole dev loop from [NewLoop]:
+//
+//	loop, err := dev.NewLoop(dev.LoopOptions{Target: target, Command: []string{"go run ./app"}, Renderer: renderer})
+//	if err != nil { ... }
+//	defer loop.Stop(context.Background())
+//	mux.Handle(mapper.Prefix(), mapper) // the client's files, which the injected import map names
+//	mux.Handle("/", loop.Proxy())       // everything but the hub's routes goes to the app
+//	loop.Start(hub)               // runs the command; events go to hub from now on
+//	// for every settled change of the file watcher (package watch):
+//	loop.Restart(ctx, files)      // a source changed: restart, then reload once the app answers
+//	hub.Broadcast(ctx, loop.Reload(files...)) // a page or template changed: reload (or morph) now
+//
+// [Loop.Reload] makes reload events that skip the client's probe of the
+// page ([AnsweredReload]) whenever the app is known to answer, which saves a
+// round trip per save.
 //
 // # Wiring
 //
+// What Loop does, with the pieces alone.
 // The hub and the client assets are mounted under the SSE base path of the
 // same mux as the proxy, which handles everything else. The order of events
 // on a source change is: publish dev-state "starting" → Runner.Restart →

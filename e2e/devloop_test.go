@@ -471,8 +471,15 @@ var (
 // if still running after 15s, SIGKILL.
 func startProc(tb testing.TB, dir string, env []string, listening *regexp.Regexp, args ...string) *proc {
 	tb.Helper()
+	return startProgram(tb, bin, dir, env, listening, args...)
+}
+
+// startProgram is startProc for another build of valksor-sse: the program
+// at path.
+func startProgram(tb testing.TB, program, dir string, env []string, listening *regexp.Regexp, args ...string) *proc {
+	tb.Helper()
 	p := &proc{tb: tb, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, args...)
+	p.cmd = exec.Command(program, args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = append(cleanEnv(), env...)
 	p.cmd.Stdout = p.stderr

@@ -1,9 +1,9 @@
 package e2e_test
 
-// What the examples' READMEs tell a reader to type, run by the tests: the
-// blocks marked "tested by TestName" (see internal/doccheck), read from the
-// document at the start of each test, so that a changed command is the
-// command tested.
+// What the documents (README.md, the guides under docs/, the examples'
+// READMEs) tell a reader to type, run by the tests: the blocks marked
+// "tested by TestName" (see internal/doccheck), read from the document at
+// the start of each test, so that a changed command is the command tested.
 
 import (
 	"context"
@@ -88,12 +88,19 @@ func valksorCommand(t testing.TB, cmd string, replace ...string) (env, args []st
 // fail or take more than 30 seconds.
 func runDocCommands(t testing.TB, dir string, cmds []string, env []string, replace ...string) string {
 	t.Helper()
+	return runDocCommandsWith(t, filepath.Dir(bin), dir, cmds, env, replace...)
+}
+
+// runDocCommandsWith is runDocCommands with the valksor-sse of the
+// directory binDir on the PATH.
+func runDocCommandsWith(t testing.TB, binDir, dir string, cmds []string, env []string, replace ...string) string {
+	t.Helper()
 	script := strings.NewReplacer(replace...).Replace(strings.Join(cmds, "\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-e", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(withPath(cleanEnv(), filepath.Dir(bin)), env...)
+	cmd.Env = append(withPath(cleanEnv(), binDir), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bash -e -c %q: %v\n%s", script, err, out)

@@ -18,6 +18,21 @@
 //     and "mercureAuthorization"), then the "authorization" query parameter.
 //   - A stream's grant expires with its token, so the hub closes the stream
 //     then and the client reconnects with a fresh token.
+//   - Config.RequireExp refuses tokens without exp, and Config.MaxTTL tokens
+//     that expire too far ahead; both are off by default, for tokens minted
+//     the Mercure way, and recommended in production.
+//
+// Wiring it into a hub:
+//
+//	key, err := jwt.LoadKey(os.Getenv("SSE_JWT_SECRET"), "") // a secret, or "file:public.pem"
+//	if err != nil { ... }
+//	auth, err := jwt.New(jwt.Config{PublisherKeys: []jwt.Key{key}, AnonymousSubscribe: true, RequireExp: true})
+//	if err != nil { ... }
+//	hub, err := sse.New(sse.WithAuthorizer(auth))
+//
+// [Signer] mints tokens with the same claims, as the valksor-sse token
+// command does. The repository's docs/production.md describes the claims
+// and the answers from a user's side.
 package jwt
 
 import (

@@ -5,7 +5,22 @@
 // refused by a rate limit), and the standard Go runtime and process
 // collectors.
 //
-// All metric names start with valksor_sse_.
+// All metric names start with valksor_sse_; docs/production.md in the
+// repository lists them with the alerts worth having.
+//
+// The standalone server (package server) serves them at /metrics. A program
+// with its own hub does the same with New and Handler, and feeds the
+// request counters from its middleware, as package server's access log
+// does:
+//
+//	m := metrics.New(hub)
+//	mux.Handle("GET /metrics", m.Handler())
+//	// in the middleware around the hub:
+//	m.StreamOpened(metrics.ResultOK)         // a stream opened (or ResultRefused, ResultLimited)
+//	m.ObservePublish(status, time.Since(t0)) // a publish request answered
+//
+// Each Metrics has a registry of its own, so two hubs in one process do not
+// collide.
 package metrics
 
 import (

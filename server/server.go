@@ -14,8 +14,19 @@
 //	defer s.Shutdown(context.Background())
 //	s.Hub().Broadcast(ctx, sse.Reload())
 //
+// Open listens (Options.Addr, or a Listener of the caller's) and starts
+// serving; Addr says where, which matters with port 0. Done is closed when
+// the server stops, on Shutdown or on an error while serving, which Err
+// then returns. Shutdown stops the watchers, then the hub (its streams are
+// told to reconnect), then the HTTP server. What applies to every
+// connection (timeouts, TLS, the per-address connection budget) is set in
+// one place, the http.Server this package builds; Options.Fallback serves
+// what the hub's routes do not (the valksor-sse dev command puts its proxy
+// there).
+//
 // A program that has its own HTTP server mounts a package sse Hub on its
-// mux instead (see examples/app).
+// mux instead (see examples/app, and docs/go-library.md in the
+// repository).
 package server
 
 import (

@@ -1,7 +1,29 @@
 // Package ssetest is the conformance suite for sse.Transport
-// implementations. A transport's own tests call Run with a factory; the suite
-// checks ordering, ids, history and resume, delivery to listeners (across
-// peers when the transport is shared between processes), and closing.
+// implementations, in the way testing/slogtest is for slog handlers: every
+// transport of the project passes it (the memory transport and package
+// redis), and so should one of your own.
+//
+// A transport's own tests call [Run] with a factory for fresh, empty
+// transports and the size of their history:
+//
+//	func TestMyTransport(t *testing.T) {
+//		ssetest.Run(t, ssetest.Config{
+//			New:         func(t *testing.T) sse.Transport { return mytransport.New(100) },
+//			HistorySize: 100,
+//		})
+//	}
+//
+// The suite runs as subtests of t and checks what the hub relies on, as the
+// Transport interface states it: ordering and cursors, ids (assigned, and
+// publisher-chosen ones unique within the history), history and resume
+// (after an id, "earliest", and the gaps: an id too old, unknown or in the
+// future gets everything retained with Complete false), delivery to
+// listeners and their removal, behaviour after Close, and a hub serving
+// real streams over HTTP on top of the transport. A transport shared
+// between processes also sets [Config.Peer], which returns a second
+// transport on the same storage; the suite then checks delivery and resume
+// across the two. [Config.TrimSlack] allows a transport that trims its
+// history approximately (Redis's MAXLEN ~) to keep a few more messages.
 package ssetest
 
 import (

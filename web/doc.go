@@ -50,7 +50,8 @@
 //     raw}: raw is the event's data string, data is raw parsed as JSON when
 //     it parses and raw itself otherwise, and id is the stream's last event
 //     id at that event (the event's own id when it has one; "" before the
-//     first one). The seed's example reading event.data works unchanged.
+//     first one). The PHP component's example, which reads event.data,
+//     works unchanged.
 //   - isConnected(): whether the connected event of the current connection
 //     has arrived and the connection has not been lost since.
 //   - ping(timeout = 5000): a Promise of the round-trip time in ms: it POSTs

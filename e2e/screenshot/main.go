@@ -1,8 +1,8 @@
-// Command screenshot takes the dashboard screenshot of the README: it starts
+// Command screenshot takes the screenshot of docs/dashboard.md: it starts
 // a valksor-sse server, opens streams, publishes a stream of events, and
 // captures the dashboard in headless Chromium while the load runs.
 //
-//	go run ./dashboard/internal/screenshot -bin ./valksor-sse -out docs/dashboard.png
+//	go run -C e2e ./screenshot -bin "$PWD/valksor-sse" -out "$PWD/docs/dashboard.png"
 //
 // scripts/screenshot-dashboard builds the binary and runs it.
 package main

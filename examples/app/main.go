@@ -156,7 +156,7 @@ func newServer() (handler http.Handler, shutdown func(context.Context) error, er
 		}
 	})
 
-	// The seed's "custom event broadcasting" example.
+	// The PHP component's "custom event broadcasting" example.
 	mux.HandleFunc("POST /notify", func(w http.ResponseWriter, r *http.Request) {
 		msg := strings.TrimSpace(r.PostFormValue("message"))
 		if msg == "" || len(msg) > 500 {
@@ -174,7 +174,7 @@ func newServer() (handler http.Handler, shutdown func(context.Context) error, er
 		w.WriteHeader(http.StatusNoContent) // the result arrives over SSE
 	})
 
-	// The seed's DevelopmentController: reload every connected page.
+	// The PHP component's DevelopmentController: reload every connected page.
 	mux.HandleFunc("POST /trigger-reload", func(w http.ResponseWriter, r *http.Request) {
 		if err := hub.Broadcast(r.Context(), sse.Reload()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)

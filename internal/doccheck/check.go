@@ -189,11 +189,12 @@ var shellLangs = map[string]bool{
 // IsShell reports whether the block is a shell block.
 func (b Block) IsShell() bool { return shellLangs[b.Lang] }
 
-// CheckBlocks checks the shell blocks of the documents under docs/ and
-// examples/: each that starts a process (see StartsProcess) must be marked
-// "illustrative" or "tested by TestName", where TestName is a test
-// function of a _test.go file under root that names the document (its
-// path relative to root), since that test reads the block. Any other
+// CheckBlocks checks the code blocks of the documents. In README.md and
+// the documents under docs/ and examples/, each shell block that starts a
+// process (see StartsProcess) must be marked "illustrative" or "tested by
+// TestName". A block of any language marked "tested by TestName" names a
+// test function of a _test.go file under root that names the document
+// (its path relative to root), since that test reads the block. Any other
 // comment right before a shell block is an error wherever it is: it is
 // taken for a mistyped marker.
 func CheckBlocks(root string, docs map[string]*Doc) []error {
@@ -201,13 +202,13 @@ func CheckBlocks(root string, docs map[string]*Doc) []error {
 	var tests map[string]string // test name -> source of its file
 	for _, name := range sortedKeys(docs) {
 		d := docs[name]
-		strict := strings.HasPrefix(name, "docs/") || strings.HasPrefix(name, "examples/")
+		strict := name == "README.md" || strings.HasPrefix(name, "docs/") || strings.HasPrefix(name, "examples/")
 		for _, b := range d.Blocks {
-			if !b.IsShell() {
+			test, tested := b.TestedBy()
+			if !b.IsShell() && !tested {
 				continue
 			}
 			at := fmt.Sprintf("%s:%d", d.Path, b.Line)
-			test, tested := b.TestedBy()
 			switch {
 			case tested:
 				if tests == nil {

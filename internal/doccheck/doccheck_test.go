@@ -188,7 +188,11 @@ func TestCheck(t *testing.T) {
 		"[guide](docs/guide.md#running-it) [bad anchor](docs/guide.md#runing-it) [gone](docs/gone.md)\n"+
 		"[self](#project) [code](main.go#L2) [far](main.go#L9) [dir](docs) [web](https://example.com/x.md#y)\n"+
 		"[up](../outside.md)\n\n"+
-		"```bash\nvalksor-sse serve\n```\n")
+		"```bash\nvalksor-sse serve\n```\n\n"+
+		"<!-- tested by TestGuide -->\n```go\nhub, err := sse.New()\n```\n\n"+
+		"<!-- tested by TestElsewhere -->\n```go\nhub, err := sse.New()\n```\n\n"+
+		"<!-- any comment -->\n```yaml\nport: 8080\n```\n")
+	write("CONTRIBUTING.md", "# Contributing\n\n```bash\nvalksor-sse serve\n```\n")
 	write("docs/guide.md", "# Guide\n\n## Running it\n\n"+
 		"```bash\nvalksor-sse --port 8080\n```\n\n"+
 		"<!-- illustrative -->\n```bash\nvalksor-sse dev --proxy http://localhost:8000\n```\n\n"+
@@ -199,14 +203,14 @@ func TestCheck(t *testing.T) {
 		"<!-- illustrative: the flags -->\n```bash\nvalksor-sse\n```\n\n"+
 		"```bash\nvalksor-sse publish reload\n```\n")
 	write("main.go", "package main\n\nfunc main() {}\n")
-	write("guide_test.go", "package main\n\n// Runs docs/guide.md.\nfunc TestGuide(t *testing.T) {}\n")
+	write("guide_test.go", "package main\n\n// Runs docs/guide.md and compiles README.md.\nfunc TestGuide(t *testing.T) {}\n")
 	write("other_test.go", "package main\n\nfunc TestElsewhere(t *testing.T) {}\n")
 
 	files, err := doccheck.Files(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"README.md", "docs/guide.md"}; !reflect.DeepEqual(files, want) {
+	if want := []string{"README.md", "CONTRIBUTING.md", "docs/guide.md"}; !reflect.DeepEqual(files, want) {
 		t.Fatalf("Files = %q, want %q", files, want)
 	}
 	var got []string
@@ -218,6 +222,8 @@ func TestCheck(t *testing.T) {
 		"README.md:3: link docs/gone.md: docs/gone.md does not exist",
 		"README.md:4: link main.go#L9: #L9: main.go has 4 lines",
 		"README.md:5: link ../outside.md: leaves the repository",
+		"README.md:7: \"valksor-sse serve\" starts a process, but the block does not say how it is tested",
+		"README.md:17: marked tested by TestElsewhere, but that test's file never names README.md",
 		"docs/guide.md:5: \"valksor-sse --port 8080\" starts a process, but the block does not say how it is tested",
 		"docs/guide.md:20: marked tested by TestMissing, but no _test.go file defines that test",
 		"docs/guide.md:25: marked tested by TestElsewhere, but that test's file never names docs/guide.md",

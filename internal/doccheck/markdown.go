@@ -6,11 +6,14 @@
 // [Check] is what the project's test runs over README.md, CONTRIBUTING.md,
 // docs/*.md and examples/*/README.md: every relative link names a file of
 // the repository and every anchor a heading of it, and every shell block of
-// docs/ and examples/ that starts a process is marked, on the line before
-// its fence, either
+// README.md, docs/ and examples/ that starts a process is marked, on the
+// line before its fence, either
 //
 //	<!-- illustrative -->             shown for reading; no test runs it
 //	<!-- tested by TestSomething -->  TestSomething runs it (and its file names the document)
+//
+// A block in another language (Go, YAML) may carry the second marker too,
+// for a test that compiles or loads it; the same rule holds for it.
 //
 // Tests that run a document's commands find them with [Parse] and
 // [Doc.BlocksTestedBy], and split a command into words with [Words].

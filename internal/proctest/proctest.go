@@ -3,7 +3,10 @@
 // command collects it), a buffer their output can be written to while the
 // test reads it, an environment free of the caller's configuration, the
 // line a server prints once it listens, and one way to wait for something
-// until a deadline.
+// until a deadline ([Poll], [Await]). It also starts the real servers the
+// tests talk to: a Python web server as a backend that is not Go
+// ([Python]) and a Redis of a test's own ([StartRedis]), and plays several
+// clients from one machine ([DialFrom]).
 package proctest
 
 import (

@@ -40,7 +40,8 @@ type Config struct {
 	Source string
 }
 
-// Default returns the built-in configuration: the seed's defaults plus ours.
+// Default returns the built-in configuration: the PHP component's defaults
+// plus ours.
 // Every call returns fresh slices.
 func Default() Config {
 	return Config{

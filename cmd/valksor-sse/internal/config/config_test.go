@@ -238,22 +238,6 @@ func TestIsReserved(t *testing.T) {
 	}
 }
 
-// TestREADMEHasEveryKey keeps the README's configuration table in step with
-// the keys: it must contain testdata/keys.golden verbatim.
-func TestREADMEHasEveryKey(t *testing.T) {
-	readme, err := os.ReadFile("../../../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := os.ReadFile("testdata/keys.golden")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(readme), strings.TrimSpace(string(table))) {
-		t.Fatal("README.md's configuration table differs from testdata/keys.golden; paste the golden table into the README")
-	}
-}
-
 // TestProductionKeys covers the auth, limits, tls, metrics and log_format
 // keys: their blocks in the file, the environment, and their checks.
 func TestProductionKeys(t *testing.T) {

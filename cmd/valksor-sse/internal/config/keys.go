@@ -32,8 +32,9 @@ func IsReserved(name string) bool {
 	return false
 }
 
-// Key documents one configuration key, for generating the README table and
-// the command's help from a single source.
+// Key documents one configuration key, for generating the reference table of
+// docs/config.md and the output of "valksor-sse config keys" from a single
+// source.
 type Key struct {
 	// Name is the key under valksor.sse in the config file, e.g. "ping_interval".
 	Name string
@@ -117,7 +118,8 @@ func (d *keyDef) target() *keyDef {
 	return d
 }
 
-// keys is the table of configuration keys: the seed's first, then ours.
+// keys is the table of configuration keys: those of the PHP component's
+// README first, then ours.
 // The check of a key lives next to the type of its group (server.go,
 // auth.go...), where the field is.
 var keys = []keyDef{
@@ -300,9 +302,9 @@ func init() {
 	}
 }
 
-// Keys returns the documented configuration keys in table order (the
-// seed's keys first). Default is rendered from Default(), so the two cannot
-// drift apart. The result is a fresh slice the caller may modify.
+// Keys returns the documented configuration keys in table order (the PHP
+// component's keys first). Default is rendered from Default(), so the two
+// cannot drift apart. The result is a fresh slice the caller may modify.
 func Keys() []Key {
 	def := Default()
 	out := make([]Key, 0, len(keys))
