@@ -52,6 +52,12 @@ type Source interface {
 	Stats() sse.Stats
 }
 
+// healthChecker is implemented by sources that can tell whether their
+// transport publishes; the transport gauge is exported only for them.
+type healthChecker interface {
+	Health(ctx context.Context) sse.Health
+}
+
 // historyLener is implemented by sources that can count the events in
 // their history; the history gauge is exported only for them.
 type historyLener interface {
@@ -142,6 +148,7 @@ var (
 	descSlow      = prometheus.NewDesc("valksor_sse_slow_consumer_disconnects_total", "Streams dropped because their queue was full (the client did not keep up).", nil, nil)
 	descUptime    = prometheus.NewDesc("valksor_sse_uptime_seconds", "Time since the hub started.", nil, nil)
 	descHistory   = prometheus.NewDesc("valksor_sse_history_events", "Events kept in the history for resuming clients.", nil, nil)
+	descUp        = prometheus.NewDesc("valksor_sse_transport_up", "1 while the transport (Redis) publishes, 0 while it cannot: alert on 0. The error is in the log.", nil, nil)
 )
 
 // Describe sends the descriptions of the hub's metrics.
@@ -151,6 +158,9 @@ func (c *hubCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if _, ok := c.src.(historyLener); ok {
 		ch <- descHistory
+	}
+	if _, ok := c.src.(healthChecker); ok {
+		ch <- descUp
 	}
 }
 
@@ -163,11 +173,18 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descDelivered, prometheus.CounterValue, float64(st.Delivered))
 	ch <- prometheus.MustNewConstMetric(descSlow, prometheus.CounterValue, float64(st.SlowDisconnects))
 	ch <- prometheus.MustNewConstMetric(descUptime, prometheus.GaugeValue, st.Uptime.Seconds())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
 	if h, ok := c.src.(historyLener); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
 		if n, ok := h.HistoryLen(ctx); ok {
 			ch <- prometheus.MustNewConstMetric(descHistory, prometheus.GaugeValue, float64(n))
 		}
+	}
+	if h, ok := c.src.(healthChecker); ok {
+		up := 1.0
+		if h.Health(ctx).Status == sse.HealthDegraded {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 	}
 }

@@ -743,6 +743,9 @@ func TestProdReadyz(t *testing.T) {
 	if resp, body := prodDo(t, c, "GET", s.at("/sse/readyz"), prodReq{}); resp.StatusCode != 200 || !strings.Contains(body, `"status":"ready"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
+	if up := scrapeMetrics(t, s, c)["valksor_sse_transport_up"]; up != 1 {
+		t.Fatalf("valksor_sse_transport_up = %v with Redis up", up)
+	}
 	redis.Stop()
 	var body string
 	waitFor(t, "readyz to report the lost transport", func() bool {
@@ -763,6 +766,9 @@ func TestProdReadyz(t *testing.T) {
 		if strings.Contains(answer, strconv.Itoa(port)) || strings.Contains(answer, "redis") {
 			t.Fatalf("a public health answer reveals the transport: %s", answer)
 		}
+	}
+	if up := scrapeMetrics(t, s, c)["valksor_sse_transport_up"]; up != 0 {
+		t.Fatalf("valksor_sse_transport_up = %v with Redis down", up)
 	}
 	waitFor(t, "the degraded state in the log", func() bool {
 		return strings.Contains(s.stderr.String(), "health: degraded") && strings.Contains(s.stderr.String(), strconv.Itoa(port))
