@@ -387,100 +387,32 @@ func (h *Handler) check(ctx context.Context, tok string, role jwt.Role, base str
 
 // publish serves POST: a form with topic (repeatable: the first is
 // canonical, the others alternates), data, private, id, type and retry
-// (q is the request's query).
+// (q is the request's query). Its steps: authorize the publisher, read the
+// form, turn it into an event, check the token allows that event, publish.
 func (h *Handler) publish(w http.ResponseWriter, r *http.Request, q url.Values) {
-	tok, src := requestToken(r, q)
-	if tok == "" {
-		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "publishing needs a publisher token: send Authorization: Bearer <token>"})
-		return
-	}
-	if src == fromCookie && !h.sameOrAllowedOrigin(r) {
-		h.fail(w, http.StatusForbidden, "", "a publish request authorized by cookie must come from this hub's origin or an allowed origin")
-		return
-	}
-	base := h.hubURL(r).String()
-	acc, err := h.check(r.Context(), tok, jwt.Publisher, base)
+	acc, base, err := h.authorizePublish(r, q)
 	if err != nil {
-		h.refuse(w, err)
+		h.reject(w, err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
-	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch media {
-	case "multipart/form-data":
-		err = r.ParseMultipartForm(1 << 20)
-	case "application/x-www-form-urlencoded", "":
-		if media == "" {
-			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-		err = r.ParseForm()
-	default:
-		h.fail(w, http.StatusUnsupportedMediaType, "invalid_request", fmt.Sprintf("send the update as application/x-www-form-urlencoded, not %s", quote(media)))
-		return
-	}
+	form, err := h.readUpdateForm(w, r)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.fail(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the update is over the limit of %d bytes", tooBig.Limit))
-			return
-		}
-		h.fail(w, http.StatusBadRequest, "invalid_request", "malformed form: "+err.Error())
+		h.reject(w, err)
 		return
 	}
-	f := r.PostForm
-	topics := f["topic"]
-	if len(topics) == 0 {
-		h.fail(w, http.StatusBadRequest, "invalid_request", "missing topic field")
+	e, err := parseUpdate(form, base, h.hub.MaxTopics())
+	if err != nil {
+		h.reject(w, err)
 		return
 	}
-	// Counted before any topic is checked or authorized, as the hub
-	// counts an event's topics.
-	if max := h.hub.MaxTopics(); len(topics) > max {
-		h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("%d topics; an update may have at most %d (max_topics)", len(topics), max))
-		return
-	}
-	for _, t := range topics {
-		if err := checkSelector(t); err != nil {
-			h.fail(w, http.StatusBadRequest, "", strings.Replace(err.Error(), "topic selector", "topic", 1))
-			return
-		}
-		if t == "*" {
-			h.fail(w, http.StatusBadRequest, "", "the topic * is reserved for the wildcard matcher: no subscriber could select it alone")
-			return
-		}
-		if reserved(t, base) {
-			h.fail(w, http.StatusBadRequest, "", fmt.Sprintf("topic %s is in the hub's reserved namespace %s, where only the hub publishes", quote(t), Path))
-			return
-		}
-	}
-	_, private := f["private"] // present: private, whatever the value
-	e := sse.Event{ID: f.Get("id"), Type: f.Get("type"), Data: f.Get("data"), Topics: topics, Private: private}
-	if problem := checkUpdateFields(e.ID, e.Type); problem != "" {
-		h.fail(w, http.StatusBadRequest, "", problem)
-		return
-	}
-	if v := f.Get("retry"); v != "" {
-		ms, err := strconv.ParseUint(v, 10, 31)
-		if err != nil || v[0] == '+' {
-			h.fail(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("retry %s must be a number of milliseconds", quote(v)))
-			return
-		}
-		e.Retry = time.Duration(ms) * time.Millisecond
-	}
-	if why := acc.mayPublish(topics, private); why != "" {
+	if why := acc.mayPublish(e.Topics, e.Private); why != "" {
 		h.refuse(w, &sse.AuthError{Err: sse.ErrForbidden, Code: "insufficient_scope", Description: why})
 		return
 	}
 	id, err := h.hub.Publish(r.Context(), e)
 	if err != nil {
-		status := http.StatusInternalServerError
-		switch {
-		case errors.Is(err, sse.ErrInvalidEvent), errors.Is(err, sse.ErrInvalidTopic):
-			status = http.StatusBadRequest
-		case errors.Is(err, sse.ErrDuplicateID):
-			status = http.StatusConflict
-		case errors.Is(err, sse.ErrHubClosed), errors.Is(err, sse.ErrTransportClosed), errors.Is(err, sse.ErrTransportUnavailable):
-			status = http.StatusServiceUnavailable
+		status := publishStatus(err)
+		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "2")
 		}
 		h.fail(w, status, "", err.Error())
@@ -492,6 +424,135 @@ func (h *Handler) publish(w http.ResponseWriter, r *http.Request, q url.Values) 
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(id))
+}
+
+// failure is a request refused with an HTTP status, an OAuth error code
+// (empty for none) and a description for the client.
+type failure struct {
+	status int
+	code   string
+	desc   string
+}
+
+func (f *failure) Error() string { return f.desc }
+
+// fails returns a failure as an error.
+func fails(status int, code, desc string) error {
+	return &failure{status: status, code: code, desc: desc}
+}
+
+// reject answers err: a failure with its own status, an *sse.AuthError as
+// refuse does.
+func (h *Handler) reject(w http.ResponseWriter, err error) {
+	var f *failure
+	if errors.As(err, &f) {
+		h.fail(w, f.status, f.code, f.desc)
+		return
+	}
+	h.refuse(w, err)
+}
+
+// authorizePublish checks the publisher's token (from the header, the
+// query or a cookie, which must come from an allowed origin) and returns
+// what it allows and the hub's URL the token's topics are relative to.
+func (h *Handler) authorizePublish(r *http.Request, q url.Values) (*access, string, error) {
+	tok, src := requestToken(r, q)
+	if tok == "" {
+		return nil, "", &sse.AuthError{Err: sse.ErrUnauthorized, Description: "publishing needs a publisher token: send Authorization: Bearer <token>"}
+	}
+	if src == fromCookie && !h.sameOrAllowedOrigin(r) {
+		return nil, "", fails(http.StatusForbidden, "", "a publish request authorized by cookie must come from this hub's origin or an allowed origin")
+	}
+	base := h.hubURL(r).String()
+	acc, err := h.check(r.Context(), tok, jwt.Publisher, base)
+	return acc, base, err
+}
+
+// readUpdateForm reads the body of a publish request, URL-encoded (the
+// default when no type is given) or multipart, up to the hub's limit.
+func (h *Handler) readUpdateForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes)
+	var err error
+	switch media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media {
+	case "multipart/form-data":
+		err = r.ParseMultipartForm(1 << 20)
+	case "application/x-www-form-urlencoded", "":
+		if media == "" {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		err = r.ParseForm()
+	default:
+		return nil, fails(http.StatusUnsupportedMediaType, "invalid_request", fmt.Sprintf("send the update as application/x-www-form-urlencoded, not %s", quote(media)))
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, fails(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("the update is over the limit of %d bytes", tooBig.Limit))
+	case err != nil:
+		return nil, fails(http.StatusBadRequest, "invalid_request", "malformed form: "+err.Error())
+	}
+	return r.PostForm, nil
+}
+
+// parseUpdate turns a publish form into an event, checking its topics
+// (at most maxTopics, none in the hub's reserved namespace under base),
+// id, type and retry.
+func parseUpdate(f url.Values, base string, maxTopics int) (sse.Event, error) {
+	topics := f["topic"]
+	if len(topics) == 0 {
+		return sse.Event{}, fails(http.StatusBadRequest, "invalid_request", "missing topic field")
+	}
+	// Counted before any topic is checked or authorized, as the hub
+	// counts an event's topics.
+	if len(topics) > maxTopics {
+		return sse.Event{}, fails(http.StatusBadRequest, "invalid_request", fmt.Sprintf("%d topics; an update may have at most %d (max_topics)", len(topics), maxTopics))
+	}
+	for _, t := range topics {
+		if err := checkPublishedTopic(t, base); err != nil {
+			return sse.Event{}, err
+		}
+	}
+	_, private := f["private"] // present: private, whatever the value
+	e := sse.Event{ID: f.Get("id"), Type: f.Get("type"), Data: f.Get("data"), Topics: topics, Private: private}
+	if problem := checkUpdateFields(e.ID, e.Type); problem != "" {
+		return sse.Event{}, fails(http.StatusBadRequest, "", problem)
+	}
+	if v := f.Get("retry"); v != "" {
+		ms, err := strconv.ParseUint(v, 10, 31)
+		if err != nil || v[0] == '+' {
+			return sse.Event{}, fails(http.StatusBadRequest, "invalid_request", fmt.Sprintf("retry %s must be a number of milliseconds", quote(v)))
+		}
+		e.Retry = time.Duration(ms) * time.Millisecond
+	}
+	return e, nil
+}
+
+// checkPublishedTopic checks one topic of an update: a valid selector, not
+// the bare wildcard, and outside the hub's reserved namespace.
+func checkPublishedTopic(t, base string) error {
+	if err := checkSelector(t); err != nil {
+		return fails(http.StatusBadRequest, "", strings.Replace(err.Error(), "topic selector", "topic", 1))
+	}
+	if t == "*" {
+		return fails(http.StatusBadRequest, "", "the topic * is reserved for the wildcard matcher: no subscriber could select it alone")
+	}
+	if reserved(t, base) {
+		return fails(http.StatusBadRequest, "", fmt.Sprintf("topic %s is in the hub's reserved namespace %s, where only the hub publishes", quote(t), Path))
+	}
+	return nil
+}
+
+// publishStatus is the HTTP status of an error from Hub.Publish.
+func publishStatus(err error) int {
+	switch {
+	case errors.Is(err, sse.ErrInvalidEvent), errors.Is(err, sse.ErrInvalidTopic):
+		return http.StatusBadRequest
+	case errors.Is(err, sse.ErrDuplicateID):
+		return http.StatusConflict
+	case errors.Is(err, sse.ErrHubClosed), errors.Is(err, sse.ErrTransportClosed), errors.Is(err, sse.ErrTransportUnavailable):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // checkUpdateFields checks a published update's id and type: no control

@@ -219,64 +219,24 @@ func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request, q u
 		h.fail(w, http.StatusNotFound, "", "the subscriptions API is off; enable the active subscriptions (mercure.subscriptions: true)")
 		return
 	}
-	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.EscapedPath(), Path+"/subscriptions"), "/")
-	var segs []string
-	if rest != "" {
-		for _, s := range strings.Split(rest, "/") {
-			v, err := url.PathUnescape(s)
-			if err != nil || v == "" {
-				h.fail(w, http.StatusBadRequest, "", "malformed subscriptions path: each segment is one percent-encoded value")
-				return
-			}
-			segs = append(segs, v)
-		}
-	}
-	matchType, modern := MatchType(""), false
-	if len(segs) >= 2 {
-		matchType, modern = matchTypeNamed(segs[0], true)
-		if modern {
-			segs[0] = string(matchType)
-		}
-	}
-	id := Path + "/subscriptions"
-	for _, s := range segs {
-		id += "/" + escapeVar(s)
-	}
-	tok, _ := requestToken(r, q)
-	if tok == "" {
-		h.refuse(w, &sse.AuthError{Err: sse.ErrUnauthorized, Description: "the subscriptions API needs a subscriber token"})
-		return
-	}
-	acc, err := h.check(r.Context(), tok, jwt.Subscriber, h.hubURL(r).String())
+	sq, err := parseSubscriptionsPath(r.URL.EscapedPath())
 	if err != nil {
-		h.refuse(w, err)
+		h.reject(w, err)
 		return
 	}
-	if !acc.maySubscribe(id) {
-		h.refuse(w, &sse.AuthError{Err: sse.ErrForbidden, Code: "insufficient_scope", Description: fmt.Sprintf("the token does not allow subscribing to %s", quote(id))})
+	if err := h.authorizeSubscriptions(r, q, sq.id); err != nil {
+		h.reject(w, err)
 		return
 	}
 	last := h.lastEventID() // before the snapshot: resuming from it misses nothing
-	var keep func(*activeSub) bool
-	single, legacy := false, !modern && len(segs) > 0
-	switch {
-	case len(segs) == 0:
-		keep = func(*activeSub) bool { return true }
-	case legacy && len(segs) == 1:
-		keep = func(s *activeSub) bool { return s.legacy && s.match == segs[0] }
-	case modern && len(segs) == 2:
-		keep = func(s *activeSub) bool { return !s.legacy && s.matchType == matchType && s.match == segs[1] }
-	case modern && len(segs) == 3, legacy && len(segs) == 2:
-		want := subscriptionPath(legacy, matchType, segs[len(segs)-2], segs[len(segs)-1])
-		keep = func(s *activeSub) bool { return s.id == want }
-		single = true
-	default:
-		h.fail(w, http.StatusNotFound, "", "no such subscriptions resource")
+	keep, single, err := sq.filter()
+	if err != nil {
+		h.reject(w, err)
 		return
 	}
 	hd := w.Header()
 	hd.Set("Cache-Control", "must-revalidate")
-	if legacy {
+	if sq.legacy {
 		hd.Set("Content-Type", "application/ld+json")
 	} else {
 		etag := `"` + etagValue(last) + `"`
@@ -288,31 +248,110 @@ func (h *Handler) serveSubscriptions(w http.ResponseWriter, r *http.Request, q u
 		}
 		hd.Set("Content-Type", "application/json")
 	}
-	found := h.subs.list(keep)
-	var body any
-	if single {
-		if len(found) == 0 {
-			h.fail(w, http.StatusNotFound, "", "no active subscription "+quote(id))
-			return
-		}
-		d := found[0].doc(true)
-		if legacy {
-			d.Context, d.LastEventID = jsonLDContext, last
-		}
-		body = d
-	} else {
-		docs := make([]SubscriptionDoc, 0, len(found))
-		for _, s := range found {
-			docs = append(docs, s.doc(true))
-		}
-		c := SubscriptionsDoc{ID: id, Type: "subscriptions", LastEventID: last, Subscriptions: docs}
-		if legacy {
-			c.Context, c.Type = jsonLDContext, "Subscriptions"
-		}
-		body = c
+	body, err := sq.body(h.subs.list(keep), single, last)
+	if err != nil {
+		h.reject(w, err)
+		return
 	}
 	w.WriteHeader(http.StatusOK)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// subscriptionsQuery is a request of the subscriptions API, read from its
+// path: the segments after /subscriptions, percent-decoded.
+type subscriptionsQuery struct {
+	segs      []string
+	matchType MatchType // the current protocol's match type segment
+	modern    bool      // the path names a match type (the current protocol)
+	legacy    bool      // the path has segments but no match type
+	id        string    // the resource's IRI, as a topic for authorization
+}
+
+// parseSubscriptionsPath reads the request path (escaped) of the
+// subscriptions API.
+func parseSubscriptionsPath(escaped string) (subscriptionsQuery, error) {
+	var sq subscriptionsQuery
+	rest := strings.TrimPrefix(strings.TrimPrefix(escaped, Path+"/subscriptions"), "/")
+	if rest != "" {
+		for _, s := range strings.Split(rest, "/") {
+			v, err := url.PathUnescape(s)
+			if err != nil || v == "" {
+				return sq, fails(http.StatusBadRequest, "", "malformed subscriptions path: each segment is one percent-encoded value")
+			}
+			sq.segs = append(sq.segs, v)
+		}
+	}
+	if len(sq.segs) >= 2 {
+		sq.matchType, sq.modern = matchTypeNamed(sq.segs[0], true)
+		if sq.modern {
+			sq.segs[0] = string(sq.matchType)
+		}
+	}
+	sq.legacy = !sq.modern && len(sq.segs) > 0
+	sq.id = Path + "/subscriptions"
+	for _, s := range sq.segs {
+		sq.id += "/" + escapeVar(s)
+	}
+	return sq, nil
+}
+
+// authorizeSubscriptions checks that the request's subscriber token
+// allows id as a topic.
+func (h *Handler) authorizeSubscriptions(r *http.Request, q url.Values, id string) error {
+	tok, _ := requestToken(r, q)
+	if tok == "" {
+		return &sse.AuthError{Err: sse.ErrUnauthorized, Description: "the subscriptions API needs a subscriber token"}
+	}
+	acc, err := h.check(r.Context(), tok, jwt.Subscriber, h.hubURL(r).String())
+	if err != nil {
+		return err
+	}
+	if !acc.maySubscribe(id) {
+		return &sse.AuthError{Err: sse.ErrForbidden, Code: "insufficient_scope", Description: fmt.Sprintf("the token does not allow subscribing to %s", quote(id))}
+	}
+	return nil
+}
+
+// filter returns which active subscriptions the request lists, and
+// whether it names a single one.
+func (sq subscriptionsQuery) filter() (keep func(*activeSub) bool, single bool, err error) {
+	segs, n := sq.segs, len(sq.segs)
+	switch {
+	case n == 0:
+		return func(*activeSub) bool { return true }, false, nil
+	case sq.legacy && n == 1:
+		return func(s *activeSub) bool { return s.legacy && s.match == segs[0] }, false, nil
+	case sq.modern && n == 2:
+		return func(s *activeSub) bool { return !s.legacy && s.matchType == sq.matchType && s.match == segs[1] }, false, nil
+	case sq.modern && n == 3, sq.legacy && n == 2:
+		want := subscriptionPath(sq.legacy, sq.matchType, segs[n-2], segs[n-1])
+		return func(s *activeSub) bool { return s.id == want }, true, nil
+	}
+	return nil, false, fails(http.StatusNotFound, "", "no such subscriptions resource")
+}
+
+// body is the answer's document: the one subscription found when the
+// request names one, else the collection.
+func (sq subscriptionsQuery) body(found []*activeSub, single bool, last string) (any, error) {
+	if single {
+		if len(found) == 0 {
+			return nil, fails(http.StatusNotFound, "", "no active subscription "+quote(sq.id))
+		}
+		d := found[0].doc(true)
+		if sq.legacy {
+			d.Context, d.LastEventID = jsonLDContext, last
+		}
+		return d, nil
+	}
+	docs := make([]SubscriptionDoc, 0, len(found))
+	for _, s := range found {
+		docs = append(docs, s.doc(true))
+	}
+	c := SubscriptionsDoc{ID: sq.id, Type: "subscriptions", LastEventID: last, Subscriptions: docs}
+	if sq.legacy {
+		c.Context, c.Type = jsonLDContext, "Subscriptions"
+	}
+	return c, nil
 }
 
 // etagValue turns an event id into the content of an entity tag: bytes
