@@ -272,16 +272,8 @@ func (e *missingError) Is(target error) bool { return target == fs.ErrNotExist }
 //
 // The returned Watcher holds operating-system resources until Close.
 func New(o Options) (*Watcher, error) {
-	if len(o.Paths) == 0 {
-		return nil, errors.New("watch: no paths to watch")
-	}
-	for name, d := range map[string]time.Duration{
-		"Debounce": o.Debounce, "BurstDebounce": o.BurstDebounce,
-		"MaxWait": o.MaxWait, "PollInterval": o.PollInterval,
-	} {
-		if d < 0 {
-			return nil, fmt.Errorf("watch: %s must not be negative", name)
-		}
+	if err := checkOptions(o); err != nil {
+		return nil, err
 	}
 	w := &Watcher{
 		log:         o.Logger,
@@ -299,10 +291,46 @@ func New(o Options) (*Watcher, error) {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	if err := w.compileFilters(o); err != nil {
+		return nil, err
+	}
+	if err := w.addRoots(o.Paths); err != nil {
+		return nil, err
+	}
+	w.st.init()
+	if err := w.start(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// checkOptions refuses options no watcher can follow: no paths, negative
+// durations.
+func checkOptions(o Options) error {
+	if len(o.Paths) == 0 {
+		return errors.New("watch: no paths to watch")
+	}
+	for name, d := range map[string]time.Duration{
+		"Debounce": o.Debounce, "BurstDebounce": o.BurstDebounce,
+		"MaxWait": o.MaxWait, "PollInterval": o.PollInterval,
+	} {
+		if d < 0 {
+			return fmt.Errorf("watch: %s must not be negative", name)
+		}
+	}
 	for ext, d := range o.DebounceFor {
 		if d < 0 {
-			return nil, fmt.Errorf("watch: DebounceFor[%q] must not be negative", ext)
+			return fmt.Errorf("watch: DebounceFor[%q] must not be negative", ext)
 		}
+	}
+	return nil
+}
+
+// compileFilters sets what decides a change's fate: the debounce per
+// extension, the ignore globs (the defaults and o.Ignore), the excluded
+// files and the rules.
+func (w *Watcher) compileFilters(o Options) error {
+	for ext, d := range o.DebounceFor {
 		ext = normExt(ext)
 		if d == 0 {
 			delete(w.debounceFor, ext)
@@ -313,48 +341,49 @@ func New(o Options) (*Watcher, error) {
 	for _, p := range slices.Concat(defaultIgnore, o.Ignore) {
 		g, err := compileGlob(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		w.ignore = append(w.ignore, g)
 	}
 	excl, err := resolveExcludes(o.ExcludeFiles)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w.exclude = excl
 	for _, r := range o.Rules {
 		switch r.Action {
 		case Reload, CSSUpdate, Restart, Ignore:
 		default:
-			return nil, fmt.Errorf("watch: rule %q: unknown action %q", r.Pattern, r.Action)
+			return fmt.Errorf("watch: rule %q: unknown action %q", r.Pattern, r.Action)
 		}
 		g, err := compileGlob(r.Pattern)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		w.rules = append(w.rules, rule{g: g, action: r.Action})
 	}
-	if err := w.addRoots(o.Paths); err != nil {
-		return nil, err
-	}
-	w.st.init()
+	return nil
+}
 
+// start takes the first look at the roots: a first scan when polling,
+// else an fsnotify watch on every directory.
+func (w *Watcher) start() error {
 	if w.poll {
 		w.scan(time.Now(), true)
-		return w, nil
+		return nil
 	}
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return nil, fmt.Errorf("watch: %w (polling mode does not need it)", err)
+		return fmt.Errorf("watch: %w (polling mode does not need it)", err)
 	}
 	w.fs = fsw
 	for _, r := range w.roots {
 		if err := w.watchRoot(r, false, time.Now()); err != nil {
 			_ = fsw.Close()
-			return nil, fmt.Errorf("watch: %s: %w", r.name, err)
+			return fmt.Errorf("watch: %s: %w", r.name, err)
 		}
 	}
-	return w, nil
+	return nil
 }
 
 func (w *Watcher) addRoots(paths []string) error {
