@@ -294,3 +294,22 @@ func TestH2ConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSSlowStreams: a stream that never reads speaks TLS too over https
+// (it used to send its request in plaintext, and the server hung up on it,
+// which the report counted as a slow stream dropped).
+func TestTLSSlowStreams(t *testing.T) {
+	h := startTLSHub(t, false)
+	cfg := h.config(5, 3)
+	cfg.Slow = 2
+	rep, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Lost != 0 || rep.Slow != 2 || rep.SlowDropped != 0 {
+		t.Fatalf("lost %d, slow %d, dropped %d: want 0, 2, 0", rep.Lost, rep.Slow, rep.SlowDropped)
+	}
+	if _, protos := h.counts(); protos["HTTP/1.1"] != 7 {
+		t.Errorf("stream requests %v, want 7 HTTP/1.1 (5 streams and 2 slow ones)", protos)
+	}
+}
