@@ -49,10 +49,14 @@ type h2Pool struct {
 	conns   []h2Slot
 }
 
-// h2Slot is one connection of the pool, dialled when first needed.
+// h2Slot is one connection of the pool, dialled when first needed. Until
+// a stream on it has had its response the client does not know the
+// server's limit of concurrent streams (its SETTINGS may still be on the
+// way), so the first stream is opened alone.
 type h2Slot struct {
-	mu sync.Mutex
-	cc *http.ClientConn
+	mu    sync.Mutex
+	cc    *http.ClientConn
+	ready bool // a stream had its response: the server's settings are known
 }
 
 // newH2Pool prepares the connections of t for the streams of c.
@@ -78,20 +82,33 @@ func newH2Pool(c Config, u *url.URL, t *target) *h2Pool {
 }
 
 // conn returns the connection of stream i, dialling it when it is the
-// first.
-func (p *h2Pool) conn(ctx context.Context, i int) (*http.ClientConn, error) {
+// first. When the connection has not yet carried a stream (first is true),
+// the slot stays locked: the caller opens its stream, then calls
+// markReady.
+func (p *h2Pool) conn(ctx context.Context, i int) (cc *http.ClientConn, first bool, err error) {
 	s := &p.conns[i/p.perConn]
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cc != nil && s.cc.Err() == nil {
-		return s.cc, nil
+	if s.cc == nil || s.cc.Err() != nil {
+		if s.cc, err = p.tr.NewClientConn(ctx, "https", p.url.Host); err != nil {
+			s.cc = nil
+			s.mu.Unlock()
+			return nil, false, err
+		}
+		s.ready = false
 	}
-	cc, err := p.tr.NewClientConn(ctx, "https", p.url.Host)
-	if err != nil {
-		return nil, err
+	if !s.ready {
+		return s.cc, true, nil
 	}
-	s.cc = cc
-	return cc, nil
+	s.mu.Unlock()
+	return s.cc, false, nil
+}
+
+// markReady ends the first stream of stream i's connection: ok tells
+// whether it had its response.
+func (p *h2Pool) markReady(i int, ok bool) {
+	s := &p.conns[i/p.perConn]
+	s.ready = ok
+	s.mu.Unlock()
 }
 
 // close closes every connection of the pool.
@@ -113,10 +130,21 @@ func dialH2(ctx context.Context, t *target, rec *recorder, i int) (*stream, erro
 	p := t.h2
 	dctx, cancelDial := context.WithTimeout(ctx, t.timeout)
 	defer cancelDial()
-	cc, err := p.conn(dctx, i)
+	cc, first, err := p.conn(dctx, i)
 	if err != nil {
 		return nil, err
 	}
+	if first {
+		s, err := openH2(ctx, t, rec, cc)
+		p.markReady(i, err == nil)
+		return s, err
+	}
+	return openH2(ctx, t, rec, cc)
+}
+
+// openH2 opens a stream on cc.
+func openH2(ctx context.Context, t *target, rec *recorder, cc *http.ClientConn) (*stream, error) {
+	p := t.h2
 	if err := cc.Reserve(); err != nil {
 		return nil, fmt.Errorf("no room for another stream on an HTTP/2 connection (%d in flight): %w; the server allows fewer concurrent streams per connection than %d: lower the streams per connection (--h2-streams-per-conn)", cc.InFlight(), err, p.perConn)
 	}

@@ -91,7 +91,10 @@ func tlsError(addr string, err error) error {
 func probeTLS(ctx context.Context, t *target) error {
 	var err error
 	if t.h2 != nil {
-		_, err = t.h2.conn(ctx, 0)
+		var first bool
+		if _, first, err = t.h2.conn(ctx, 0); first {
+			t.h2.markReady(0, false)
+		}
 	} else {
 		var tc *tls.Conn
 		if tc, err = dialTLS(ctx, t.addr, t.tls, t.timeout, ""); err == nil {

@@ -31,7 +31,11 @@ type tlsHub struct {
 	protos map[string]int // stream requests by r.Proto
 }
 
-func startTLSHub(t *testing.T, h2 bool) *tlsHub {
+func startTLSHub(t *testing.T, h2 bool) *tlsHub { return startTLSHubLimit(t, h2, 0) }
+
+// startTLSHubLimit is startTLSHub with the server's limit of concurrent
+// HTTP/2 streams per connection (0: net/http's default).
+func startTLSHubLimit(t *testing.T, h2 bool, maxStreams int) *tlsHub {
 	t.Helper()
 	hub, err := sse.New(sse.WithAnonymousPublish(), sse.WithMaxConnections(0), sse.WithPingInterval(0), sse.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -48,6 +52,9 @@ func startTLSHub(t *testing.T, h2 bool) *tlsHub {
 		handler.ServeHTTP(w, r)
 	}))
 	h.srv.EnableHTTP2 = h2
+	if maxStreams > 0 {
+		h.srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: maxStreams}
+	}
 	h.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes
 	h.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -127,6 +134,33 @@ func TestH2(t *testing.T) {
 	if conns != 3+1 {
 		t.Errorf("the server accepted %d connections, want 3 for the streams and 1 for the publishes", conns)
 	}
+}
+
+// TestH2StreamLimit: a server that allows fewer streams on a connection
+// than asked for refuses the streams beyond, each with an error that says
+// to lower H2StreamsPerConn; within its limit every stream connects.
+func TestH2StreamLimit(t *testing.T) {
+	h := startTLSHubLimit(t, true, 50)
+	cfg := h.config(120, 2)
+	cfg.H2 = true
+	rep, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Connected != 70 || rep.Failed != 50 || rep.Lost != 0 {
+		t.Errorf("connected %d, failed %d, lost %d; want 70 (50 and 20 on two connections), 50, 0", rep.Connected, rep.Failed, rep.Lost)
+	}
+	for _, e := range rep.ConnectErrors {
+		if !strings.Contains(e, "--h2-streams-per-conn") {
+			t.Errorf("connect error %q does not say what to do", e)
+		}
+	}
+	cfg.H2StreamsPerConn = 50
+	rep, err = bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkClean(t, rep, 120, 2)
 }
 
 // TestH2Default: 100 streams to a connection unless told otherwise.
