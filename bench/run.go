@@ -94,6 +94,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	rep.Protocol = c.protocol(u)
 	if lim := openFileLimit(); lim > 0 && uint64(c.Streams)+32 > lim {
 		return rep, fmt.Errorf("%w: %d streams need as many open files, and this process may open %d; raise the limit (ulimit -n) or use fewer streams", errConfig, c.Streams, lim)
 	}

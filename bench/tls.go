@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -21,6 +22,17 @@ var ErrUntrustedCertificate = errors.New("bench: the server's TLS certificate is
 // ErrNoHTTP2 is wrapped by the error of Run when Config.H2 is set and the
 // server does not negotiate HTTP/2 in its TLS handshake.
 var ErrNoHTTP2 = errors.New("bench: the server does not speak HTTP/2")
+
+// protocol names how the streams of c to u speak, for Report.Protocol.
+func (c Config) protocol(u *url.URL) string {
+	switch {
+	case c.H2:
+		return fmt.Sprintf("HTTP/2, %d streams per connection", c.H2StreamsPerConn)
+	case u.Scheme == "https":
+		return "HTTP/1.1 over TLS"
+	}
+	return "HTTP/1.1"
+}
 
 // tlsClientConfig returns the configuration of the stream connections: a
 // copy of c.TLSConfig (or the default) for host, offering only proto by

@@ -104,7 +104,9 @@ func TestTLSHTTP1(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, rep, 50, 4)
-	checkTable(t, rep)
+	if out := checkTable(t, rep); !strings.Contains(out, "HTTP/1.1 over TLS") {
+		t.Errorf("the table does not name the protocol:\n%s", out)
+	}
 	_, protos := h.counts()
 	if protos["HTTP/1.1"] != 50 || len(protos) != 1 {
 		t.Errorf("stream requests by protocol: %v, want 50 HTTP/1.1", protos)
@@ -123,7 +125,9 @@ func TestH2(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkClean(t, rep, 250, 5)
-	checkTable(t, rep)
+	if out := checkTable(t, rep); !strings.Contains(out, "HTTP/2, 100 streams per connection") {
+		t.Errorf("the table does not name the protocol:\n%s", out)
+	}
 	checkJSON(t, rep)
 	conns, protos := h.counts()
 	if protos["HTTP/2.0"] != 250 || len(protos) != 1 {
