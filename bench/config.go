@@ -111,8 +111,18 @@ type Config struct {
 	// which it would otherwise hold until a write to them failed.
 	ResetURL string
 	// TLSConfig is used for https stream and publish URLs; nil means the
-	// default configuration.
+	// default configuration. Before the streams connect, one TLS handshake
+	// checks it: a certificate it does not trust fails the run at once with
+	// an error that wraps ErrUntrustedCertificate.
 	TLSConfig *tls.Config
+	// H2 opens the streams as HTTP/2 streams over TLS, multiplexed over a
+	// few connections (H2StreamsPerConn each), the way browsers do. It needs
+	// an https StreamURL and a server that negotiates "h2" (ALPN); Slow is
+	// not supported with it.
+	H2 bool
+	// H2StreamsPerConn is how many streams share one HTTP/2 connection
+	// (default 100, the number browsers use).
+	H2StreamsPerConn int
 }
 
 // DefaultPublishBody returns the PublishBody hook used when Config.PublishBody
@@ -226,6 +236,9 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	}
 	if c.PublishTimeout <= 0 {
 		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if err := c.normalizeH2(u); err != nil {
+		return c, nil, err
 	}
 	return c, u, nil
 }

@@ -31,6 +31,12 @@
 //	if err != nil { ... }
 //	rep.WriteTable(os.Stdout)
 //
+// Over https the streams are HTTP/1.1 over TLS, one connection each; with
+// Config.H2 they are HTTP/2 streams, Config.H2StreamsPerConn to a
+// connection, as browsers open them. [ServeFloorTLS] is the floor behind
+// TLS, and [CompareTLS] runs a server against both floors, so that what TLS
+// itself costs a stream shows apart from what the server adds.
+//
 // Every stream holds one open file in the benchmarking process (and one in
 // the server's): raise the open-file limit (ulimit -n) above Streams, and use
 // Config.SourceAddrs beyond about 28,000 streams to one address.

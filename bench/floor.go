@@ -44,6 +44,7 @@ type Floor struct {
 	ln     net.Listener
 	srv    *http.Server
 	served chan error
+	tls    bool // serves TLS (ServeFloorTLS)
 
 	mu     sync.Mutex // guards conns and closed
 	conns  []*floorConn
@@ -79,11 +80,24 @@ func ServeFloor(ln net.Listener) *Floor {
 // listen or serve. It is the body of a floor server process, so that the
 // server's memory can be measured apart from the benchmark's.
 func RunFloor(ctx context.Context, addr string, ready func(addr string)) error {
+	return runFloor(ctx, addr, false, ready)
+}
+
+// runFloor is RunFloor, serving TLS when withTLS is set.
+func runFloor(ctx context.Context, addr string, withTLS bool, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
-	f := ServeFloor(ln)
+	var f *Floor
+	if withTLS {
+		if f, err = ServeFloorTLS(ln); err != nil {
+			ln.Close()
+			return err
+		}
+	} else {
+		f = ServeFloor(ln)
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -160,11 +174,22 @@ func StartFloorProcess(cmd *exec.Cmd, timeout time.Duration) (string, error) {
 // Addr returns the address the server listens on.
 func (f *Floor) Addr() net.Addr { return f.ln.Addr() }
 
-// StreamURL returns the URL of a stream on the server: http://<addr>/sse.
-func (f *Floor) StreamURL() string { return "http://" + f.ln.Addr().String() + "/sse" }
+// StreamURL returns the URL of a stream on the server: http://<addr>/sse
+// (https for a TLS floor).
+func (f *Floor) StreamURL() string { return f.url("/sse") }
 
-// PublishURL returns the URL to publish to: http://<addr>/publish.
-func (f *Floor) PublishURL() string { return "http://" + f.ln.Addr().String() + "/publish" }
+// PublishURL returns the URL to publish to: http://<addr>/publish (https
+// for a TLS floor).
+func (f *Floor) PublishURL() string { return f.url("/publish") }
+
+// url returns the URL of path on the server.
+func (f *Floor) url(path string) string {
+	scheme := "http"
+	if f.tls {
+		scheme = "https"
+	}
+	return scheme + "://" + f.ln.Addr().String() + path
+}
 
 // Streams returns the number of open streams. A stream whose client went
 // away counts until a publish finds out.
@@ -250,7 +275,7 @@ func (f *Floor) reset() {
 }
 
 // ResetURL returns the URL that makes the floor close its streams (POST).
-func (f *Floor) ResetURL() string { return "http://" + f.ln.Addr().String() + "/reset" }
+func (f *Floor) ResetURL() string { return f.url("/reset") }
 
 func (f *Floor) servePublish(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))

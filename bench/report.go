@@ -23,6 +23,9 @@ type Report struct {
 	Publishes int `json:"publishes"`
 	// Gap is Config.Gap.
 	Gap time.Duration `json:"gap_ns"`
+	// Protocol is how the streams spoke: "HTTP/1.1", "HTTP/1.1 over TLS"
+	// or "HTTP/2, N streams per connection".
+	Protocol string `json:"protocol,omitempty"`
 
 	// Connected counts the streams that got a 200 event-stream answer.
 	Connected int `json:"connected"`
@@ -145,6 +148,9 @@ func (r Report) WriteTable(w io.Writer) error {
 		row("server", "%s (%s)", r.Name, r.StreamURL)
 	} else {
 		row("server", "%s", r.StreamURL)
+	}
+	if r.Protocol != "" {
+		row("protocol", "%s", r.Protocol)
 	}
 	row("streams", "%d connected, %d failed (of %d)", r.Connected, r.Failed, r.Streams)
 	row("connect", "%.2f s, %.0f streams/s", r.ConnectSeconds, r.ConnectRate)

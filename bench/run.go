@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	rep.Protocol = c.protocol(u)
 	if lim := openFileLimit(); lim > 0 && uint64(c.Streams)+32 > lim {
 		return rep, fmt.Errorf("%w: %d streams need as many open files, and this process may open %d; raise the limit (ulimit -n) or use fewer streams", errConfig, c.Streams, lim)
 	}
@@ -104,7 +106,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var warn []string
 
 	if c.ResetURL != "" {
-		if err := postReset(ctx, c.ResetURL); err != nil {
+		if err := postReset(ctx, c.ResetURL, c.TLSConfig); err != nil {
 			warn = append(warn, err.Error())
 		}
 	}
@@ -136,6 +138,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				}
 			}
 			readers.Wait()
+			t.close()
 		})
 	}
 	prog := startProgress(c.Progress, c.Streams, &connected, &failed)
@@ -403,15 +406,18 @@ func percentile(sorted []int64, p float64) int64 {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// postReset asks a floor server to drop the streams of earlier runs.
-func postReset(ctx context.Context, url string) error {
+// postReset asks a floor server to drop the streams of earlier runs; tc is
+// the TLS configuration of an https floor.
+func postReset(ctx context.Context, url string, tc *tls.Config) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return fmt.Errorf("bench: reset %s: %w", url, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	tr := &http.Transport{TLSClientConfig: tc}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return fmt.Errorf("bench: reset %s: %w", url, err)
 	}
@@ -431,6 +437,9 @@ func openSlow(ctx context.Context, t *target, n int) []net.Conn {
 		conn, err := d.DialContext(ctx, "tcp", t.addr)
 		if err != nil {
 			continue
+		}
+		if t.tls != nil {
+			conn = tls.Client(conn, t.tls)
 		}
 		if _, err := conn.Write(t.request); err != nil {
 			conn.Close()

@@ -28,6 +28,15 @@ type target struct {
 	request     []byte      // the GET request, written as is
 	sourceAddrs bool
 	timeout     time.Duration
+	h2          *h2Pool // the HTTP/2 connections, with Config.H2
+}
+
+// close closes what the target holds beyond the streams: the HTTP/2
+// connections.
+func (t *target) close() {
+	if t.h2 != nil {
+		t.h2.close()
+	}
 }
 
 // newTarget prepares the connections to the stream URL u, resolving its
@@ -77,6 +86,14 @@ func newTarget(ctx context.Context, c Config, u *url.URL) (*target, error) {
 	b.WriteString(u.Host)
 	b.WriteString("\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: valksor-sse-bench\r\n\r\n")
 	t.request = []byte(b.String())
+	if c.H2 {
+		t.h2 = newH2Pool(c, u, t)
+	}
+	if t.tls != nil {
+		if err := probeTLS(ctx, t); err != nil {
+			return nil, err
+		}
+	}
 	return t, nil
 }
 
@@ -157,6 +174,9 @@ type stream struct {
 // error naming the status and the start of the body when the answer is not
 // a 200 event stream.
 func dial(ctx context.Context, t *target, rec *recorder, i int) (*stream, error) {
+	if t.h2 != nil {
+		return dialH2(ctx, t, rec, i)
+	}
 	d := net.Dialer{Timeout: t.timeout, KeepAlive: -1}
 	if t.sourceAddrs {
 		d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%254))}

@@ -3,13 +3,16 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +44,10 @@ type benchFlags struct {
 	timeout     time.Duration
 	slow        int
 	size        int
+	insecure    bool
+	ca          string
+	h2          bool
+	h2PerConn   int
 }
 
 func (f *benchFlags) register(fs *flagSet) {
@@ -60,6 +67,10 @@ func (f *benchFlags) register(fs *flagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for deliveries after the last publish")
 	fs.IntVar(&f.slow, "slow", 0, "extra streams that connect and never read (does one stalled client slow the others?)")
 	fs.IntVar(&f.size, "size", 0, "extra bytes of data per event (up to 3000), to fill the buffers of --slow streams")
+	fs.BoolVar(&f.insecure, "insecure", false, "https: skip verifying the server's certificate (for benchmarking a server of your own, such as one with --tls-self-signed)")
+	fs.StringVar(&f.ca, "ca", "", "https: trust the certificates of this PEM `FILE` (the server's own, or its CA) instead of the system's")
+	fs.BoolVar(&f.h2, "h2", false, "open the streams as HTTP/2 streams over TLS, multiplexed over a few connections as browsers do (https --url)")
+	fs.IntVar(&f.h2PerConn, "h2-streams-per-conn", bench.DefaultH2StreamsPerConn, "streams per HTTP/2 connection with --h2")
 }
 
 // bench runs the benchmark against a server (by default the one of the
@@ -68,9 +79,17 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	var f benchFlags
 	fs := m.newFlagSet("bench", "bench [flags]", `Measures a running server: streams held, delivery latency and loss, memory.
 
+Over https the streams are HTTP/1.1, one TLS connection each; --h2 opens them
+as HTTP/2 streams instead, 100 to a connection. The server's own certificate
+(tls.cert, or the one --tls-self-signed wrote here) is trusted; for any
+other, give its CA with --ca, or skip verification with --insecure. With
+https, --compare-floor also runs a TLS floor and reports what TLS itself
+costs a stream.
+
 Examples:
   valksor-sse bench --streams 10000 --publishes 10 --gap 500ms --compare-floor
-  valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json`)
+  valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json
+  valksor-sse bench --url https://127.0.0.1:8443/sse --insecure --h2 --streams 2000 --compare-floor`)
 	f.register(fs)
 	if err := fs.parse(args, 0); err != nil {
 		return err
@@ -86,14 +105,24 @@ Examples:
 	if f.token == "" {
 		f.token, _ = m.clientPublishToken(cfg)
 	}
-	tlsConfig := m.localTLS(cfg)
+	tlsConfig, err := f.tlsConfig(m.localTLS(cfg))
+	if err != nil {
+		return err
+	}
+	if f.h2 && !strings.HasPrefix(base, "https://") {
+		return fmt.Errorf("--h2 needs an https server (HTTP/2 streams run over TLS), and %s is not: give --url https://... or start the server with TLS", base)
+	}
 	ours := f.scenario(m, "valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", f.token, f.pid, tlsConfig)
+	ours.H2, ours.H2StreamsPerConn = f.h2, f.h2PerConn
 	if !f.compare {
 		rep, err := bench.Run(ctx, ours)
 		if err != nil {
 			return err
 		}
 		return m.printReport(f.asJSON, rep, rep.WriteTable)
+	}
+	if strings.HasPrefix(base, "https://") {
+		return m.compareTLSFloor(ctx, &f, ours)
 	}
 	return m.compareFloor(ctx, &f, ours)
 }
@@ -130,29 +159,90 @@ func (f *benchFlags) scenario(m *Main, name, streamBase, publishURL, tok string,
 // compareFloor runs the scenario against ours and the floor server, a
 // child process, alternating.
 func (m *Main) compareFloor(ctx context.Context, f *benchFlags, ours bench.Config) error {
-	self, err := os.Executable()
+	floor, stop, err := m.startFloor(f, "floor", false)
 	if err != nil {
-		return fmt.Errorf("find this program to start the floor server: %w", err)
+		return err
 	}
-	floorCmd := exec.Command(self, floorCommand)
-	floorCmd.Stderr = m.Stderr
-	addr, err := bench.StartFloorProcess(floorCmd, 10*time.Second)
-	if err != nil {
-		return fmt.Errorf("start the floor server: %w", err)
-	}
-	defer func() {
-		if floorCmd.Process.Signal(syscall.SIGTERM) != nil { // Windows has no SIGTERM
-			_ = floorCmd.Process.Kill()
-		}
-		_ = floorCmd.Wait()
-	}()
-	floor := f.scenario(m, "floor", "http://"+addr+"/sse", "http://"+addr+"/publish", "", floorCmd.Process.Pid, ours.TLSConfig)
-	floor.ResetURL = "http://" + addr + "/reset"
+	defer stop()
 	rep, err := bench.Compare(ctx, floor, ours, f.rounds)
 	if err != nil {
 		return err
 	}
 	return m.printReport(f.asJSON, rep, rep.WriteTable)
+}
+
+// startFloor starts a floor server process, plaintext or TLS, and returns
+// the scenario of the flags against it and the function that stops it.
+func (m *Main) startFloor(f *benchFlags, name string, withTLS bool) (bench.Config, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return bench.Config{}, nil, fmt.Errorf("find this program to start the floor server: %w", err)
+	}
+	args, scheme := []string{floorCommand}, "http"
+	var tlsConfig *tls.Config
+	if withTLS {
+		// The TLS floor's certificate is made in memory: nothing to verify.
+		args, scheme, tlsConfig = append(args, "--tls"), "https", &tls.Config{InsecureSkipVerify: true}
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = m.Stderr
+	addr, err := bench.StartFloorProcess(cmd, 10*time.Second)
+	if err != nil {
+		return bench.Config{}, nil, fmt.Errorf("start the floor server: %w", err)
+	}
+	stop := func() {
+		if cmd.Process.Signal(syscall.SIGTERM) != nil { // Windows has no SIGTERM
+			_ = cmd.Process.Kill()
+		}
+		_ = cmd.Wait()
+	}
+	base := scheme + "://" + addr
+	floor := f.scenario(m, name, base+"/sse", base+"/publish", "", cmd.Process.Pid, tlsConfig)
+	floor.ResetURL = base + "/reset"
+	return floor, stop, nil
+}
+
+// compareTLSFloor runs the scenario against ours (https, HTTP/1.1 or
+// HTTP/2), the TLS floor and the plaintext floor, alternating.
+func (m *Main) compareTLSFloor(ctx context.Context, f *benchFlags, ours bench.Config) error {
+	plain, stopPlain, err := m.startFloor(f, "floor", false)
+	if err != nil {
+		return err
+	}
+	defer stopPlain()
+	tlsFloor, stopTLS, err := m.startFloor(f, "floor-tls", true)
+	if err != nil {
+		return err
+	}
+	defer stopTLS()
+	rep, err := bench.CompareTLS(ctx, plain, tlsFloor, ours, f.rounds)
+	if err != nil {
+		return err
+	}
+	return m.printReport(f.asJSON, rep, rep.WriteTable)
+}
+
+// tlsConfig is the TLS configuration of the streams and publishes: local
+// (the server's own certificate trusted) unless --insecure or --ca says
+// otherwise.
+func (f *benchFlags) tlsConfig(local *tls.Config) (*tls.Config, error) {
+	switch {
+	case f.insecure && f.ca != "":
+		return nil, errors.New("--insecure skips verification and --ca verifies against a file: give one of them")
+	case f.insecure:
+		return &tls.Config{InsecureSkipVerify: true}, nil
+	case f.ca != "":
+		b, err := os.ReadFile(f.ca)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--ca %s holds no PEM certificate: give the server's certificate or its CA, PEM-encoded", f.ca)
+		}
+		return &tls.Config{RootCAs: pool}, nil
+	}
+	return local, nil
 }
 
 func (m *Main) printReport(asJSON bool, v any, table func(io.Writer) error) error {
@@ -164,10 +254,14 @@ func (m *Main) printReport(asJSON bool, v any, table func(io.Writer) error) erro
 	return table(m.Stdout)
 }
 
-// floor runs the reference floor server until it is signalled.
-func (m *Main) floor(ctx context.Context) error {
+// floor runs the reference floor server until it is signalled; with
+// --tls, the TLS floor.
+func (m *Main) floor(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if slices.Contains(args, "--tls") {
+		return bench.RunFloorTLS(ctx, "127.0.0.1:0", bench.AnnounceFloor(m.Stdout))
+	}
 	return bench.RunFloor(ctx, "127.0.0.1:0", bench.AnnounceFloor(m.Stdout))
 }
 

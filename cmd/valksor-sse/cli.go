@@ -61,7 +61,7 @@ func commands() []command {
 		{"completion", "completion SHELL        print the completion script of bash, zsh, fish or powershell", (*Main).completion},
 		{"version", "version                 print the version (also --version, -v)", (*Main).version},
 		{"help", "help [COMMAND]          print this help, or a command's", (*Main).help},
-		{floorCommand, "", func(m *Main, ctx context.Context, _ []string) error { return m.floor(ctx) }},
+		{floorCommand, "", (*Main).floor},
 	}
 }
 
