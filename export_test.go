@@ -25,7 +25,7 @@ func (h *Hub) AddTestMatchSubscribers(n int, topics []string, match func(i int) 
 func (h *Hub) addTestSubscribers(n int, topics []string, match func(i int) func(topic string) bool, asReload bool) (drain func() bool, remove func()) {
 	subs := make([]*subscriber, n)
 	for i := range subs {
-		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, asReload: asReload, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, asReload: asReload, wake: make(chan struct{}, 1)}
 		if match != nil {
 			subs[i].match = match(i)
 		}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -147,23 +148,73 @@ func closedHooks(closed func(string, error), obs *StreamObserver) func(string, e
 // authorization (such as a Mercure endpoint). It answers HEAD with the
 // stream's headers only.
 func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamRequest) {
+	// The stream is opened by a function of its own, which returns before
+	// the stream waits for events: what the opening needed (the replay,
+	// the log record) is gone by then. It runs off this goroutine's stack,
+	// as the writes of a stream served from its handler do, so that the
+	// handler's goroutine, which waits as long as the stream is open,
+	// keeps the small stack that net/http's calls down to here need.
+	var (
+		s   *subscriber
+		err error
+	)
+	offStack(func() { s, err = h.open(w, r, sr) })
+	if s == nil {
+		return // refused, or handed off to the hub's writers
+	}
+	if err == nil {
+		err = h.serve(w, r.Context().Done(), s)
+	}
+	h.closeHandlerStream(s, err)
+}
+
+// closeHandlerStream ends and releases a stream served from its handler,
+// and tells the hooks.
+func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
+	defer func() {
+		h.remove(s)
+		h.release()
+	}()
+	h.end(s, reason)
+	s.mu.Lock()
+	timer, info := s.timer, s.info
+	s.mu.Unlock()
+	if timer != nil {
+		timer.Stop()
+	}
+	h.logClosed(s, reason)
+	if s.closedFn != nil {
+		s.closedFn(s.id, reason)
+	}
+	if info != nil {
+		h.opts.onDisconnect(*info, reason)
+	}
+}
+
+// open registers the stream sr describes and writes its head and opening
+// events. It returns nil when it answered the request itself (a refusal,
+// HEAD) or handed the stream off to the hub's writers; otherwise the
+// stream is the caller's to serve, and a non-nil error is why it ended
+// already (writing the opening failed). The stream is registered and its
+// slot taken only when the subscriber is returned.
+func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*subscriber, error) {
 	topics, lastID, grant := sr.Topics, sr.LastEventID, sr.Grant
 	var err error
 	if h.closed() {
 		writeError(w, ErrHubClosed)
-		return
+		return nil, nil
 	}
 	if r.Method == http.MethodHead {
 		h.streamHeaders(w, r)
 		w.WriteHeader(http.StatusOK)
-		return
+		return nil, nil
 	}
 	lifetime, endReason := h.opts.streamTimeout, errStreamTimeout
 	if grant != nil && !grant.Expires.IsZero() {
 		left := time.Until(grant.Expires)
 		if left <= 0 {
 			writeError(w, &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"})
-			return
+			return nil, nil
 		}
 		if lifetime == 0 || left < lifetime {
 			lifetime, endReason = left, errTokenExpired
@@ -171,7 +222,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	}
 	if !h.acquire() {
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
-		return
+		return nil, nil
 	}
 	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
@@ -183,7 +234,6 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		asReload: sr.CSSAsReload && !sr.Bare,
 		remote:   r.RemoteAddr,
 		started:  time.Now(),
-		done:     make(chan struct{}),
 		grant:    grant,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
@@ -196,11 +246,11 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if err != nil {
 		h.release()
 		writeError(w, err)
-		return
+		return nil, nil
 	}
-	handedOff := false
+	registered := false // true once the caller or the writers own s
 	defer func() {
-		if !handedOff {
+		if !registered {
 			h.remove(s)
 			h.release()
 		}
@@ -210,11 +260,11 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if lastID != "" {
 		hist, err = h.transport.History(r.Context(), lastID)
 		if err != nil && r.Context().Err() != nil {
-			return // the client went away
+			return nil, nil // the client went away
 		}
 		if err != nil {
 			writeError(w, fmt.Errorf("sse: read history after %q: %w", lastID, err))
-			return
+			return nil, nil
 		}
 	}
 	gap := lastID != "" && !hist.Complete
@@ -236,8 +286,8 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	}
 	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
-		if handedOff = h.handOff(w, s, opening, last, info, lifetime, endReason); handedOff {
-			return
+		if registered = h.handOff(w, s, opening, last, info, lifetime, endReason); registered {
+			return nil, nil
 		}
 		// The writer cannot be hijacked (a wrapping middleware): serve the
 		// stream from this goroutine after all.
@@ -246,16 +296,24 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		s.mu.Unlock()
 		s.wake <- struct{}{}
 	}
-	w.WriteHeader(http.StatusOK)
-	reason := h.stream(w, r, s, opening, last, lifetime, endReason)
-	h.end(s, reason)
-	h.logClosed(s, reason)
-	if s.closedFn != nil {
-		s.closedFn(s.id, reason)
-	}
+	registered = true
+	s.mu.Lock()
+	s.last = last
 	if h.opts.onDisconnect != nil {
-		h.opts.onDisconnect(info, reason)
+		s.info = &info
 	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+	if err := h.writeHandler(w, opening); err != nil {
+		return s, err
+	}
+	if lifetime > 0 {
+		t := time.AfterFunc(lifetime, func() { h.end(s, endReason) })
+		s.mu.Lock()
+		s.timer = t
+		s.mu.Unlock()
+	}
+	return s, nil
 }
 
 // Reasons a stream ends, reported to the disconnect hook.
@@ -430,63 +488,107 @@ func (h *Hub) finish(s *subscriber) {
 	}
 }
 
-// stream writes the opening events and then live frames from the handler's
-// goroutine until the client goes, the stream times out, falls behind, or
-// the hub shuts down.
-func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, opening []byte, last Cursor, lifetime time.Duration, endReason error) error {
-	rc := http.NewResponseController(w)
-	write := func(b []byte) error {
-		if h.opts.writeTimeout > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	s.mu.Lock()
-	s.last = last
-	s.mu.Unlock()
-	if err := write(opening); err != nil {
-		return err
-	}
-
-	var timeout <-chan time.Time
-	if lifetime > 0 {
-		t := time.NewTimer(lifetime)
-		defer t.Stop()
-		timeout = t.C
-	}
-	ctx := r.Context()
-	buf := make([]byte, 0, 512)
+// serve writes live frames for the handler's goroutine until the client
+// goes (done, the request context's), the stream ends (its lifetime, a
+// slow client, see end), or the hub shuts down. It waits with nothing but
+// a few pointers on its stack and no buffer of its own: writing borrows
+// one (see writePending), on another goroutine's stack (see offStack).
+func (h *Hub) serve(w http.ResponseWriter, done <-chan struct{}, s *subscriber) error {
 	for {
 		select {
-		case <-ctx.Done():
+		case <-done:
 			return nil
-		case <-s.done:
-			return s.reason
-		case <-timeout:
-			return endReason
 		case <-h.done:
 			if tail := s.shutdownTail(); tail != nil {
-				_ = write(tail)
+				_ = h.writeHandler(w, tail)
 			}
 			return errShutdown
 		case <-s.wake:
-			batch := s.take()
-			buf = s.appendFrames(buf[:0], batch)
-			s.giveBack(batch)
-			if len(buf) == 0 {
-				continue
-			}
-			if err := write(buf); err != nil {
-				return err
-			}
-			if cap(buf) > maxBatch {
-				buf = make([]byte, 0, 512)
+			var (
+				ended  bool
+				reason error
+			)
+			offStack(func() { ended, reason = h.writePending(w, s) })
+			if ended {
+				return reason
 			}
 		}
 	}
+}
+
+// offStack runs fn on a goroutine of its own and waits for it to return.
+// A stream served from its handler opens and writes through it: the deep
+// calls of the opening and of net/http's writes (HTTP/2 and TLS) grow the
+// stack of that short-lived goroutine, not the stack of the handler's,
+// which lives as long as the stream does (the garbage collector shrinks a
+// waiting goroutine's stack only to four times what its frames use, which
+// net/http's own frames already exceed). A panic in fn is raised again on
+// the caller's goroutine, where net/http recovers it as a handler's.
+func offStack(fn func()) {
+	var p any
+	done := make(chan struct{})
+	go func() {
+		defer func() {
+			p = recover()
+			close(done)
+		}()
+		fn()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
+}
+
+// batchBuffers are the buffers of handler streams that write several
+// frames at once, lent for one write.
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// writePending writes the frames queued for a handler stream. It reports
+// whether the stream ended, and why: it was ended (see end), or the write
+// failed.
+func (h *Hub) writePending(w http.ResponseWriter, s *subscriber) (bool, error) {
+	s.mu.Lock()
+	closed, reason := s.closed, s.reason
+	s.mu.Unlock()
+	if closed {
+		return true, reason
+	}
+	batch := s.take()
+	var out []byte
+	var pooled *[]byte
+	if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
+		out = batch[0].b // the shared bytes, no copy
+	} else {
+		pooled = batchBuffers.Get().(*[]byte)
+		out = s.appendFrames((*pooled)[:0], batch)
+	}
+	s.giveBack(batch)
+	var err error
+	if len(out) > 0 {
+		err = h.writeHandler(w, out)
+	}
+	if pooled != nil && cap(out) <= maxBatch {
+		*pooled = out[:0]
+		batchBuffers.Put(pooled)
+	}
+	return err != nil, err
+}
+
+// writeHandler writes b to a stream served from its handler and flushes
+// it, within the write timeout. The deadline is lifted afterwards, so
+// that an idle stream keeps no timer of net/http's either (HTTP/2 keeps
+// one per stream while a deadline is set).
+func (h *Hub) writeHandler(w http.ResponseWriter, b []byte) error {
+	rc := http.NewResponseController(w)
+	if h.opts.writeTimeout > 0 {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+		defer rc.SetWriteDeadline(time.Time{})
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return rc.Flush()
 }
 
 // streamHeaders sets the headers of an event stream.

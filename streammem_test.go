@@ -29,6 +29,7 @@ import (
 
 var (
 	idleStreams = flag.Int("idle-streams", 2000, "how many streams BenchmarkIdleStreamMemory opens")
+	idleEvents  = flag.Int("idle-events", 1, "how many events BenchmarkIdleStreamMemory sends every stream before it measures")
 	idleProfile = flag.String("idle-profile", "", "directory where BenchmarkIdleStreamMemory writes a heap and a goroutine profile of each case while its streams are idle")
 )
 
@@ -38,10 +39,11 @@ var (
 const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 
 // BenchmarkIdleStreamMemory opens -idle-streams streams (2,000 unless told)
-// against a server behind a real listener on 127.0.0.1 and reports what
-// each idle stream costs the server's process: live heap and goroutine
-// stack bytes after a garbage collection, against the same figures before
-// the streams opened. The client is this test binary run again as another
+// against a server behind a real listener on 127.0.0.1, sends each
+// -idle-events events (1 unless told: an idle stream has had a heartbeat
+// at least), and reports what each idle stream costs the server's
+// process: live heap and goroutine stack bytes after a garbage
+// collection, against the same figures before the streams opened. The client is this test binary run again as another
 // process, so that its own memory is not counted.
 //
 //   - floor: the floor server of the bench package (hijacks the
@@ -73,7 +75,14 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			f := bench.ServeFloor(ln)
-			measureIdleStreams(b, "floor", "h1", "http://"+ln.Addr().String()+"/", n, nil)
+			publish := func() {
+				resp, err := http.Post(f.PublishURL(), "application/json", strings.NewReader(`{"type":"update","data":"{}"}`))
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+			}
+			measureIdleStreams(b, "floor", "h1", f.StreamURL(), n, nil, publish)
 			_ = f.Close()
 		}
 	})
@@ -84,7 +93,7 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 				b.Fatal(err)
 			}
 			srv := httptest.NewServer(hub.Handler())
-			measureIdleStreams(b, "h1", "h1", srv.URL+hub.BasePath()+"?topic=news", n, hub)
+			measureIdleStreams(b, "h1", "h1", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
 			shutdownIdle(b, hub, srv)
 		}
 	})
@@ -103,11 +112,38 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 				}
 			}
 			srv.StartTLS()
-			measureIdleStreams(b, "h2", "h2", srv.URL+hub.BasePath()+"?topic=news", n, hub)
+			measureIdleStreams(b, "h2", "h2", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
 			b.ReportMetric(float64(conns.Load()), "conns")
 			shutdownIdle(b, hub, srv)
 		}
 	})
+}
+
+// hubPublisher returns a function that publishes one event to the
+// streams of BenchmarkIdleStreamMemory and waits until every stream has
+// taken it from its queue and the goroutines that wrote it have ended.
+func hubPublisher(b *testing.B, hub *sse.Hub) func() {
+	return func() {
+		goroutines := runtime.NumGoroutine()
+		if err := hub.Broadcast(context.Background(), sse.Event{Type: "update", Data: "{}", Topics: []string{"news"}}); err != nil {
+			b.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for queued(hub) > 0 || runtime.NumGoroutine() > goroutines {
+			if time.Now().After(deadline) {
+				b.Fatalf("%d events still queued, %d goroutines of %d before", queued(hub), runtime.NumGoroutine(), goroutines)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+func queued(hub *sse.Hub) int {
+	n := 0
+	for _, c := range hub.Clients() {
+		n += c.Queued
+	}
+	return n
 }
 
 func shutdownIdle(b *testing.B, hub *sse.Hub, srv *httptest.Server) {
@@ -121,8 +157,9 @@ func shutdownIdle(b *testing.B, hub *sse.Hub, srv *httptest.Server) {
 
 // measureIdleStreams has a client process open n streams at url (proto h1
 // or h2), waits until they are all open and the hub, when given, counts
-// them, and reports the live heap and stack bytes they added per stream.
-func measureIdleStreams(b *testing.B, name, proto, url string, n int, hub *sse.Hub) {
+// them, publishes -idle-events events with publish, and reports the live
+// heap and stack bytes the streams added, per stream.
+func measureIdleStreams(b *testing.B, name, proto, url string, n int, hub *sse.Hub, publish func()) {
 	b.Helper()
 	before := settledMemStats()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIdleStreamClient$", "-test.count=1")
@@ -172,6 +209,9 @@ func measureIdleStreams(b *testing.B, name, proto, url string, n int, hub *sse.H
 		for runtime.NumGoroutine() > before.goroutines+8 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
+	}
+	for range *idleEvents {
+		publish()
 	}
 	after := settledMemStats()
 	heap := float64(after.heap-before.heap) / float64(n)

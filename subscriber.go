@@ -37,15 +37,13 @@ type subscriber struct {
 	closed  bool
 	last    Cursor // frames at or before this were sent in the replay
 
-	done chan struct{} // closed when the stream ends
-
 	// Exactly one of conn (hijacked) and wake (handler-owned) is set.
 	conn     net.Conn
 	raw      syscall.RawConn // conn's file descriptor, for writes that never block
-	wake     chan struct{}
-	timer    *time.Timer // conn mode: the stream's maximum lifetime
-	watchKey uint64      // conn mode: key in the close watcher, 0 if none
-	info     *ConnInfo   // conn mode: kept only when a disconnect hook is set
+	wake     chan struct{}   // handler mode: frames are pending, or the stream was ended
+	timer    *time.Timer     // the stream's maximum lifetime, nil without one
+	watchKey uint64          // conn mode: key in the close watcher, 0 if none
+	info     *ConnInfo       // kept only when a disconnect hook is set
 }
 
 // shutdownTail is what s is sent before it is closed at shutdown: the
@@ -101,17 +99,22 @@ func (h *Hub) enqueue(s *subscriber, f *frame) bool {
 	if schedule {
 		s.active = true
 	}
+	wake := s.wake
 	s.mu.Unlock()
-	switch {
-	case schedule:
+	if schedule {
 		h.schedule(s)
-	case s.wake != nil:
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	} else if wake != nil {
+		notify(wake)
 	}
 	return true
+}
+
+// notify wakes the handler waiting on wake, unless it is awake already.
+func notify(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
 }
 
 // take removes and returns the pending frames (handler mode).
@@ -155,12 +158,14 @@ func (h *Hub) end(s *subscriber, reason error) {
 	if s.reason == nil {
 		s.reason = reason
 	}
-	conn := s.conn
+	conn, wake := s.conn, s.wake
 	s.mu.Unlock()
 	if errors.Is(reason, errSlowConsumer) {
 		h.slow.Add(1)
 	}
-	close(s.done)
+	if wake != nil {
+		notify(wake) // the handler finds s closed
+	}
 	if conn != nil {
 		// end may run under the hub's lock (from a fan-out); releasing the
 		// stream takes that lock, so it happens on its own goroutine.
