@@ -1,6 +1,9 @@
 package sse
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // AddTestSubscribers registers n subscribers listening to topics, as streams
 // would, and returns a function that takes one queued frame from each (false
@@ -54,3 +57,6 @@ func (h *Hub) addTestSubscribers(n int, topics []string, match func(i int) func(
 
 // Matches exposes the topic matcher to benchmarks.
 var Matches = matches
+
+// SubscriberSize is the size of the state every open stream holds.
+const SubscriberSize = unsafe.Sizeof(subscriber{})

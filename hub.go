@@ -448,8 +448,9 @@ func (h *Hub) Clients() []ClientInfo {
 	out := make([]ClientInfo, 0, len(subs))
 	for _, s := range subs {
 		s.mu.Lock()
-		out = append(out, ClientInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remote, Since: s.started, Queued: len(s.pending), HandedOff: s.conn != nil})
+		queued, handedOff := len(s.pending), s.conn != nil
 		s.mu.Unlock()
+		out = append(out, ClientInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr(), Since: s.since(), Queued: queued, HandedOff: handedOff})
 	}
 	return out
 }
@@ -504,7 +505,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 			conn := s.conn != nil
 			s.mu.Unlock()
 			if conn {
-				h.closeAfterFlush(s, errShutdown, s.shutdownTail())
+				h.closeAfterFlush(s, errShutdown, true)
 			}
 		}
 		go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -186,7 +187,7 @@ func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
 	if s.closedFn != nil {
 		s.closedFn(s.id, reason)
 	}
-	if info != nil {
+	if h.opts.onDisconnect != nil {
 		h.opts.onDisconnect(*info, reason)
 	}
 }
@@ -232,8 +233,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 		closedFn: closedHooks(sr.Closed, obs),
 		bare:     sr.Bare,
 		asReload: sr.CSSAsReload && !sr.Bare,
-		remote:   r.RemoteAddr,
-		started:  time.Now(),
+		started:  time.Now().UnixNano(),
 		grant:    grant,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
@@ -299,9 +299,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	registered = true
 	s.mu.Lock()
 	s.last = last
-	if h.opts.onDisconnect != nil {
-		s.info = &info
-	}
+	s.info = &info
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
 	if err := h.writeHandler(w, opening); err != nil {
@@ -332,7 +330,10 @@ func reasonText(err error) string {
 }
 
 func (h *Hub) logClosed(s *subscriber, reason error) {
-	h.log.Debug("stream closed", "conn", s.id, "remote", s.remote, "reason", reasonText(reason), "age", time.Since(s.started).Round(time.Millisecond))
+	if !h.log.Enabled(context.Background(), slog.LevelDebug) {
+		return // the peer's address is not stored: it would be made for nothing
+	}
+	h.log.Debug("stream closed", "conn", s.id, "remote", s.remoteAddr(), "reason", reasonText(reason), "age", time.Since(s.since()).Round(time.Millisecond))
 }
 
 // opening encodes the first events of a stream: connected (with the retry
@@ -435,7 +436,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// A deadline left in place would fail every later write once it passed.
 	_ = conn.SetWriteDeadline(time.Time{})
 	if lifetime > 0 {
-		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, nil) })
+		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, false) })
 		s.mu.Lock()
 		s.timer = t
 		s.mu.Unlock()
@@ -456,7 +457,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// Frames queued meanwhile go out now; from here on the writers own it.
 	h.flush(s, newFlusher())
 	if h.closed() { // Shutdown began while this stream was being set up.
-		h.closeAfterFlush(s, errShutdown, s.shutdownTail())
+		h.closeAfterFlush(s, errShutdown, true)
 	}
 	return true
 }

@@ -15,26 +15,33 @@ import (
 // writer takes them: for a hijacked HTTP/1.1 connection one of the hub's
 // writers (no goroutine while the stream is idle), otherwise the goroutine
 // of the HTTP handler, woken through wake.
+//
+// Every open stream holds one, so it is kept small (240 bytes on 64-bit
+// systems): what can be derived is not stored (the peer's address comes
+// from the connection, or from info for a handler's stream), the flags
+// share a word, and the time it opened is an integer.
 type subscriber struct {
 	id       string
 	topics   []string
-	remote   string
-	started  time.Time
+	started  int64                             // when the stream opened, in Unix nanoseconds
 	gen      uint64                            // last fan-out generation queued; delivering goroutine only
 	grant    *Grant                            // what an Authorizer allowed; nil without one
 	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
 	closedFn func(connID string, reason error) // StreamRequest.Closed
-	bare     bool                              // StreamRequest.Bare: published events and comment heartbeats only
-	asReload bool                              // StreamRequest.CSSAsReload (never with bare): css-update goes out as reload
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// The flags: the first two are set before the stream is registered and
+	// read without mu.
+	bare     bool // StreamRequest.Bare: published events and comment heartbeats only
+	asReload bool // StreamRequest.CSSAsReload (never with bare): css-update goes out as reload
+	active   bool // conn mode: a writer owns the stream
+	closing  bool // conn mode: write what is pending, then the retry hint if retry, then close
+	retry    bool // conn mode, closing: end with the shutdown retry hint (shutdownTail)
+	closed   bool
+
 	pending []*frame
 	spare   []*frame // the other half of a double buffer, reused
-	active  bool     // conn mode: a writer owns the stream
-	closing bool     // conn mode: write what is pending, then tail, then close
-	tail    []byte
 	reason  error
-	closed  bool
 	last    Cursor // frames at or before this were sent in the replay
 
 	// Exactly one of conn (hijacked) and wake (handler-owned) is set.
@@ -43,8 +50,25 @@ type subscriber struct {
 	wake     chan struct{}   // handler mode: frames are pending, or the stream was ended
 	timer    *time.Timer     // the stream's maximum lifetime, nil without one
 	watchKey uint64          // conn mode: key in the close watcher, 0 if none
-	info     *ConnInfo       // kept only when a disconnect hook is set
+	info     *ConnInfo       // handler mode: always; conn mode: only when a disconnect hook is set
 }
+
+// remoteAddr returns the peer's address as net/http reported it.
+func (s *subscriber) remoteAddr() string {
+	s.mu.Lock()
+	conn, info := s.conn, s.info
+	s.mu.Unlock()
+	switch {
+	case conn != nil:
+		return conn.RemoteAddr().String()
+	case info != nil:
+		return info.RemoteAddr
+	}
+	return ""
+}
+
+// since returns when s opened.
+func (s *subscriber) since() time.Time { return time.Unix(0, s.started) }
 
 // shutdownTail is what s is sent before it is closed at shutdown: the
 // retry hint, or nothing for a bare stream.
@@ -184,14 +208,15 @@ func (h *Hub) end(s *subscriber, reason error) {
 }
 
 // closeAfterFlush ends a hijacked stream after writing what is pending and
-// then tail (a retry hint), for the stream timeout and shutdown.
-func (h *Hub) closeAfterFlush(s *subscriber, reason error, tail []byte) {
+// then, if retry, the shutdown retry hint (see shutdownTail), for the
+// stream timeout and shutdown.
+func (h *Hub) closeAfterFlush(s *subscriber, reason error, retry bool) {
 	s.mu.Lock()
 	if s.closed || s.closing {
 		s.mu.Unlock()
 		return
 	}
-	s.closing, s.reason, s.tail = true, reason, tail
+	s.closing, s.reason, s.retry = true, reason, retry
 	schedule := !s.active
 	s.active = true
 	s.mu.Unlock()
@@ -258,8 +283,12 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 		batch := s.pending
 		if len(batch) == 0 {
 			if s.closing {
-				tail, reason := s.tail, s.reason
+				retry, reason := s.retry, s.reason
 				s.mu.Unlock()
+				var tail []byte
+				if retry {
+					tail = s.shutdownTail()
+				}
 				_ = h.writeBlocking(s, tail)
 				h.end(s, reason)
 				return
