@@ -151,15 +151,20 @@ func closedHooks(closed func(string, error), obs *StreamObserver) func(string, e
 func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamRequest) {
 	// The stream is opened by a function of its own, which returns before
 	// the stream waits for events: what the opening needed (the replay,
-	// the log record) is gone by then. It runs off this goroutine's stack,
-	// as the writes of a stream served from its handler do, so that the
-	// handler's goroutine, which waits as long as the stream is open,
-	// keeps the small stack that net/http's calls down to here need.
+	// the log record) is gone by then. For a stream served from its
+	// handler it runs off this goroutine's stack, as the stream's writes
+	// do, so that the handler's goroutine, which waits as long as the
+	// stream is open, keeps the small stack that net/http's calls down to
+	// here need.
 	var (
 		s   *subscriber
 		err error
 	)
-	offStack(func() { s, err = h.open(w, r, sr) })
+	if h.hijacks(r) {
+		s, err = h.open(w, r, sr) // its goroutine ends once it is handed off
+	} else {
+		offStack(func() { s, err = h.open(w, r, sr) })
+	}
 	if s == nil {
 		return // refused, or handed off to the hub's writers
 	}
@@ -190,6 +195,12 @@ func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
 	if h.opts.onDisconnect != nil {
 		h.opts.onDisconnect(*info, reason)
 	}
+}
+
+// hijacks reports whether the stream r opens is handed off from net/http
+// after its opening events: HTTP/1.1 over plain TCP.
+func (h *Hub) hijacks(r *http.Request) bool {
+	return h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
 }
 
 // open registers the stream sr describes and writes its head and opening
@@ -237,8 +248,9 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 		grant:    grant,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
-	// the opening events; the rest keep the handler's goroutine.
-	hijack := h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
+	// the opening events (see hijacks); the rest keep the handler's
+	// goroutine.
+	hijack := h.hijacks(r)
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
 	}
