@@ -66,6 +66,7 @@ type Hub struct {
 	work        chan *subscriber // hijacked streams with frames to write
 	stopWriters chan struct{}
 	closes      *closeWatcher // notices hijacked streams whose client left
+	lifetimes   lifetimes     // ends streams at their maximum lifetime
 	cors        *cors.Policy
 }
 
@@ -104,6 +105,7 @@ func New(opts ...Option) (*Hub, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.lifetimes.expire = h.expire
 	h.cors = &cors.Policy{Origins: o.origins, Expose: "X-Valksor-History-Gap", Setting: "cors_origins", Logger: h.log}
 	if h.transport == nil {
 		h.transport = NewMemoryTransport(o.historySize)
@@ -510,6 +512,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 		}
 		go func() {
 			h.streams.Wait()
+			h.lifetimes.stop()
 			close(h.stopWriters)
 			if h.closes != nil {
 				h.closes.stop()

@@ -182,12 +182,10 @@ func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
 		h.release()
 	}()
 	h.end(s, reason)
+	h.lifetimes.remove(s)
 	s.mu.Lock()
-	timer, info := s.timer, s.info
+	info := s.info
 	s.mu.Unlock()
-	if timer != nil {
-		timer.Stop()
-	}
 	h.logClosed(s, reason)
 	if s.closedFn != nil {
 		s.closedFn(s.id, reason)
@@ -246,6 +244,8 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 		asReload: sr.CSSAsReload && !sr.Bare,
 		started:  time.Now().UnixNano(),
 		grant:    grant,
+
+		tokenExpiry: endReason == errTokenExpired,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
 	// the opening events (see hijacks); the rest keep the handler's
@@ -298,7 +298,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	}
 	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
-		if registered = h.handOff(w, s, opening, last, info, lifetime, endReason); registered {
+		if registered = h.handOff(w, s, opening, last, info, lifetime); registered {
 			return nil, nil
 		}
 		// The writer cannot be hijacked (a wrapping middleware): serve the
@@ -318,10 +318,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 		return s, err
 	}
 	if lifetime > 0 {
-		t := time.AfterFunc(lifetime, func() { h.end(s, endReason) })
-		s.mu.Lock()
-		s.timer = t
-		s.mu.Unlock()
+		h.lifetimes.add(s, lifetime)
 	}
 	return s, nil
 }
@@ -413,7 +410,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 // handOff hijacks the connection, writes the response head and the opening
 // events, and leaves the stream to the hub's writers. It reports false,
 // having written nothing, when the connection cannot be hijacked.
-func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo, lifetime time.Duration, endReason error) bool {
+func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo, lifetime time.Duration) bool {
 	head := w.Header().Clone()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -448,10 +445,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// A deadline left in place would fail every later write once it passed.
 	_ = conn.SetWriteDeadline(time.Time{})
 	if lifetime > 0 {
-		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, false) })
-		s.mu.Lock()
-		s.timer = t
-		s.mu.Unlock()
+		h.lifetimes.add(s, lifetime)
 	}
 	if !h.closes.add(s, raw) {
 		// No watcher for this connection: a goroutine reads until the

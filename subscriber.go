@@ -38,6 +38,10 @@ type subscriber struct {
 	closing  bool // conn mode: write what is pending, then the retry hint if retry, then close
 	retry    bool // conn mode, closing: end with the shutdown retry hint (shutdownTail)
 	closed   bool
+	// tokenExpiry, set before the stream is registered: its lifetime ends
+	// when its credentials expire (errTokenExpired), not at the stream
+	// timeout.
+	tokenExpiry bool
 
 	pending []*frame
 	spare   []*frame // the other half of a double buffer, reused
@@ -48,7 +52,7 @@ type subscriber struct {
 	conn     net.Conn
 	raw      syscall.RawConn // conn's file descriptor, for writes that never block
 	wake     chan struct{}   // handler mode: frames are pending, or the stream was ended
-	timer    *time.Timer     // the stream's maximum lifetime, nil without one
+	lifeIdx  int             // 1 + index in the hub's lifetimes heap, 0 without a deadline; guarded by lifetimes.mu
 	watchKey uint64          // conn mode: key in the close watcher, 0 if none
 	info     *ConnInfo       // handler mode: always; conn mode: only when a disconnect hook is set
 }
@@ -194,16 +198,28 @@ func (h *Hub) end(s *subscriber, reason error) {
 		// end may run under the hub's lock (from a fan-out); releasing the
 		// stream takes that lock, so it happens on its own goroutine.
 		go func() {
-			s.mu.Lock()
-			timer := s.timer
-			s.mu.Unlock()
-			if timer != nil {
-				timer.Stop()
-			}
+			h.lifetimes.remove(s)
 			h.closes.remove(s)
 			_ = conn.Close()
 			h.finish(s)
 		}()
+	}
+}
+
+// expire ends s when its lifetime is over (see lifetimes): a hijacked
+// stream after writing what is pending, a handler's at once.
+func (h *Hub) expire(s *subscriber) {
+	reason := errStreamTimeout
+	if s.tokenExpiry {
+		reason = errTokenExpired
+	}
+	s.mu.Lock()
+	hijacked := s.conn != nil
+	s.mu.Unlock()
+	if hijacked {
+		h.closeAfterFlush(s, reason, false)
+	} else {
+		h.end(s, reason)
 	}
 }
 
