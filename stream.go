@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,7 +238,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
-		topics:   topics,
+		topics:   slices.Clone(topics), // add replaces them with the hub's copies
 		match:    sr.Match,
 		closedFn: closedHooks(sr.Closed, obs),
 		bare:     sr.Bare,
@@ -292,7 +293,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	}
 	opening, last := h.opening(s, lastID, hist, gap, pos)
 
-	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
+	info := ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
 		h.opts.onConnect(info)
 	}
