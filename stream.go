@@ -164,7 +164,15 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if h.hijacks(r) {
 		s, err = h.open(w, r, sr) // its goroutine ends once it is handed off
 	} else {
-		offStack(func() { s, err = h.open(w, r, sr) })
+		// The results come back in a struct of their own, which is garbage
+		// once copied: variables the closure wrote would stay on the heap
+		// for as long as the stream.
+		res := new(struct {
+			s   *subscriber
+			err error
+		})
+		offStack(func() { res.s, res.err = h.open(w, r, sr) })
+		s, err = res.s, res.err
 	}
 	if s == nil {
 		return // refused, or handed off to the hub's writers
