@@ -307,7 +307,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	}
 	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
-		if registered = h.handOff(w, s, opening, last, info, lifetime); registered {
+		if registered = h.handOff(w, s, opening, last, r.RemoteAddr, lifetime); registered {
 			return nil, nil
 		}
 		// The writer cannot be hijacked (a wrapping middleware): serve the
@@ -419,7 +419,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 // handOff hijacks the connection, writes the response head and the opening
 // events, and leaves the stream to the hub's writers. It reports false,
 // having written nothing, when the connection cannot be hijacked.
-func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo, lifetime time.Duration) bool {
+func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, remote string, lifetime time.Duration) bool {
 	head := w.Header().Clone()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -442,9 +442,9 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	s.mu.Lock()
 	s.conn, s.raw, s.last = conn, raw, last
 	s.active = true // this goroutine writes until the hand-off is complete
-	if h.opts.onDisconnect != nil {
-		info.Request = nil
-		s.info = &info
+	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
+		// A middleware changed the peer's address: keep what it said.
+		s.info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
 	}
 	s.mu.Unlock()
 	if _, err := conn.Write(buf); err != nil {
@@ -496,8 +496,8 @@ func (h *Hub) finish(s *subscriber) {
 	h.remove(s)
 	h.release()
 	h.logClosed(s, s.reason)
-	if s.info != nil {
-		h.opts.onDisconnect(*s.info, s.reason)
+	if h.opts.onDisconnect != nil {
+		h.opts.onDisconnect(ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr()}, s.reason)
 	}
 	if s.closedFn != nil {
 		s.closedFn(s.id, s.reason)

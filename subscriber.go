@@ -17,8 +17,9 @@ import (
 // of the HTTP handler, woken through wake.
 //
 // Every open stream holds one, so it is kept small (240 bytes on 64-bit
-// systems): what can be derived is not stored (the peer's address comes
-// from the connection, or from info for a handler's stream), the flags
+// systems): what can be derived is not stored (the peer's address and
+// what the disconnect hook is told come from the connection, unless a
+// middleware changed the address; a handler's stream keeps info), the flags
 // share a word, and the time it opened is an integer.
 type subscriber struct {
 	id       string
@@ -54,7 +55,7 @@ type subscriber struct {
 	wake     chan struct{}   // handler mode: frames are pending, or the stream was ended
 	lifeIdx  int             // 1 + index in the hub's lifetimes heap, 0 without a deadline; guarded by lifetimes.mu
 	watchKey uint64          // conn mode: key in the close watcher, 0 if none
-	info     *ConnInfo       // handler mode: always; conn mode: only when a disconnect hook is set
+	info     *ConnInfo       // handler mode: always; conn mode: only when a middleware changed the peer's address
 }
 
 // remoteAddr returns the peer's address as net/http reported it.
@@ -63,10 +64,12 @@ func (s *subscriber) remoteAddr() string {
 	conn, info := s.conn, s.info
 	s.mu.Unlock()
 	switch {
-	case conn != nil:
-		return conn.RemoteAddr().String()
 	case info != nil:
 		return info.RemoteAddr
+	case conn != nil:
+		if a := conn.RemoteAddr(); a != nil {
+			return a.String()
+		}
 	}
 	return ""
 }
