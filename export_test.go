@@ -1,6 +1,10 @@
 package sse
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"unsafe"
+)
 
 // AddTestSubscribers registers n subscribers listening to topics, as streams
 // would, and returns a function that takes one queued frame from each (false
@@ -25,7 +29,7 @@ func (h *Hub) AddTestMatchSubscribers(n int, topics []string, match func(i int) 
 func (h *Hub) addTestSubscribers(n int, topics []string, match func(i int) func(topic string) bool, asReload bool) (drain func() bool, remove func()) {
 	subs := make([]*subscriber, n)
 	for i := range subs {
-		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: topics, asReload: asReload, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: slices.Clone(topics), asReload: asReload, wake: make(chan struct{}, 1)}
 		if match != nil {
 			subs[i].match = match(i)
 		}
@@ -54,3 +58,6 @@ func (h *Hub) addTestSubscribers(n int, topics []string, match func(i int) func(
 
 // Matches exposes the topic matcher to benchmarks.
 var Matches = matches
+
+// SubscriberSize is the size of the state every open stream holds.
+const SubscriberSize = unsafe.Sizeof(subscriber{})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -270,4 +272,38 @@ func dialRaw(t *testing.T, addr string, useTLS bool) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestPanickingHookReleasesStream: a panic in a stream's Opened hook
+// reaches net/http as a handler's panic (which it recovers from, closing
+// the connection), also when the stream is opened off the handler's
+// goroutine, and the stream's slot and registration are released.
+func TestPanickingHookReleasesStream(t *testing.T) {
+	eachMode(t, func(t *testing.T, mode sse.Option) {
+		hub, err := sse.New(mode, sse.WithPingInterval(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hub.ServeStream(w, r, sse.StreamRequest{
+				Topics: []string{"news"},
+				Opened: func(http.Header, string, bool) { panic("hook failed") },
+			})
+		}))
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.Start()
+		t.Cleanup(srv.Close)
+		resp, err := srv.Client().Get(srv.URL)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("the request got %s, want the connection closed by the recovered panic", resp.Status)
+		}
+		if n := hub.Stats().Connections; n != 0 {
+			t.Fatalf("%d streams still counted after the hook panicked", n)
+		}
+		if c := hub.Clients(); len(c) != 0 {
+			t.Fatalf("%d streams still registered after the hook panicked", len(c))
+		}
+	})
 }

@@ -40,7 +40,7 @@ type Hub struct {
 	stopListen    func()
 
 	mu      sync.RWMutex
-	byTopic map[string]map[*subscriber]struct{}
+	byTopic map[string]*topicSubs
 	byID    map[string]*subscriber
 	matched map[*subscriber]struct{} // streams with a Match function
 
@@ -66,7 +66,16 @@ type Hub struct {
 	work        chan *subscriber // hijacked streams with frames to write
 	stopWriters chan struct{}
 	closes      *closeWatcher // notices hijacked streams whose client left
+	lifetimes   lifetimes     // ends streams at their maximum lifetime
 	cors        *cors.Policy
+}
+
+// topicSubs are the streams listening to one topic. Streams keep its name
+// as their copy of the topic: a topic parsed from a request would keep the
+// whole request line alive for as long as the stream is open.
+type topicSubs struct {
+	name string
+	subs map[*subscriber]struct{}
 }
 
 // writeQueue is how many hijacked streams may wait for a writer before
@@ -93,7 +102,7 @@ func New(opts ...Option) (*Hub, error) {
 		opts:        o,
 		log:         o.logger,
 		transport:   o.transport,
-		byTopic:     make(map[string]map[*subscriber]struct{}),
+		byTopic:     make(map[string]*topicSubs),
 		byID:        make(map[string]*subscriber),
 		matched:     make(map[*subscriber]struct{}),
 		started:     time.Now(),
@@ -104,6 +113,7 @@ func New(opts ...Option) (*Hub, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.lifetimes.expire = h.expire
 	h.cors = &cors.Policy{Origins: o.origins, Expose: "X-Valksor-History-Gap", Setting: "cors_origins", Logger: h.log}
 	if h.transport == nil {
 		h.transport = NewMemoryTransport(o.historySize)
@@ -195,7 +205,11 @@ func (h *Hub) deliver(m *Message) {
 	gen := h.gen
 	var n uint64
 	for _, t := range m.Topics {
-		for s := range h.byTopic[t] {
+		ts := h.byTopic[t]
+		if ts == nil {
+			continue
+		}
+		for s := range ts.subs {
 			if s.gen == gen || (m.Private && !s.grant.sees(m)) {
 				continue
 			}
@@ -315,7 +329,9 @@ func (h *Hub) Pong(connID, nonce string) error {
 	return nil
 }
 
-// add registers s; after Shutdown began it refuses with ErrHubClosed. The
+// add registers s; after Shutdown began it refuses with ErrHubClosed. It
+// replaces the topics of s, which must be its own slice, with the hub's
+// copies of the same strings. The
 // registration is counted so that Shutdown can wait for the stream. It
 // returns the position live delivery to s starts after (nil when unknown).
 func (h *Hub) add(s *subscriber) (*Cursor, error) {
@@ -329,13 +345,14 @@ func (h *Hub) add(s *subscriber) (*Cursor, error) {
 	if s.match != nil {
 		h.matched[s] = struct{}{}
 	}
-	for _, t := range s.topics {
-		set := h.byTopic[t]
-		if set == nil {
-			set = make(map[*subscriber]struct{})
-			h.byTopic[t] = set
+	for i, t := range s.topics {
+		ts := h.byTopic[t]
+		if ts == nil {
+			ts = &topicSubs{name: strings.Clone(t), subs: make(map[*subscriber]struct{})}
+			h.byTopic[ts.name] = ts
 		}
-		set[s] = struct{}{}
+		ts.subs[s] = struct{}{}
+		s.topics[i] = ts.name
 	}
 	return h.pos.Load(), nil
 }
@@ -347,10 +364,11 @@ func (h *Hub) remove(s *subscriber) {
 	delete(h.byID, s.id)
 	delete(h.matched, s)
 	for _, t := range s.topics {
-		set := h.byTopic[t]
-		delete(set, s)
-		if len(set) == 0 {
-			delete(h.byTopic, t)
+		if ts := h.byTopic[t]; ts != nil {
+			delete(ts.subs, s)
+			if len(ts.subs) == 0 {
+				delete(h.byTopic, t)
+			}
 		}
 	}
 }
@@ -448,8 +466,9 @@ func (h *Hub) Clients() []ClientInfo {
 	out := make([]ClientInfo, 0, len(subs))
 	for _, s := range subs {
 		s.mu.Lock()
-		out = append(out, ClientInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remote, Since: s.started, Queued: len(s.pending), HandedOff: s.conn != nil})
+		queued, handedOff := len(s.pending), s.conn != nil
 		s.mu.Unlock()
+		out = append(out, ClientInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr(), Since: s.since(), Queued: queued, HandedOff: handedOff})
 	}
 	return out
 }
@@ -459,8 +478,8 @@ func (h *Hub) TopicCounts() map[string]int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	out := make(map[string]int, len(h.byTopic))
-	for t, set := range h.byTopic {
-		out[t] = len(set)
+	for t, ts := range h.byTopic {
+		out[t] = len(ts.subs)
 	}
 	return out
 }
@@ -504,11 +523,12 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 			conn := s.conn != nil
 			s.mu.Unlock()
 			if conn {
-				h.closeAfterFlush(s, errShutdown, s.shutdownTail())
+				h.closeAfterFlush(s, errShutdown, true)
 			}
 		}
 		go func() {
 			h.streams.Wait()
+			h.lifetimes.stop()
 			close(h.stopWriters)
 			if h.closes != nil {
 				h.closes.stop()

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,4 +90,47 @@ func ExampleObserveStream() {
 	resp.Body.Close() // the client leaves
 	<-ended
 	// Output: stream ended; reason: <nil>
+}
+
+// TestHooksSeeThePeerAddress: the disconnect hook and Clients report the
+// peer's address as the request had it, for a hijacked stream too (which
+// derives it from its connection rather than storing it), including an
+// address a middleware rewrote.
+func TestHooksSeeThePeerAddress(t *testing.T) {
+	for _, rewrite := range []bool{false, true} {
+		t.Run(fmt.Sprint("rewritten=", rewrite), func(t *testing.T) {
+			eachMode(t, func(t *testing.T, mode sse.Option) {
+				gone := make(chan sse.ConnInfo, 1)
+				hub, err := sse.New(mode, sse.WithPingInterval(0), sse.WithOnDisconnect(func(info sse.ConnInfo, _ error) { gone <- info }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+				var seen atomic.Value
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if rewrite {
+						r.RemoteAddr = "203.0.113.7:4242"
+					}
+					seen.Store(r.RemoteAddr)
+					hub.Handler().ServeHTTP(w, r)
+				}))
+				t.Cleanup(srv.Close)
+				s := open(t, srv, "/sse?topic=news", nil)
+				want := seen.Load().(string)
+				clients := hub.Clients()
+				if len(clients) != 1 || clients[0].RemoteAddr != want {
+					t.Fatalf("Clients says %+v, want one stream from %s", clients, want)
+				}
+				s.resp.Body.Close()
+				select {
+				case info := <-gone:
+					if info.RemoteAddr != want || info.ID != s.connID || len(info.Topics) != 1 || info.Topics[0] != "news" {
+						t.Fatalf("the disconnect hook got %+v, want stream %s from %s on news", info, s.connID, want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("no disconnect within 10s")
+				}
+			})
+		})
+	}
 }

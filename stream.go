@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -147,23 +150,90 @@ func closedHooks(closed func(string, error), obs *StreamObserver) func(string, e
 // authorization (such as a Mercure endpoint). It answers HEAD with the
 // stream's headers only.
 func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamRequest) {
+	// The stream is opened by a function of its own, which returns before
+	// the stream waits for events: what the opening needed (the replay,
+	// the log record) is gone by then. For a stream served from its
+	// handler it runs off this goroutine's stack, as the stream's writes
+	// do, so that the handler's goroutine, which waits as long as the
+	// stream is open, keeps the small stack that net/http's calls down to
+	// here need.
+	var (
+		s   *subscriber
+		err error
+	)
+	if h.hijacks(r) {
+		s, err = h.open(w, r, sr) // its goroutine ends once it is handed off
+	} else {
+		// The results come back in a struct of their own, which is garbage
+		// once copied: variables the closure wrote would stay on the heap
+		// for as long as the stream.
+		res := new(struct {
+			s   *subscriber
+			err error
+		})
+		offStack(func() { res.s, res.err = h.open(w, r, sr) })
+		s, err = res.s, res.err
+	}
+	if s == nil {
+		return // refused, or handed off to the hub's writers
+	}
+	if err == nil {
+		err = h.serve(w, r.Context().Done(), s)
+	}
+	h.closeHandlerStream(s, err)
+}
+
+// closeHandlerStream ends and releases a stream served from its handler,
+// and tells the hooks.
+func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
+	defer func() {
+		h.remove(s)
+		h.release()
+	}()
+	h.end(s, reason)
+	h.lifetimes.remove(s)
+	s.mu.Lock()
+	info := s.info
+	s.mu.Unlock()
+	h.logClosed(s, reason)
+	if s.closedFn != nil {
+		s.closedFn(s.id, reason)
+	}
+	if h.opts.onDisconnect != nil {
+		h.opts.onDisconnect(*info, reason)
+	}
+}
+
+// hijacks reports whether the stream r opens is handed off from net/http
+// after its opening events: HTTP/1.1 over plain TCP.
+func (h *Hub) hijacks(r *http.Request) bool {
+	return h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
+}
+
+// open registers the stream sr describes and writes its head and opening
+// events. It returns nil when it answered the request itself (a refusal,
+// HEAD) or handed the stream off to the hub's writers; otherwise the
+// stream is the caller's to serve, and a non-nil error is why it ended
+// already (writing the opening failed). The stream is registered and its
+// slot taken only when the subscriber is returned.
+func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*subscriber, error) {
 	topics, lastID, grant := sr.Topics, sr.LastEventID, sr.Grant
 	var err error
 	if h.closed() {
 		writeError(w, ErrHubClosed)
-		return
+		return nil, nil
 	}
 	if r.Method == http.MethodHead {
 		h.streamHeaders(w, r)
 		w.WriteHeader(http.StatusOK)
-		return
+		return nil, nil
 	}
 	lifetime, endReason := h.opts.streamTimeout, errStreamTimeout
 	if grant != nil && !grant.Expires.IsZero() {
 		left := time.Until(grant.Expires)
 		if left <= 0 {
 			writeError(w, &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"})
-			return
+			return nil, nil
 		}
 		if lifetime == 0 || left < lifetime {
 			lifetime, endReason = left, errTokenExpired
@@ -171,24 +241,25 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	}
 	if !h.acquire() {
 		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
-		return
+		return nil, nil
 	}
 	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
-		topics:   topics,
+		topics:   slices.Clone(topics), // add replaces them with the hub's copies
 		match:    sr.Match,
 		closedFn: closedHooks(sr.Closed, obs),
 		bare:     sr.Bare,
 		asReload: sr.CSSAsReload && !sr.Bare,
-		remote:   r.RemoteAddr,
-		started:  time.Now(),
-		done:     make(chan struct{}),
+		started:  time.Now().UnixNano(),
 		grant:    grant,
+
+		tokenExpiry: endReason == errTokenExpired,
 	}
 	// HTTP/1.1 streams over plain TCP are handed off from net/http after
-	// the opening events; the rest keep the handler's goroutine.
-	hijack := h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
+	// the opening events (see hijacks); the rest keep the handler's
+	// goroutine.
+	hijack := h.hijacks(r)
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
 	}
@@ -196,11 +267,11 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if err != nil {
 		h.release()
 		writeError(w, err)
-		return
+		return nil, nil
 	}
-	handedOff := false
+	registered := false // true once the caller or the writers own s
 	defer func() {
-		if !handedOff {
+		if !registered {
 			h.remove(s)
 			h.release()
 		}
@@ -210,11 +281,11 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	if lastID != "" {
 		hist, err = h.transport.History(r.Context(), lastID)
 		if err != nil && r.Context().Err() != nil {
-			return // the client went away
+			return nil, nil // the client went away
 		}
 		if err != nil {
 			writeError(w, fmt.Errorf("sse: read history after %q: %w", lastID, err))
-			return
+			return nil, nil
 		}
 	}
 	gap := lastID != "" && !hist.Complete
@@ -230,14 +301,14 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 	}
 	opening, last := h.opening(s, lastID, hist, gap, pos)
 
-	info := ConnInfo{ID: s.id, Topics: topics, RemoteAddr: r.RemoteAddr, Request: r}
+	info := ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
 		h.opts.onConnect(info)
 	}
 	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
-		if handedOff = h.handOff(w, s, opening, last, info, lifetime, endReason); handedOff {
-			return
+		if registered = h.handOff(w, s, opening, last, r.RemoteAddr, lifetime); registered {
+			return nil, nil
 		}
 		// The writer cannot be hijacked (a wrapping middleware): serve the
 		// stream from this goroutine after all.
@@ -246,16 +317,19 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		s.mu.Unlock()
 		s.wake <- struct{}{}
 	}
+	registered = true
+	s.mu.Lock()
+	s.last = last
+	s.info = &info
+	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
-	reason := h.stream(w, r, s, opening, last, lifetime, endReason)
-	h.end(s, reason)
-	h.logClosed(s, reason)
-	if s.closedFn != nil {
-		s.closedFn(s.id, reason)
+	if err := h.writeHandler(w, opening); err != nil {
+		return s, err
 	}
-	if h.opts.onDisconnect != nil {
-		h.opts.onDisconnect(info, reason)
+	if lifetime > 0 {
+		h.lifetimes.add(s, lifetime)
 	}
+	return s, nil
 }
 
 // Reasons a stream ends, reported to the disconnect hook.
@@ -274,7 +348,10 @@ func reasonText(err error) string {
 }
 
 func (h *Hub) logClosed(s *subscriber, reason error) {
-	h.log.Debug("stream closed", "conn", s.id, "remote", s.remote, "reason", reasonText(reason), "age", time.Since(s.started).Round(time.Millisecond))
+	if !h.log.Enabled(context.Background(), slog.LevelDebug) {
+		return // the peer's address is not stored: it would be made for nothing
+	}
+	h.log.Debug("stream closed", "conn", s.id, "remote", s.remoteAddr(), "reason", reasonText(reason), "age", time.Since(s.since()).Round(time.Millisecond))
 }
 
 // opening encodes the first events of a stream: connected (with the retry
@@ -342,7 +419,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 // handOff hijacks the connection, writes the response head and the opening
 // events, and leaves the stream to the hub's writers. It reports false,
 // having written nothing, when the connection cannot be hijacked.
-func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo, lifetime time.Duration, endReason error) bool {
+func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, remote string, lifetime time.Duration) bool {
 	head := w.Header().Clone()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
@@ -365,9 +442,9 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	s.mu.Lock()
 	s.conn, s.raw, s.last = conn, raw, last
 	s.active = true // this goroutine writes until the hand-off is complete
-	if h.opts.onDisconnect != nil {
-		info.Request = nil
-		s.info = &info
+	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
+		// A middleware changed the peer's address: keep what it said.
+		s.info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
 	}
 	s.mu.Unlock()
 	if _, err := conn.Write(buf); err != nil {
@@ -377,10 +454,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// A deadline left in place would fail every later write once it passed.
 	_ = conn.SetWriteDeadline(time.Time{})
 	if lifetime > 0 {
-		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, nil) })
-		s.mu.Lock()
-		s.timer = t
-		s.mu.Unlock()
+		h.lifetimes.add(s, lifetime)
 	}
 	if !h.closes.add(s, raw) {
 		// No watcher for this connection: a goroutine reads until the
@@ -398,7 +472,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	// Frames queued meanwhile go out now; from here on the writers own it.
 	h.flush(s, newFlusher())
 	if h.closed() { // Shutdown began while this stream was being set up.
-		h.closeAfterFlush(s, errShutdown, s.shutdownTail())
+		h.closeAfterFlush(s, errShutdown, true)
 	}
 	return true
 }
@@ -422,71 +496,115 @@ func (h *Hub) finish(s *subscriber) {
 	h.remove(s)
 	h.release()
 	h.logClosed(s, s.reason)
-	if s.info != nil {
-		h.opts.onDisconnect(*s.info, s.reason)
+	if h.opts.onDisconnect != nil {
+		h.opts.onDisconnect(ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr()}, s.reason)
 	}
 	if s.closedFn != nil {
 		s.closedFn(s.id, s.reason)
 	}
 }
 
-// stream writes the opening events and then live frames from the handler's
-// goroutine until the client goes, the stream times out, falls behind, or
-// the hub shuts down.
-func (h *Hub) stream(w http.ResponseWriter, r *http.Request, s *subscriber, opening []byte, last Cursor, lifetime time.Duration, endReason error) error {
-	rc := http.NewResponseController(w)
-	write := func(b []byte) error {
-		if h.opts.writeTimeout > 0 {
-			_ = rc.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	s.mu.Lock()
-	s.last = last
-	s.mu.Unlock()
-	if err := write(opening); err != nil {
-		return err
-	}
-
-	var timeout <-chan time.Time
-	if lifetime > 0 {
-		t := time.NewTimer(lifetime)
-		defer t.Stop()
-		timeout = t.C
-	}
-	ctx := r.Context()
-	buf := make([]byte, 0, 512)
+// serve writes live frames for the handler's goroutine until the client
+// goes (done, the request context's), the stream ends (its lifetime, a
+// slow client, see end), or the hub shuts down. It waits with nothing but
+// a few pointers on its stack and no buffer of its own: writing borrows
+// one (see writePending), on another goroutine's stack (see offStack).
+func (h *Hub) serve(w http.ResponseWriter, done <-chan struct{}, s *subscriber) error {
 	for {
 		select {
-		case <-ctx.Done():
+		case <-done:
 			return nil
-		case <-s.done:
-			return s.reason
-		case <-timeout:
-			return endReason
 		case <-h.done:
 			if tail := s.shutdownTail(); tail != nil {
-				_ = write(tail)
+				_ = h.writeHandler(w, tail)
 			}
 			return errShutdown
 		case <-s.wake:
-			batch := s.take()
-			buf = s.appendFrames(buf[:0], batch)
-			s.giveBack(batch)
-			if len(buf) == 0 {
-				continue
-			}
-			if err := write(buf); err != nil {
-				return err
-			}
-			if cap(buf) > maxBatch {
-				buf = make([]byte, 0, 512)
+			var (
+				ended  bool
+				reason error
+			)
+			offStack(func() { ended, reason = h.writePending(w, s) })
+			if ended {
+				return reason
 			}
 		}
 	}
+}
+
+// offStack runs fn on a goroutine of its own and waits for it to return.
+// A stream served from its handler opens and writes through it: the deep
+// calls of the opening and of net/http's writes (HTTP/2 and TLS) grow the
+// stack of that short-lived goroutine, not the stack of the handler's,
+// which lives as long as the stream does (the garbage collector shrinks a
+// waiting goroutine's stack only to four times what its frames use, which
+// net/http's own frames already exceed). A panic in fn is raised again on
+// the caller's goroutine, where net/http recovers it as a handler's.
+func offStack(fn func()) {
+	var p any
+	done := make(chan struct{})
+	go func() {
+		defer func() {
+			p = recover()
+			close(done)
+		}()
+		fn()
+	}()
+	<-done
+	if p != nil {
+		panic(p)
+	}
+}
+
+// batchBuffers are the buffers of handler streams that write several
+// frames at once, lent for one write.
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// writePending writes the frames queued for a handler stream. It reports
+// whether the stream ended, and why: it was ended (see end), or the write
+// failed.
+func (h *Hub) writePending(w http.ResponseWriter, s *subscriber) (bool, error) {
+	s.mu.Lock()
+	closed, reason := s.closed, s.reason
+	s.mu.Unlock()
+	if closed {
+		return true, reason
+	}
+	batch := s.take()
+	var out []byte
+	var pooled *[]byte
+	if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
+		out = batch[0].b // the shared bytes, no copy
+	} else {
+		pooled = batchBuffers.Get().(*[]byte)
+		out = s.appendFrames((*pooled)[:0], batch)
+	}
+	s.giveBack(batch)
+	var err error
+	if len(out) > 0 {
+		err = h.writeHandler(w, out)
+	}
+	if pooled != nil && cap(out) <= maxBatch {
+		*pooled = out[:0]
+		batchBuffers.Put(pooled)
+	}
+	return err != nil, err
+}
+
+// writeHandler writes b to a stream served from its handler and flushes
+// it, within the write timeout. The deadline is lifted afterwards, so
+// that an idle stream keeps no timer of net/http's either (HTTP/2 keeps
+// one per stream while a deadline is set).
+func (h *Hub) writeHandler(w http.ResponseWriter, b []byte) error {
+	rc := http.NewResponseController(w)
+	if h.opts.writeTimeout > 0 {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+		defer rc.SetWriteDeadline(time.Time{})
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return rc.Flush()
 }
 
 // streamHeaders sets the headers of an event stream.

@@ -15,38 +15,67 @@ import (
 // writer takes them: for a hijacked HTTP/1.1 connection one of the hub's
 // writers (no goroutine while the stream is idle), otherwise the goroutine
 // of the HTTP handler, woken through wake.
+//
+// Every open stream holds one, so it is kept small (240 bytes on 64-bit
+// systems): what can be derived is not stored (the peer's address and
+// what the disconnect hook is told come from the connection, unless a
+// middleware changed the address; a handler's stream keeps info), the flags
+// share a word, and the time it opened is an integer.
 type subscriber struct {
 	id       string
 	topics   []string
-	remote   string
-	started  time.Time
+	started  int64                             // when the stream opened, in Unix nanoseconds
 	gen      uint64                            // last fan-out generation queued; delivering goroutine only
 	grant    *Grant                            // what an Authorizer allowed; nil without one
 	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
 	closedFn func(connID string, reason error) // StreamRequest.Closed
-	bare     bool                              // StreamRequest.Bare: published events and comment heartbeats only
-	asReload bool                              // StreamRequest.CSSAsReload (never with bare): css-update goes out as reload
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// The flags: the first two are set before the stream is registered and
+	// read without mu.
+	bare     bool // StreamRequest.Bare: published events and comment heartbeats only
+	asReload bool // StreamRequest.CSSAsReload (never with bare): css-update goes out as reload
+	active   bool // conn mode: a writer owns the stream
+	closing  bool // conn mode: write what is pending, then the retry hint if retry, then close
+	retry    bool // conn mode, closing: end with the shutdown retry hint (shutdownTail)
+	closed   bool
+	// tokenExpiry, set before the stream is registered: its lifetime ends
+	// when its credentials expire (errTokenExpired), not at the stream
+	// timeout.
+	tokenExpiry bool
+
 	pending []*frame
 	spare   []*frame // the other half of a double buffer, reused
-	active  bool     // conn mode: a writer owns the stream
-	closing bool     // conn mode: write what is pending, then tail, then close
-	tail    []byte
 	reason  error
-	closed  bool
 	last    Cursor // frames at or before this were sent in the replay
-
-	done chan struct{} // closed when the stream ends
 
 	// Exactly one of conn (hijacked) and wake (handler-owned) is set.
 	conn     net.Conn
 	raw      syscall.RawConn // conn's file descriptor, for writes that never block
-	wake     chan struct{}
-	timer    *time.Timer // conn mode: the stream's maximum lifetime
-	watchKey uint64      // conn mode: key in the close watcher, 0 if none
-	info     *ConnInfo   // conn mode: kept only when a disconnect hook is set
+	wake     chan struct{}   // handler mode: frames are pending, or the stream was ended
+	lifeIdx  int             // 1 + index in the hub's lifetimes heap, 0 without a deadline; guarded by lifetimes.mu
+	watchKey uint64          // conn mode: key in the close watcher, 0 if none
+	info     *ConnInfo       // handler mode: always; conn mode: only when a middleware changed the peer's address
 }
+
+// remoteAddr returns the peer's address as net/http reported it.
+func (s *subscriber) remoteAddr() string {
+	s.mu.Lock()
+	conn, info := s.conn, s.info
+	s.mu.Unlock()
+	switch {
+	case info != nil:
+		return info.RemoteAddr
+	case conn != nil:
+		if a := conn.RemoteAddr(); a != nil {
+			return a.String()
+		}
+	}
+	return ""
+}
+
+// since returns when s opened.
+func (s *subscriber) since() time.Time { return time.Unix(0, s.started) }
 
 // shutdownTail is what s is sent before it is closed at shutdown: the
 // retry hint, or nothing for a bare stream.
@@ -101,17 +130,22 @@ func (h *Hub) enqueue(s *subscriber, f *frame) bool {
 	if schedule {
 		s.active = true
 	}
+	wake := s.wake
 	s.mu.Unlock()
-	switch {
-	case schedule:
+	if schedule {
 		h.schedule(s)
-	case s.wake != nil:
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+	} else if wake != nil {
+		notify(wake)
 	}
 	return true
+}
+
+// notify wakes the handler waiting on wake, unless it is awake already.
+func notify(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
 }
 
 // take removes and returns the pending frames (handler mode).
@@ -155,22 +189,19 @@ func (h *Hub) end(s *subscriber, reason error) {
 	if s.reason == nil {
 		s.reason = reason
 	}
-	conn := s.conn
+	conn, wake := s.conn, s.wake
 	s.mu.Unlock()
 	if errors.Is(reason, errSlowConsumer) {
 		h.slow.Add(1)
 	}
-	close(s.done)
+	if wake != nil {
+		notify(wake) // the handler finds s closed
+	}
 	if conn != nil {
 		// end may run under the hub's lock (from a fan-out); releasing the
 		// stream takes that lock, so it happens on its own goroutine.
 		go func() {
-			s.mu.Lock()
-			timer := s.timer
-			s.mu.Unlock()
-			if timer != nil {
-				timer.Stop()
-			}
+			h.lifetimes.remove(s)
 			h.closes.remove(s)
 			_ = conn.Close()
 			h.finish(s)
@@ -178,15 +209,33 @@ func (h *Hub) end(s *subscriber, reason error) {
 	}
 }
 
+// expire ends s when its lifetime is over (see lifetimes): a hijacked
+// stream after writing what is pending, a handler's at once.
+func (h *Hub) expire(s *subscriber) {
+	reason := errStreamTimeout
+	if s.tokenExpiry {
+		reason = errTokenExpired
+	}
+	s.mu.Lock()
+	hijacked := s.conn != nil
+	s.mu.Unlock()
+	if hijacked {
+		h.closeAfterFlush(s, reason, false)
+	} else {
+		h.end(s, reason)
+	}
+}
+
 // closeAfterFlush ends a hijacked stream after writing what is pending and
-// then tail (a retry hint), for the stream timeout and shutdown.
-func (h *Hub) closeAfterFlush(s *subscriber, reason error, tail []byte) {
+// then, if retry, the shutdown retry hint (see shutdownTail), for the
+// stream timeout and shutdown.
+func (h *Hub) closeAfterFlush(s *subscriber, reason error, retry bool) {
 	s.mu.Lock()
 	if s.closed || s.closing {
 		s.mu.Unlock()
 		return
 	}
-	s.closing, s.reason, s.tail = true, reason, tail
+	s.closing, s.reason, s.retry = true, reason, retry
 	schedule := !s.active
 	s.active = true
 	s.mu.Unlock()
@@ -253,8 +302,12 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 		batch := s.pending
 		if len(batch) == 0 {
 			if s.closing {
-				tail, reason := s.tail, s.reason
+				retry, reason := s.retry, s.reason
 				s.mu.Unlock()
+				var tail []byte
+				if retry {
+					tail = s.shutdownTail()
+				}
 				_ = h.writeBlocking(s, tail)
 				h.end(s, reason)
 				return

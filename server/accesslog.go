@@ -117,10 +117,33 @@ func (s *Server) connected(info sse.ConnInfo) {
 	release := ratelimit.Keep(info.Request.Context())
 	req.mu.Lock()
 	req.connID, req.release = info.ID, release
+	// The method, path and protocol are cut from the request line, which
+	// they would keep alive as long as the stream: keep copies instead,
+	// shared ones for the usual values.
+	req.method, req.path, req.proto = s.ownString(req.method), s.ownString(req.path), s.ownString(req.proto)
 	req.mu.Unlock()
 	s.streams.mu.Lock()
 	s.streams.streams[info.ID] = req
 	s.streams.mu.Unlock()
+}
+
+// ownString returns v, or an equal string that shares no memory with the
+// request v came from: a constant for the usual methods, protocols and
+// stream paths, a copy otherwise.
+func (s *Server) ownString(v string) string {
+	switch v {
+	case http.MethodGet:
+		return http.MethodGet
+	case "HTTP/1.1":
+		return "HTTP/1.1"
+	case "HTTP/2.0":
+		return "HTTP/2.0"
+	case s.opts.BasePath:
+		return s.opts.BasePath
+	case mercure.Path:
+		return mercure.Path
+	}
+	return strings.Clone(v)
 }
 
 // disconnected is the hub's disconnect hook: it frees the stream's slot
