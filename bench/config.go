@@ -113,6 +113,23 @@ type Config struct {
 	// TLSConfig is used for https stream and publish URLs; nil means the
 	// default configuration.
 	TLSConfig *tls.Config
+
+	// Publishers, when above 1, publishes from that many goroutines at once,
+	// back to back, over keep-alive connections of one shared client (see
+	// publishers.go). It cannot be combined with Gap.
+	Publishers int
+	// SubscribeOnly opens the streams and waits for Publishes events that
+	// another process publishes, instead of publishing them (see nodes.go).
+	SubscribeOnly bool
+	// AwaitTimeout bounds, with SubscribeOnly, the wait for the first event
+	// after Ready (default DefaultAwaitTimeout). Once events arrive, the run
+	// ends when every stream has every event or Timeout after the latest
+	// delivery.
+	AwaitTimeout time.Duration
+	// Ready, when set, is called once the streams have connected and
+	// settled, just before the first publish (or, with SubscribeOnly, the
+	// wait for events), with the number of streams connected.
+	Ready func(connected int)
 }
 
 // DefaultPublishBody returns the PublishBody hook used when Config.PublishBody
@@ -177,6 +194,9 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	if c.Gap < 0 {
 		return bad("Gap must not be negative, got %v", c.Gap)
 	}
+	if err := c.checkModes(); err != nil {
+		return bad("%v", err)
+	}
 	u, err := url.Parse(c.StreamURL)
 	if err != nil {
 		return bad("StreamURL: %v", err)
@@ -187,7 +207,7 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	if u.Host == "" {
 		return bad("StreamURL %q has no host", c.StreamURL)
 	}
-	if c.Publishes > 0 {
+	if c.Publishes > 0 && !c.SubscribeOnly {
 		p, err := url.Parse(c.PublishURL)
 		if err != nil {
 			return bad("PublishURL: %v", err)
@@ -226,6 +246,9 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	}
 	if c.PublishTimeout <= 0 {
 		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.AwaitTimeout <= 0 {
+		c.AwaitTimeout = DefaultAwaitTimeout
 	}
 	return c, u, nil
 }

@@ -41,6 +41,11 @@ type benchFlags struct {
 	timeout     time.Duration
 	slow        int
 	size        int
+	publishers  int
+	nodes       string
+	subscribe   bool
+	readyFile   string
+	await       time.Duration
 }
 
 func (f *benchFlags) register(fs *flagSet) {
@@ -60,6 +65,11 @@ func (f *benchFlags) register(fs *flagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for deliveries after the last publish")
 	fs.IntVar(&f.slow, "slow", 0, "extra streams that connect and never read (does one stalled client slow the others?)")
 	fs.IntVar(&f.size, "size", 0, "extra bytes of data per event (up to 3000), to fill the buffers of --slow streams")
+	fs.IntVar(&f.publishers, "publishers", 1, "publishers sending at once, back to back, over keep-alive connections (publish throughput)")
+	fs.StringVar(&f.nodes, "nodes", "", "comma-separated stream `URLs` of servers sharing one transport (Redis): --streams on each, events published to the first, compared with the first alone (--rounds)")
+	fs.BoolVar(&f.subscribe, "subscribe-only", false, "open the streams and wait for --publishes events that another process publishes; prints latencies with --json")
+	fs.StringVar(&f.readyFile, "ready-file", "", "with --subscribe-only: create this `FILE` once the streams are connected")
+	fs.DurationVar(&f.await, "await", bench.DefaultAwaitTimeout, "with --subscribe-only: how long to wait for the first event")
 }
 
 // bench runs the benchmark against a server (by default the one of the
@@ -87,7 +97,13 @@ Examples:
 		f.token, _ = m.clientPublishToken(cfg)
 	}
 	tlsConfig := m.localTLS(cfg)
+	if f.nodes != "" {
+		return m.benchNodes(ctx, &f, tlsConfig)
+	}
 	ours := f.scenario(m, "valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", f.token, f.pid, tlsConfig)
+	if f.subscribe {
+		return m.benchSubscribe(ctx, &f, ours)
+	}
 	if !f.compare {
 		rep, err := bench.Run(ctx, ours)
 		if err != nil {
@@ -123,7 +139,7 @@ func (f *benchFlags) scenario(m *Main, name, streamBase, publishURL, tok string,
 		Streams: f.streams, Publishes: f.publishes, Gap: f.gap, Concurrency: f.concurrency,
 		SourceAddrs: f.sourceAddrs && loopbackV4(streamBase), ServerPID: serverPID,
 		Progress: m.Stderr, Timeout: f.timeout, Slow: f.slow, Padding: f.size,
-		TLSConfig: tlsConfig,
+		TLSConfig: tlsConfig, Publishers: f.publishers, AwaitTimeout: f.await,
 	}
 }
 
