@@ -69,6 +69,11 @@ type NodesConfig struct {
 	// streams are ready, and print its Report as JSON on its standard
 	// output. Nil runs every subscriber in this process.
 	Command func(node int, cfg Config, readyFile string) *exec.Cmd
+	// ServerPIDs, when set, are the servers' process ids, in the order of
+	// StreamURLs (0: not measured): each subscriber reads its server's
+	// resident memory (Config.ServerPID), giving the memory per idle stream
+	// of every node.
+	ServerPIDs []int
 	// Progress, when set, receives a line as each node's subscriber is
 	// ready and when publishing starts.
 	Progress io.Writer
@@ -107,6 +112,10 @@ type NodesReport struct {
 	LatencyP50 time.Duration `json:"latency_p50_ns"`
 	LatencyP99 time.Duration `json:"latency_p99_ns"`
 	LatencyMax time.Duration `json:"latency_max_ns"`
+	// RSSPerStreamKB is the mean over the nodes whose server memory was
+	// read (NodesConfig.ServerPIDs) of their resident memory per idle
+	// stream; 0 when none was.
+	RSSPerStreamKB float64 `json:"rss_per_stream_kb,omitempty"`
 	// PerNode are the subscribers' reports, in the order of StreamURLs
 	// (without their Latencies).
 	PerNode []Report `json:"per_node"`
@@ -178,6 +187,10 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 		cfg.StreamURL = u
 		cfg.SubscribeOnly = true
 		cfg.Ready, cfg.Progress, cfg.PublishBody = nil, nil, nil
+		cfg.ServerPID = 0
+		if i < len(c.ServerPIDs) {
+			cfg.ServerPID = c.ServerPIDs[i]
+		}
 		if c.Command == nil {
 			subs[i] = subscribeHere(ctx, cfg)
 			continue
@@ -224,6 +237,7 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 	rep.PublishP99 = time.Duration(percentile(lat, 0.99))
 
 	var all []int64
+	var rss []float64
 	for i, s := range subs {
 		select {
 		case <-s.done:
@@ -241,11 +255,17 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 		rep.Failed += r.Failed
 		rep.Received += r.Received
 		rep.Expected += int64(r.Connected) * int64(rep.Published)
+		if r.RSSAfterKB > 0 {
+			rss = append(rss, r.RSSPerStreamKB)
+		}
 		for _, w := range r.Warnings {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("node %d: %s", i+1, w))
 		}
 	}
 	rep.Lost = rep.Expected - rep.Received
+	for _, kb := range rss {
+		rep.RSSPerStreamKB += kb / float64(len(rss))
+	}
 	if len(all) > 0 {
 		slices.Sort(all)
 		rep.LatencyP50 = time.Duration(percentile(all, 0.50))
@@ -422,6 +442,8 @@ func summarizeNodes(rs []NodesReport) NodesReport {
 	}
 	s := rs[0]
 	s.PerNode, s.PublishErrors, s.Warnings = nil, nil, nil
+	// Memory comes from the first round, as in Compare: a server's heap
+	// does not shrink back after a round.
 	med := func(f func(NodesReport) time.Duration) time.Duration {
 		v := make([]time.Duration, len(rs))
 		for i, r := range rs {
@@ -465,6 +487,9 @@ func (r NodesReport) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "streams\t%d connected, %d failed (%d nodes × %d)\n", r.Connected, r.Failed, r.Nodes, r.StreamsPerNode)
 	fmt.Fprintf(tw, "publishes\t%d of %d succeeded; request p50 %s  p99 %s\n", r.Published, r.Publishes, ms(r.PublishP50), ms(r.PublishP99))
+	if r.RSSPerStreamKB > 0 {
+		fmt.Fprintf(tw, "server RSS\t%.2f KB per idle stream (mean over the nodes)\n", r.RSSPerStreamKB)
+	}
 	fmt.Fprintf(tw, "deliveries\t%d of %d received, %d lost\n", r.Received, r.Expected, r.Lost)
 	fmt.Fprintf(tw, "fan-out latency\tp50 %s  p99 %s  max %s\n", ms(r.LatencyP50), ms(r.LatencyP99), ms(r.LatencyMax))
 	if err := tw.Flush(); err != nil {
@@ -496,6 +521,9 @@ func (c NodesCompareReport) WriteTable(w io.Writer) error {
 	row("streams connected", fmt.Sprint(a.Connected), fmt.Sprint(b.Connected), "")
 	row("delivered (all rounds)", fmt.Sprintf("%d/%d", a.Received, a.Expected), fmt.Sprintf("%d/%d", b.Received, b.Expected), "")
 	row("lost (all rounds)", fmt.Sprint(a.Lost), fmt.Sprint(b.Lost), "")
+	if a.RSSPerStreamKB > 0 || b.RSSPerStreamKB > 0 {
+		row("RSS per idle stream (KB)", fmt.Sprintf("%.2f", a.RSSPerStreamKB), fmt.Sprintf("%.2f", b.RSSPerStreamKB), "")
+	}
 	row("fan-out p50", ms(a.LatencyP50), ms(b.LatencyP50), x(c.P50Ratio))
 	row("fan-out p99", ms(a.LatencyP99), ms(b.LatencyP99), x(c.P99Ratio))
 	row("fan-out max", ms(a.LatencyMax), ms(b.LatencyMax), "")

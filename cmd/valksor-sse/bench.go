@@ -43,6 +43,7 @@ type benchFlags struct {
 	size        int
 	publishers  int
 	nodes       string
+	pids        string
 	subscribe   bool
 	readyFile   string
 	await       time.Duration
@@ -67,6 +68,7 @@ func (f *benchFlags) register(fs *flagSet) {
 	fs.IntVar(&f.size, "size", 0, "extra bytes of data per event (up to 3000), to fill the buffers of --slow streams")
 	fs.IntVar(&f.publishers, "publishers", 1, "publishers sending at once, back to back, over keep-alive connections (publish throughput)")
 	fs.StringVar(&f.nodes, "nodes", "", "comma-separated stream `URLs` of servers sharing one transport (Redis): --streams on each, events published to the first, compared with the first alone (--rounds)")
+	fs.StringVar(&f.pids, "pids", "", "with --nodes: the servers' comma-separated process `IDs`, in the order of --nodes, for the memory per idle stream")
 	fs.BoolVar(&f.subscribe, "subscribe-only", false, "open the streams and wait for --publishes events that another process publishes; prints latencies with --json")
 	fs.StringVar(&f.readyFile, "ready-file", "", "with --subscribe-only: create this `FILE` once the streams are connected")
 	fs.DurationVar(&f.await, "await", bench.DefaultAwaitTimeout, "with --subscribe-only: how long to wait for the first event")

@@ -62,6 +62,19 @@ func (m *Main) benchNodes(ctx context.Context, f *benchFlags, tlsConfig *tls.Con
 		Sub:      f.scenario(m, "", urls[0], urls[0]+"/publish", f.token, 0, tlsConfig),
 		Progress: m.Stderr,
 	}
+	for p := range strings.SplitSeq(f.pids, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(p)
+		if err != nil || pid < 0 {
+			return fmt.Errorf("bench: --pids %q: %q is not a process id", f.pids, p)
+		}
+		nc.ServerPIDs = append(nc.ServerPIDs, pid)
+	}
+	if len(nc.ServerPIDs) > len(urls) {
+		return fmt.Errorf("bench: --pids names %d processes for %d --nodes; give one per node, in the same order", len(nc.ServerPIDs), len(urls))
+	}
 	for _, u := range urls {
 		nc.StreamURLs = append(nc.StreamURLs, f.scenario(m, "", u, "", "", 0, nil).StreamURL)
 	}
@@ -71,6 +84,9 @@ func (m *Main) benchNodes(ctx context.Context, f *benchFlags, tlsConfig *tls.Con
 			"--streams", strconv.Itoa(cfg.Streams), "--publishes", strconv.Itoa(cfg.Publishes),
 			"--concurrency", strconv.Itoa(f.concurrency), "--timeout", f.timeout.String(), "--await", f.await.String(),
 			"--source-addrs=" + strconv.FormatBool(f.sourceAddrs),
+		}
+		if cfg.ServerPID > 0 {
+			args = append(args, "--pid", strconv.Itoa(cfg.ServerPID))
 		}
 		if f.common.config != "" {
 			args = append(args, "--config", f.common.config)

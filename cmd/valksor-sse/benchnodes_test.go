@@ -62,17 +62,35 @@ func TestBenchNodesCommand(t *testing.T) {
 		"VALKSOR_SSE_MAX_CONNECTIONS=0",
 		"VALKSOR_SSE_PING_INTERVAL=0",
 	}
-	var urls []string
+	var urls, pids []string
 	for range 2 {
 		s := startEnv(t, t.TempDir(), env, "--port", "0")
 		urls = append(urls, s.url())
+		pids = append(pids, strconv.Itoa(s.cmd.Process.Pid))
 	}
-	out, errOut, code := run(t, t.TempDir(), "bench", "--nodes", strings.Join(urls, ","), "--token", "secret",
+	out, errOut, code := run(t, t.TempDir(), "bench", "--nodes", strings.Join(urls, ","), "--pids", strings.Join(pids, ","), "--token", "secret",
 		"--streams", "30", "--publishes", "4", "--rounds", "1", "--json")
 	if code != 0 {
 		t.Fatalf("bench --nodes: exit %d: %s", code, errOut)
 	}
 	checkNodes(t, out, 2, 30, 4)
+	var mem struct {
+		BRounds []struct {
+			PerNode []struct {
+				RSSAfter int64 `json:"rss_after_kb"`
+			} `json:"per_node"`
+		} `json:"b_rounds"`
+	}
+	if err := json.Unmarshal([]byte(out), &mem); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "linux" {
+		// Memory is read from /proc: the figure per stream may be 0 or
+		// below for 30 streams, but both servers were read.
+		if len(mem.BRounds) != 1 || len(mem.BRounds[0].PerNode) != 2 || mem.BRounds[0].PerNode[0].RSSAfter <= 0 || mem.BRounds[0].PerNode[1].RSSAfter <= 0 {
+			t.Errorf("the servers' memory was not read: %+v", mem.BRounds)
+		}
+	}
 	if !strings.Contains(errOut, "node 2: 30 streams connected") {
 		t.Errorf("progress lacks node 2's subscriber:\n%s", errOut)
 	}
