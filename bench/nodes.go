@@ -385,7 +385,10 @@ type NodesCompareReport struct {
 	// Rounds is the number of rounds run on each side.
 	Rounds int `json:"rounds"`
 	// A and B hold, for each side, the median over the rounds of the
-	// streams connected, latencies and publish times, and the sum over the
+	// streams connected, latencies and publish times, the memory per idle
+	// stream of the servers measured first on that side (see
+	// NodesConfig.ServerPIDs: the first node alone in A, the other nodes in
+	// B, each in the first round it held streams), and the sum over the
 	// rounds of the other counts (Expected, Received, Lost, ...), so that loss in any
 	// round shows. PerNode is left out; Warnings are every round's, with its
 	// number.
@@ -429,9 +432,46 @@ func CompareNodes(ctx context.Context, c NodesConfig, rounds int) (NodesCompareR
 		}
 	}
 	cr.A, cr.B = summarizeNodes(cr.ARounds), summarizeNodes(cr.BRounds)
+	cr.A.RSSPerStreamKB, cr.B.RSSPerStreamKB = firstRSS(cr.ARounds, cr.BRounds)
 	cr.P50Ratio = ratio(float64(cr.B.LatencyP50), float64(cr.A.LatencyP50))
 	cr.P99Ratio = ratio(float64(cr.B.LatencyP99), float64(cr.A.LatencyP99))
 	return cr, nil
+}
+
+// firstRSS returns the memory per idle stream of each side, as the mean
+// over the servers measured on that side the first time they held streams
+// in the run: a server's heap does not shrink back after a round, so a
+// later reading starts from a warm, larger RSS and says little about the
+// cost of a stream. The first node's first round is on side a; the other
+// nodes' are on side b.
+func firstRSS(a, b []NodesReport) (float64, float64) {
+	seen := map[string]bool{}
+	var sums [2]float64
+	var counts [2]int
+	for i := range max(len(a), len(b)) {
+		for side, rounds := range [][]NodesReport{a, b} {
+			if i >= len(rounds) {
+				continue
+			}
+			for _, n := range rounds[i].PerNode {
+				if seen[n.StreamURL] {
+					continue
+				}
+				seen[n.StreamURL] = true
+				if n.RSSAfterKB > 0 {
+					sums[side] += n.RSSPerStreamKB
+					counts[side]++
+				}
+			}
+		}
+	}
+	var out [2]float64
+	for side := range out {
+		if counts[side] > 0 {
+			out[side] = sums[side] / float64(counts[side])
+		}
+	}
+	return out[0], out[1]
 }
 
 // summarizeNodes combines the rounds of one side: medians of the
@@ -442,8 +482,6 @@ func summarizeNodes(rs []NodesReport) NodesReport {
 	}
 	s := rs[0]
 	s.PerNode, s.PublishErrors, s.Warnings = nil, nil, nil
-	// Memory comes from the first round, as in Compare: a server's heap
-	// does not shrink back after a round.
 	med := func(f func(NodesReport) time.Duration) time.Duration {
 		v := make([]time.Duration, len(rs))
 		for i, r := range rs {
