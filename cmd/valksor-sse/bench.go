@@ -82,7 +82,10 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 
 Examples:
   valksor-sse bench --streams 10000 --publishes 10 --gap 500ms --compare-floor
-  valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json`)
+  valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json
+  valksor-sse bench --streams 100 --publishes 5000 --publishers 8
+  valksor-sse bench --nodes http://127.0.0.1:9381/sse,http://127.0.0.1:9382/sse --streams 15000 --gap 500ms
+  (scripts/bench-nodes in the source tree starts three servers on one Redis and runs --nodes)`)
 	f.register(fs)
 	if err := fs.parse(args, 0); err != nil {
 		return err
@@ -91,16 +94,16 @@ Examples:
 	if err != nil {
 		return err
 	}
-	base := f.target
-	if base == "" {
-		base = m.benchTarget(ctx, cfg, &f)
-	}
 	if f.token == "" {
 		f.token, _ = m.clientPublishToken(cfg)
 	}
 	tlsConfig := m.localTLS(cfg)
 	if f.nodes != "" {
 		return m.benchNodes(ctx, &f, tlsConfig)
+	}
+	base := f.target
+	if base == "" {
+		base = m.benchTarget(ctx, cfg, &f)
 	}
 	ours := f.scenario(m, "valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", f.token, f.pid, tlsConfig)
 	if f.subscribe {
