@@ -130,6 +130,7 @@ func summarize(rs []Report) Report {
 	s.LatencyP99 = medD(func(r Report) time.Duration { return r.LatencyP99 })
 	s.LatencyMax = medD(func(r Report) time.Duration { return r.LatencyMax })
 	s.DeliveriesPerSec = medF(func(r Report) float64 { return r.DeliveriesPerSec })
+	s.PublishesPerSec = medF(func(r Report) float64 { return r.PublishesPerSec })
 
 	s.Failed, s.Disconnected = 0, 0
 	s.Expected, s.Received, s.Lost = 0, 0, 0

@@ -123,6 +123,23 @@ type Config struct {
 	// H2StreamsPerConn is how many streams share one HTTP/2 connection
 	// (default 100, the number browsers use).
 	H2StreamsPerConn int
+
+	// Publishers, when above 1, publishes from that many goroutines at once,
+	// back to back, over keep-alive connections of one shared client (see
+	// publishers.go). It cannot be combined with Gap.
+	Publishers int
+	// SubscribeOnly opens the streams and waits for Publishes events that
+	// another process publishes, instead of publishing them (see nodes.go).
+	SubscribeOnly bool
+	// AwaitTimeout bounds, with SubscribeOnly, the wait for the first event
+	// after Ready (default DefaultAwaitTimeout). Once events arrive, the run
+	// ends when every stream has every event or Timeout after the latest
+	// delivery.
+	AwaitTimeout time.Duration
+	// Ready, when set, is called once the streams have connected and
+	// settled, just before the first publish (or, with SubscribeOnly, the
+	// wait for events), with the number of streams connected.
+	Ready func(connected int)
 }
 
 // DefaultPublishBody returns the PublishBody hook used when Config.PublishBody
@@ -187,6 +204,9 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	if c.Gap < 0 {
 		return bad("Gap must not be negative, got %v", c.Gap)
 	}
+	if err := c.checkModes(); err != nil {
+		return bad("%v", err)
+	}
 	u, err := url.Parse(c.StreamURL)
 	if err != nil {
 		return bad("StreamURL: %v", err)
@@ -197,7 +217,7 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	if u.Host == "" {
 		return bad("StreamURL %q has no host", c.StreamURL)
 	}
-	if c.Publishes > 0 {
+	if c.Publishes > 0 && !c.SubscribeOnly {
 		p, err := url.Parse(c.PublishURL)
 		if err != nil {
 			return bad("PublishURL: %v", err)
@@ -239,6 +259,9 @@ func (c Config) normalize() (Config, *url.URL, error) {
 	}
 	if err := c.normalizeH2(u); err != nil {
 		return c, nil, err
+	}
+	if c.AwaitTimeout <= 0 {
+		c.AwaitTimeout = DefaultAwaitTimeout
 	}
 	return c, u, nil
 }

@@ -16,6 +16,16 @@
 // against a real server with [Compare] separates what the kernel and the
 // hardware cost from what the server adds.
 //
+// Two more modes measure servers that share one transport and the publish
+// path. [RunNodes] and [CompareNodes] hold streams on several servers (with
+// Redis, events published to one reach all), one subscriber per server, in
+// a process of its own when the streams outnumber one process's open files:
+// each subscriber is a Config.SubscribeOnly run, which waits for the events
+// another process publishes and reports every latency, so that the nodes'
+// percentiles combine exactly. Config.Publishers publishes from several
+// goroutines at once over keep-alive connections and reports the publishes
+// per second the server accepted.
+//
 // A typical use, against a valksor-sse server started with
 // VALKSOR_SSE_MAX_CONNECTIONS=0 and VALKSOR_SSE_ALLOW_ANONYMOUS_PUBLISH=true:
 //

@@ -56,6 +56,15 @@ type Report struct {
 	PublishP50 time.Duration `json:"publish_p50_ns"`
 	// PublishP99 is the 99th percentile of the publish request time.
 	PublishP99 time.Duration `json:"publish_p99_ns"`
+	// Publishers is how many publishers sent the events at once (0 for a
+	// Config.SubscribeOnly run, which publishes nothing).
+	Publishers int `json:"publishers,omitempty"`
+	// PublishSeconds is the time from the first publish being sent to the
+	// last being answered.
+	PublishSeconds float64 `json:"publish_seconds,omitempty"`
+	// PublishesPerSec is Published divided by PublishSeconds: the publishes
+	// the server accepted per second.
+	PublishesPerSec float64 `json:"publishes_per_sec,omitempty"`
 
 	// Expected is Connected×Published: the deliveries a lossless server
 	// makes.
@@ -97,6 +106,11 @@ type Report struct {
 	// DeliveriesPerSec is Received divided by the time from the first
 	// publish being sent to the last delivery being read.
 	DeliveriesPerSec float64 `json:"deliveries_per_sec"`
+
+	// Latencies holds, for a Config.SubscribeOnly run only, the fan-out
+	// latency of every delivery in nanoseconds, sorted, so that the runs of several
+	// processes combine into exact percentiles (RunNodes).
+	Latencies []int64 `json:"latencies_ns,omitempty"`
 
 	// Warnings say, in words, what went wrong: lost deliveries, failed
 	// connections or publishes, dropped streams.
@@ -163,7 +177,13 @@ func (r Report) WriteTable(w io.Writer) error {
 	if r.Gap > 0 {
 		gap = fmt.Sprintf("%v apart", r.Gap)
 	}
+	if r.Publishers > 1 {
+		gap = fmt.Sprintf("%d publishers, back to back", r.Publishers)
+	}
 	row("publishes", "%d of %d succeeded, %s", r.Published, r.Publishes, gap)
+	if r.PublishesPerSec > 0 {
+		row("publishes/s", "%.0f accepted", r.PublishesPerSec)
+	}
 	if r.Publishes > 0 {
 		row("publish request", "p50 %s  p99 %s", ms(r.PublishP50), ms(r.PublishP99))
 		row("deliveries", "%d of %d received, %d lost", r.Received, r.Expected, r.Lost)

@@ -214,8 +214,19 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}()
 
+	if c.Ready != nil {
+		c.Ready(rep.Connected)
+	}
+
 	// Publish.
+	pubStart := time.Now()
 	ok, firstSent, pubLat, pubErrs, err := publish(ctx, c)
+	rep.Publishers = max(c.Publishers, 1)
+	if c.SubscribeOnly {
+		rep.Publishers = 0
+	} else if d := time.Since(pubStart); d > 0 {
+		rep.PublishSeconds = d.Seconds()
+	}
 	rep.PublishErrors = pubErrs.list()
 	okCount := 0
 	for _, b := range ok {
@@ -224,6 +235,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 	rep.Published = okCount
+	if rep.PublishSeconds > 0 {
+		rep.PublishesPerSec = float64(okCount) / rep.PublishSeconds
+	}
 	if err != nil {
 		rep.Warnings = append(warn, rep.warnings()...)
 		return rep, err
@@ -254,8 +268,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return false
 	}
 	deadline := time.Now().Add(c.Timeout)
+	await := newAwait(c)
 	tick := time.NewTicker(5 * time.Millisecond)
 	for received() < rep.Expected && waiting() {
+		if c.SubscribeOnly {
+			deadline = await.deadline(received())
+		}
 		if time.Now().After(deadline) {
 			rep.TimedOut = true
 			break
@@ -305,7 +323,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.LatencyP50 = time.Duration(percentile(all, 0.50))
 		rep.LatencyP99 = time.Duration(percentile(all, 0.99))
 		rep.LatencyMax = time.Duration(all[len(all)-1])
-		if span := lastRecv - firstSent.UnixNano(); span > 0 {
+		if c.SubscribeOnly {
+			rep.Latencies = all
+		}
+		if span := lastRecv - firstSent.UnixNano(); !firstSent.IsZero() && span > 0 {
 			rep.DeliveriesPerSec = float64(len(all)) / (float64(span) / 1e9)
 		}
 	}
@@ -319,8 +340,18 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 func publish(ctx context.Context, c Config) (ok []bool, firstSent time.Time, lat []int64, errs *errList, err error) {
 	errs = &errList{}
 	ok = make([]bool, c.Publishes)
+	if c.SubscribeOnly {
+		// Another process publishes: every event is expected.
+		for i := range ok {
+			ok[i] = true
+		}
+		return ok, firstSent, nil, errs, nil
+	}
 	if c.Publishes == 0 {
 		return ok, firstSent, nil, errs, nil
+	}
+	if c.Publishers > 1 {
+		return publishConcurrently(ctx, c)
 	}
 	tr := &http.Transport{
 		MaxIdleConnsPerHost: 2,

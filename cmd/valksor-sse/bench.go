@@ -48,6 +48,12 @@ type benchFlags struct {
 	ca          string
 	h2          bool
 	h2PerConn   int
+	publishers  int
+	nodes       string
+	pids        string
+	subscribe   bool
+	readyFile   string
+	await       time.Duration
 }
 
 func (f *benchFlags) register(fs *flagSet) {
@@ -71,6 +77,12 @@ func (f *benchFlags) register(fs *flagSet) {
 	fs.StringVar(&f.ca, "ca", "", "https: trust the certificates of this PEM `FILE` (the server's own, or its CA) instead of the system's")
 	fs.BoolVar(&f.h2, "h2", false, "open the streams as HTTP/2 streams over TLS, multiplexed over a few connections as browsers do (https --url)")
 	fs.IntVar(&f.h2PerConn, "h2-streams-per-conn", bench.DefaultH2StreamsPerConn, "streams per HTTP/2 connection with --h2")
+	fs.IntVar(&f.publishers, "publishers", 1, "publishers sending at once, back to back, over keep-alive connections (publish throughput)")
+	fs.StringVar(&f.nodes, "nodes", "", "comma-separated stream `URLs` of servers sharing one transport (Redis): --streams on each, events published to the first, compared with the first alone (--rounds)")
+	fs.StringVar(&f.pids, "pids", "", "with --nodes: the servers' comma-separated process `IDs`, in the order of --nodes, for the memory per idle stream")
+	fs.BoolVar(&f.subscribe, "subscribe-only", false, "open the streams and wait for --publishes events that another process publishes; prints latencies with --json")
+	fs.StringVar(&f.readyFile, "ready-file", "", "with --subscribe-only: create this `FILE` once the streams are connected")
+	fs.DurationVar(&f.await, "await", bench.DefaultAwaitTimeout, "with --subscribe-only: how long to wait for the first event")
 }
 
 // bench runs the benchmark against a server (by default the one of the
@@ -89,7 +101,10 @@ costs a stream.
 Examples:
   valksor-sse bench --streams 10000 --publishes 10 --gap 500ms --compare-floor
   valksor-sse bench --url http://127.0.0.1:8080/sse --streams 1000 --publishes 500 --json
-  valksor-sse bench --url https://127.0.0.1:8443/sse --insecure --h2 --streams 2000 --compare-floor`)
+  valksor-sse bench --url https://127.0.0.1:8443/sse --insecure --h2 --streams 2000 --compare-floor
+  valksor-sse bench --streams 100 --publishes 5000 --publishers 8
+  valksor-sse bench --nodes http://127.0.0.1:9381/sse,http://127.0.0.1:9382/sse --streams 15000 --gap 500ms
+  (scripts/bench-nodes in the source tree starts three servers on one Redis and runs --nodes)`)
 	f.register(fs)
 	if err := fs.parse(args, 0); err != nil {
 		return err
@@ -98,10 +113,6 @@ Examples:
 	if err != nil {
 		return err
 	}
-	base := f.target
-	if base == "" {
-		base = m.benchTarget(ctx, cfg, &f)
-	}
 	if f.token == "" {
 		f.token, _ = m.clientPublishToken(cfg)
 	}
@@ -109,11 +120,21 @@ Examples:
 	if err != nil {
 		return err
 	}
+	if f.nodes != "" {
+		return m.benchNodes(ctx, &f, tlsConfig)
+	}
+	base := f.target
+	if base == "" {
+		base = m.benchTarget(ctx, cfg, &f)
+	}
 	if f.h2 && !strings.HasPrefix(base, "https://") {
 		return fmt.Errorf("--h2 needs an https server (HTTP/2 streams run over TLS), and %s is not: give --url https://... or start the server with TLS", base)
 	}
 	ours := f.scenario(m, "valksor-sse", base, strings.TrimSuffix(base, "/")+"/publish", f.token, f.pid, tlsConfig)
 	ours.H2, ours.H2StreamsPerConn = f.h2, f.h2PerConn
+	if f.subscribe {
+		return m.benchSubscribe(ctx, &f, ours)
+	}
 	if !f.compare {
 		rep, err := bench.Run(ctx, ours)
 		if err != nil {
@@ -152,7 +173,7 @@ func (f *benchFlags) scenario(m *Main, name, streamBase, publishURL, tok string,
 		Streams: f.streams, Publishes: f.publishes, Gap: f.gap, Concurrency: f.concurrency,
 		SourceAddrs: f.sourceAddrs && loopbackV4(streamBase), ServerPID: serverPID,
 		Progress: m.Stderr, Timeout: f.timeout, Slow: f.slow, Padding: f.size,
-		TLSConfig: tlsConfig,
+		TLSConfig: tlsConfig, Publishers: f.publishers, AwaitTimeout: f.await,
 	}
 }
 
