@@ -102,65 +102,113 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rec := newRecorder(c)
-	var warn []string
+	r := &run{c: c, t: t, rec: newRecorder(c), rep: rep, streams: make([]*stream, c.Streams)}
+	err = r.steps(ctx)
+	r.rep.Warnings = append(r.warn, r.rep.warnings()...)
+	return r.rep, err
+}
 
-	if c.ResetURL != "" {
-		if err := postReset(ctx, c.ResetURL, c.TLSConfig); err != nil {
-			warn = append(warn, err.Error())
+// run is one run in progress: its configuration, its streams, and the
+// report it fills in.
+type run struct {
+	c       Config
+	t       *target
+	rec     *recorder
+	rep     Report
+	warn    []string // problems that did not stop the run
+	streams []*stream
+
+	readers   sync.WaitGroup // one reading goroutine per stream
+	closing   atomic.Bool    // the streams are being closed on purpose
+	closeOnce sync.Once
+}
+
+// steps runs the scenario: a baseline of the server's memory, the streams
+// connected, their memory, the publishes, the wait for the deliveries, and
+// the figures.
+func (r *run) steps(ctx context.Context) error {
+	r.baseline(ctx)
+	r.connect(ctx)
+	defer r.closeAll() // whatever happens, the streams end with the run
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if r.rep.Connected == 0 {
+		return fmt.Errorf("bench: no stream connected to %s: %s", r.c.StreamURL, strings.Join(r.rep.ConnectErrors, "; "))
+	}
+	if err := r.settle(ctx); err != nil {
+		return err
+	}
+	// Streams that never read, opened after the memory reading.
+	slow := openSlow(ctx, r.t, r.c.Slow)
+	r.rep.Slow = len(slow)
+	defer func() {
+		for _, conn := range slow {
+			conn.Close()
+		}
+	}()
+	if r.c.Ready != nil {
+		r.c.Ready(r.rep.Connected)
+	}
+	ok, firstSent, err := r.publish(ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.await(ctx, ok); err != nil {
+		return err
+	}
+	r.closeAll()
+	r.rep.SlowDropped = countDropped(slow)
+	r.figures(ok, firstSent)
+	return nil
+}
+
+// baseline asks a floor server to drop an earlier run's streams and reads
+// the server's memory before any stream connects.
+func (r *run) baseline(ctx context.Context) {
+	if r.c.ResetURL != "" {
+		if err := postReset(ctx, r.c.ResetURL, r.c.TLSConfig); err != nil {
+			r.warn = append(r.warn, err.Error())
 		}
 	}
-	if c.ServerPID > 0 {
-		kb, err := readRSS(c.ServerPID)
+	if r.c.ServerPID > 0 {
+		kb, err := readRSS(r.c.ServerPID)
 		if err != nil {
-			warn = append(warn, err.Error())
+			r.warn = append(r.warn, err.Error())
 		}
-		rep.RSSBeforeKB = kb
+		r.rep.RSSBeforeKB = kb
 	}
+}
 
-	// Connect.
+// connect opens the streams, Concurrency at a time, each read by a
+// goroutine of its own until closeAll.
+func (r *run) connect(ctx context.Context) {
 	var (
 		connected, failed atomic.Int64
 		next              atomic.Int64
 		connErrs          errList
-		readers           sync.WaitGroup
-		closing           atomic.Bool
-		streams           = make([]*stream, c.Streams)
 		workers           sync.WaitGroup
 	)
-	var closeOnce sync.Once
-	closeAll := func() {
-		closeOnce.Do(func() {
-			closing.Store(true)
-			for _, s := range streams {
-				if s != nil {
-					s.conn.Close()
-				}
-			}
-			readers.Wait()
-			t.close()
-		})
-	}
-	prog := startProgress(c.Progress, c.Streams, &connected, &failed)
+	prog := startProgress(r.c.Progress, r.c.Streams, &connected, &failed)
 	start := time.Now()
-	for range c.Concurrency {
+	for range r.c.Concurrency {
 		workers.Go(func() {
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
-				if i >= c.Streams {
+				if i >= r.c.Streams {
 					return
 				}
-				s, err := dial(ctx, t, rec, i)
+				s, err := dial(ctx, r.t, r.rec, i)
 				if err != nil {
 					failed.Add(1)
 					connErrs.add(err)
 					continue
 				}
-				streams[i] = s
+				r.streams[i] = s
 				connected.Add(1)
-				readers.Go(func() {
+				r.readers.Go(func() {
 					err := s.read()
-					if !closing.Load() {
+					if !r.closing.Load() {
 						s.err = err
 						s.dead.Store(true)
 					}
@@ -171,128 +219,132 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	workers.Wait()
 	prog.stop()
 	connectTime := time.Since(start)
-	rep.Connected = int(connected.Load())
-	rep.Failed = int(failed.Load())
-	rep.ConnectErrors = connErrs.list()
-	rep.ConnectSeconds = connectTime.Seconds()
+	r.rep.Connected = int(connected.Load())
+	r.rep.Failed = int(failed.Load())
+	r.rep.ConnectErrors = connErrs.list()
+	r.rep.ConnectSeconds = connectTime.Seconds()
 	if connectTime > 0 {
-		rep.ConnectRate = float64(rep.Connected) / connectTime.Seconds()
+		r.rep.ConnectRate = float64(r.rep.Connected) / connectTime.Seconds()
 	}
-	defer func() {
-		// Whatever happens, the streams end with the run.
-		closeAll()
-	}()
-	if err := ctx.Err(); err != nil {
-		return rep, err
-	}
-	if rep.Connected == 0 {
-		rep.Warnings = append(warn, rep.warnings()...)
-		return rep, fmt.Errorf("bench: no stream connected to %s: %s", c.StreamURL, strings.Join(rep.ConnectErrors, "; "))
-	}
+}
 
-	if c.SettleTime > 0 {
-		if err := sleep(ctx, c.SettleTime); err != nil {
-			return rep, err
+// closeAll ends every stream, waits for their readers, and closes the
+// target's connections. Only the first call does anything.
+func (r *run) closeAll() {
+	r.closeOnce.Do(func() {
+		r.closing.Store(true)
+		for _, s := range r.streams {
+			if s != nil {
+				s.conn.Close()
+			}
+		}
+		r.readers.Wait()
+		r.t.close()
+	})
+}
+
+// settle waits SettleTime for the server to quiesce, then reads its
+// memory per idle stream.
+func (r *run) settle(ctx context.Context) error {
+	if r.c.SettleTime > 0 {
+		if err := sleep(ctx, r.c.SettleTime); err != nil {
+			return err
 		}
 	}
-	if c.ServerPID > 0 {
-		kb, err := readRSS(c.ServerPID)
+	if r.c.ServerPID > 0 {
+		kb, err := readRSS(r.c.ServerPID)
 		if err != nil {
-			warn = append(warn, err.Error())
-		} else if rep.RSSBeforeKB > 0 {
-			rep.RSSAfterKB = kb
-			rep.RSSPerStreamKB = float64(kb-rep.RSSBeforeKB) / float64(rep.Connected)
+			r.warn = append(r.warn, err.Error())
+		} else if r.rep.RSSBeforeKB > 0 {
+			r.rep.RSSAfterKB = kb
+			r.rep.RSSPerStreamKB = float64(kb-r.rep.RSSBeforeKB) / float64(r.rep.Connected)
 		}
 	}
+	return nil
+}
 
-	// Streams that never read, opened after the memory reading.
-	slow := openSlow(ctx, t, c.Slow)
-	rep.Slow = len(slow)
-	defer func() {
-		for _, conn := range slow {
-			conn.Close()
-		}
-	}()
-
-	if c.Ready != nil {
-		c.Ready(rep.Connected)
-	}
-
-	// Publish.
+// publish sends the events (or, subscribing only, expects another
+// process's) and records the publish figures. ok[seq] tells which events
+// were accepted.
+func (r *run) publish(ctx context.Context) (ok []bool, firstSent time.Time, err error) {
 	pubStart := time.Now()
-	ok, firstSent, pubLat, pubErrs, err := publish(ctx, c)
-	rep.Publishers = max(c.Publishers, 1)
-	if c.SubscribeOnly {
+	ok, firstSent, pubLat, pubErrs, err := publish(ctx, r.c)
+	rep := &r.rep
+	rep.Publishers = max(r.c.Publishers, 1)
+	if r.c.SubscribeOnly {
 		rep.Publishers = 0
 	} else if d := time.Since(pubStart); d > 0 {
 		rep.PublishSeconds = d.Seconds()
 	}
 	rep.PublishErrors = pubErrs.list()
-	okCount := 0
 	for _, b := range ok {
 		if b {
-			okCount++
+			rep.Published++
 		}
 	}
-	rep.Published = okCount
 	if rep.PublishSeconds > 0 {
-		rep.PublishesPerSec = float64(okCount) / rep.PublishSeconds
+		rep.PublishesPerSec = float64(rep.Published) / rep.PublishSeconds
 	}
 	if err != nil {
-		rep.Warnings = append(warn, rep.warnings()...)
-		return rep, err
+		return ok, firstSent, err
 	}
 	if len(pubLat) > 0 {
 		slices.Sort(pubLat)
 		rep.PublishP50 = time.Duration(percentile(pubLat, 0.50))
 		rep.PublishP99 = time.Duration(percentile(pubLat, 0.99))
 	}
+	return ok, firstSent, nil
+}
 
-	// Wait for the deliveries.
-	rep.Expected = int64(rep.Connected) * int64(okCount)
+// await waits until every live stream has every accepted event, or
+// Timeout (subscribing only: the await deadlines) passes.
+func (r *run) await(ctx context.Context, ok []bool) error {
+	okCount := r.rep.Published
+	r.rep.Expected = int64(r.rep.Connected) * int64(okCount)
 	received := func() int64 {
 		var n int64
 		for seq, b := range ok {
 			if b {
-				n += rec.n[seq].Load()
+				n += r.rec.n[seq].Load()
 			}
 		}
 		return n
 	}
 	waiting := func() bool {
-		for _, s := range streams {
+		for _, s := range r.streams {
 			if s != nil && !s.dead.Load() && s.got.Load() < int64(okCount) {
 				return true
 			}
 		}
 		return false
 	}
-	deadline := time.Now().Add(c.Timeout)
-	await := newAwait(c)
+	deadline := time.Now().Add(r.c.Timeout)
+	aw := newAwait(r.c)
 	tick := time.NewTicker(5 * time.Millisecond)
-	for received() < rep.Expected && waiting() {
-		if c.SubscribeOnly {
-			deadline = await.deadline(received())
+	defer tick.Stop()
+	for received() < r.rep.Expected && waiting() {
+		if r.c.SubscribeOnly {
+			deadline = aw.deadline(received())
 		}
 		if time.Now().After(deadline) {
-			rep.TimedOut = true
-			break
+			r.rep.TimedOut = true
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			tick.Stop()
-			return rep, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}
-	tick.Stop()
-	closeAll()
-	rep.SlowDropped = countDropped(slow)
+	return nil
+}
 
-	// Figures.
-	var all []int64
+// figures fills in the report from the streams and the recorded
+// latencies, once the streams are closed.
+func (r *run) figures(ok []bool, firstSent time.Time) {
+	rep := &r.rep
 	var lastRecv int64
-	for _, s := range streams {
+	for _, s := range r.streams {
 		if s == nil {
 			continue
 		}
@@ -307,31 +359,31 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		rep.LongLines += int64(s.long)
 		lastRecv = max(lastRecv, s.last)
 	}
+	var all []int64
 	if rep.Expected > 0 {
 		all = make([]int64, 0, rep.Expected)
 	}
 	for seq, b := range ok {
 		if b {
-			all = append(all, rec.lat[seq][:rec.n[seq].Load()]...)
+			all = append(all, r.rec.lat[seq][:r.rec.n[seq].Load()]...)
 		}
 	}
 	rep.Received = int64(len(all))
 	rep.Lost = rep.Expected - rep.Received
-	rep.EarlyDeliveries = rec.early.Load()
-	if len(all) > 0 {
-		slices.Sort(all)
-		rep.LatencyP50 = time.Duration(percentile(all, 0.50))
-		rep.LatencyP99 = time.Duration(percentile(all, 0.99))
-		rep.LatencyMax = time.Duration(all[len(all)-1])
-		if c.SubscribeOnly {
-			rep.Latencies = all
-		}
-		if span := lastRecv - firstSent.UnixNano(); !firstSent.IsZero() && span > 0 {
-			rep.DeliveriesPerSec = float64(len(all)) / (float64(span) / 1e9)
-		}
+	rep.EarlyDeliveries = r.rec.early.Load()
+	if len(all) == 0 {
+		return
 	}
-	rep.Warnings = append(warn, rep.warnings()...)
-	return rep, nil
+	slices.Sort(all)
+	rep.LatencyP50 = time.Duration(percentile(all, 0.50))
+	rep.LatencyP99 = time.Duration(percentile(all, 0.99))
+	rep.LatencyMax = time.Duration(all[len(all)-1])
+	if r.c.SubscribeOnly {
+		rep.Latencies = all
+	}
+	if span := lastRecv - firstSent.UnixNano(); !firstSent.IsZero() && span > 0 {
+		rep.DeliveriesPerSec = float64(len(all)) / (float64(span) / 1e9)
+	}
 }
 
 // publish sends the events, back to back or Gap apart. ok[seq] tells which
