@@ -145,24 +145,9 @@ type subscriber struct {
 // or when ctx ends.
 func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 	rep := NodesReport{Name: c.Name, Nodes: len(c.StreamURLs), StreamsPerNode: c.Sub.Streams, Publishes: c.Sub.Publishes}
-	if len(c.StreamURLs) == 0 {
-		return rep, fmt.Errorf("%w: no node stream URLs", errConfig)
-	}
-	// The publisher's scenario: the default publish body takes its topic
-	// from the stream URL.
-	pub := c.Sub
-	pub.StreamURL = c.StreamURLs[0]
-	pub, _, err := pub.normalize()
+	pub, err := c.publisher()
 	if err != nil {
 		return rep, err
-	}
-	if pub.Publishes == 0 {
-		return rep, fmt.Errorf("%w: Publishes must be positive to run nodes", errConfig)
-	}
-	if c.Command == nil {
-		if lim := openFileLimit(); lim > 0 && uint64(len(c.StreamURLs)*pub.Streams)+64 > lim {
-			return rep, fmt.Errorf("%w: %d nodes × %d streams need as many open files in this process, which may open %d; run each node's subscriber in a process of its own (NodesConfig.Command)", errConfig, len(c.StreamURLs), pub.Streams, lim)
-		}
 	}
 	dir := ""
 	if c.Command != nil {
@@ -171,7 +156,6 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 		}
 		defer os.RemoveAll(dir)
 	}
-
 	subs := make([]*subscriber, len(c.StreamURLs))
 	defer func() {
 		for _, s := range subs {
@@ -181,44 +165,12 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 			}
 		}
 	}()
-	for i, u := range c.StreamURLs {
-		cfg := c.Sub
-		cfg.Name = fmt.Sprintf("node %d", i+1)
-		cfg.StreamURL = u
-		cfg.SubscribeOnly = true
-		cfg.Ready, cfg.Progress, cfg.PublishBody = nil, nil, nil
-		cfg.ServerPID = 0
-		if i < len(c.ServerPIDs) {
-			cfg.ServerPID = c.ServerPIDs[i]
-		}
-		if c.Command == nil {
-			subs[i] = subscribeHere(ctx, cfg)
-			continue
-		}
-		ready := filepath.Join(dir, fmt.Sprintf("node%d.ready", i+1))
-		if subs[i], err = subscribeProcess(c.Command(i, cfg, ready), ready); err != nil {
-			return rep, fmt.Errorf("bench: start the subscriber of node %d (%s): %w", i+1, u, err)
-		}
+	if err := c.startSubscribers(ctx, subs, dir); err != nil {
+		return rep, err
 	}
-
-	// Every node's streams connected.
-	for i, s := range subs {
-		select {
-		case n := <-s.ready:
-			if c.Progress != nil {
-				fmt.Fprintf(c.Progress, "node %d: %d streams connected\n", i+1, n)
-			}
-		case <-s.done:
-			err := s.err
-			if err == nil {
-				err = errors.New("it ended before it was ready")
-			}
-			return rep, fmt.Errorf("bench: the subscriber of node %d (%s): %w", i+1, c.StreamURLs[i], err)
-		case <-ctx.Done():
-			return rep, ctx.Err()
-		}
+	if err := c.awaitReady(ctx, subs); err != nil {
+		return rep, err
 	}
-
 	if c.Progress != nil {
 		fmt.Fprintf(c.Progress, "publishing %d events to %s\n", pub.Publishes, pub.PublishURL)
 	}
@@ -235,17 +187,104 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 	slices.Sort(lat)
 	rep.PublishP50 = time.Duration(percentile(lat, 0.50))
 	rep.PublishP99 = time.Duration(percentile(lat, 0.99))
+	if err := c.collect(ctx, subs, &rep); err != nil {
+		return rep, err
+	}
+	if rep.Published < rep.Publishes {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d of %d publishes failed: %s", rep.Publishes-rep.Published, rep.Publishes, strings.Join(rep.PublishErrors, "; ")))
+	}
+	if rep.Lost > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("LOST %d of %d deliveries over %d nodes", rep.Lost, rep.Expected, rep.Nodes))
+	}
+	return rep, nil
+}
 
+// publisher checks c and returns the publisher's scenario, aimed at the
+// first node (the default publish body takes its topic from the stream
+// URL).
+func (c NodesConfig) publisher() (Config, error) {
+	if len(c.StreamURLs) == 0 {
+		return Config{}, fmt.Errorf("%w: no node stream URLs", errConfig)
+	}
+	pub := c.Sub
+	pub.StreamURL = c.StreamURLs[0]
+	pub, _, err := pub.normalize()
+	if err != nil {
+		return pub, err
+	}
+	if pub.Publishes == 0 {
+		return pub, fmt.Errorf("%w: Publishes must be positive to run nodes", errConfig)
+	}
+	if c.Command == nil {
+		if lim := openFileLimit(); lim > 0 && uint64(len(c.StreamURLs)*pub.Streams)+64 > lim {
+			return pub, fmt.Errorf("%w: %d nodes × %d streams need as many open files in this process, which may open %d; run each node's subscriber in a process of its own (NodesConfig.Command)", errConfig, len(c.StreamURLs), pub.Streams, lim)
+		}
+	}
+	return pub, nil
+}
+
+// startSubscribers starts the subscriber of each node into subs: in this
+// process, or with Command in a process of its own that creates its ready
+// file in dir.
+func (c NodesConfig) startSubscribers(ctx context.Context, subs []*subscriber, dir string) error {
+	for i, u := range c.StreamURLs {
+		cfg := c.Sub
+		cfg.Name = fmt.Sprintf("node %d", i+1)
+		cfg.StreamURL = u
+		cfg.SubscribeOnly = true
+		cfg.Ready, cfg.Progress, cfg.PublishBody = nil, nil, nil
+		cfg.ServerPID = 0
+		if i < len(c.ServerPIDs) {
+			cfg.ServerPID = c.ServerPIDs[i]
+		}
+		if c.Command == nil {
+			subs[i] = subscribeHere(ctx, cfg)
+			continue
+		}
+		ready := filepath.Join(dir, fmt.Sprintf("node%d.ready", i+1))
+		var err error
+		if subs[i], err = subscribeProcess(c.Command(i, cfg, ready), ready); err != nil {
+			return fmt.Errorf("bench: start the subscriber of node %d (%s): %w", i+1, u, err)
+		}
+	}
+	return nil
+}
+
+// awaitReady waits until every node's streams are connected.
+func (c NodesConfig) awaitReady(ctx context.Context, subs []*subscriber) error {
+	for i, s := range subs {
+		select {
+		case n := <-s.ready:
+			if c.Progress != nil {
+				fmt.Fprintf(c.Progress, "node %d: %d streams connected\n", i+1, n)
+			}
+		case <-s.done:
+			err := s.err
+			if err == nil {
+				err = errors.New("it ended before it was ready")
+			}
+			return fmt.Errorf("bench: the subscriber of node %d (%s): %w", i+1, c.StreamURLs[i], err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// collect waits for each node's subscriber to finish and adds its figures
+// to rep: the sums, the mean memory per stream, and the percentiles of
+// every latency together.
+func (c NodesConfig) collect(ctx context.Context, subs []*subscriber, rep *NodesReport) error {
 	var all []int64
 	var rss []float64
 	for i, s := range subs {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
-			return rep, ctx.Err()
+			return ctx.Err()
 		}
 		if s.err != nil {
-			return rep, fmt.Errorf("bench: the subscriber of node %d (%s): %w", i+1, c.StreamURLs[i], s.err)
+			return fmt.Errorf("bench: the subscriber of node %d (%s): %w", i+1, c.StreamURLs[i], s.err)
 		}
 		r := s.rep
 		all = append(all, r.Latencies...)
@@ -272,13 +311,7 @@ func RunNodes(ctx context.Context, c NodesConfig) (NodesReport, error) {
 		rep.LatencyP99 = time.Duration(percentile(all, 0.99))
 		rep.LatencyMax = time.Duration(all[len(all)-1])
 	}
-	if rep.Published < rep.Publishes {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d of %d publishes failed: %s", rep.Publishes-rep.Published, rep.Publishes, strings.Join(rep.PublishErrors, "; ")))
-	}
-	if rep.Lost > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("LOST %d of %d deliveries over %d nodes", rep.Lost, rep.Expected, rep.Nodes))
-	}
-	return rep, nil
+	return nil
 }
 
 // subscribeHere runs the subscriber of cfg in this process.
