@@ -2,6 +2,7 @@ package sse
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -186,9 +187,9 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		done:     make(chan struct{}),
 		grant:    grant,
 	}
-	// HTTP/1.1 streams over plain TCP are handed off from net/http after
-	// the opening events; the rest keep the handler's goroutine.
-	hijack := h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
+	// HTTP/1.1 streams, plain or over TLS, are handed off from net/http
+	// after the opening events; HTTP/2 ones keep the handler's goroutine.
+	hijack := h.opts.hijack && r.ProtoMajor == 1
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
 	}
@@ -342,15 +343,26 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 // handOff hijacks the connection, writes the response head and the opening
 // events, and leaves the stream to the hub's writers. It reports false,
 // having written nothing, when the connection cannot be hijacked.
+//
+// A plain connection is written raw by the writers. A TLS connection is
+// written through its *tls.Conn; accepted through Listener, its socket then
+// takes the records without waiting (see streamConn), otherwise each batch
+// is written from a goroutine of its own. Either way the close watcher
+// watches the TCP socket under it, when it can be reached.
 func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, info ConnInfo, lifetime time.Duration, endReason error) bool {
 	head := w.Header().Clone()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
-	var raw syscall.RawConn
-	if sc, ok := conn.(syscall.Conn); ok {
+	var raw, watch syscall.RawConn
+	if tc, ok := conn.(*tls.Conn); ok {
+		if sc, ok := tc.NetConn().(syscall.Conn); ok {
+			watch, _ = sc.SyscallConn()
+		}
+	} else if sc, ok := conn.(syscall.Conn); ok {
 		raw, _ = sc.SyscallConn()
+		watch = raw
 	}
 	head.Del("Connection")
 	buf := make([]byte, 0, 256+len(opening))
@@ -376,13 +388,16 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	}
 	// A deadline left in place would fail every later write once it passed.
 	_ = conn.SetWriteDeadline(time.Time{})
+	if sc := tlsStream(conn); sc != nil {
+		sc.goLean()
+	}
 	if lifetime > 0 {
 		t := time.AfterFunc(lifetime, func() { h.closeAfterFlush(s, endReason, nil) })
 		s.mu.Lock()
 		s.timer = t
 		s.mu.Unlock()
 	}
-	if !h.closes.add(s, raw) {
+	if !h.closes.add(s, watch) {
 		// No watcher for this connection: a goroutine reads until the
 		// client hangs up.
 		go func() {
