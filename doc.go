@@ -66,8 +66,10 @@
 //
 // # Streams and middleware
 //
-// HTTP/1.1 streams over plain TCP are taken over from net/http after their
-// opening events ([WithHijack]): an idle stream then costs no goroutine.
+// HTTP/1.1 streams, plain or over TLS, are taken over from net/http after
+// their opening events ([WithHijack]): an idle stream then costs no
+// goroutine. When serving TLS, wrap the TCP listener with [Listener] (under
+// tls.NewListener) so that the hub's writers never wait on a TLS socket.
 // Middleware sees such a handler return at once; [ObserveStream] tells it
 // when the stream really ends. [WithOnConnect] and [WithOnDisconnect] are
 // the hub-wide equivalents.

@@ -2,8 +2,10 @@ package sse_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 
@@ -68,4 +70,35 @@ func ExampleBroadcaster() {
 	// Output:
 	// <nil>
 	// true
+}
+
+// Serving TLS: the TCP listener goes under tls.NewListener through
+// sse.Listener, so that the hub writes the HTTP/1.1 streams it takes over
+// without waiting on their sockets; NextProtos keeps HTTP/2 on offer. (No
+// output: it serves until the server is shut down.)
+func ExampleListener() {
+	hub, err := sse.New()
+	if err != nil {
+		panic(err)
+	}
+	defer hub.Shutdown(context.Background())
+	cert, err := tls.LoadX509KeyPair("cert.pem", "key.pem")
+	if err != nil {
+		panic(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:8443")
+	if err != nil {
+		panic(err)
+	}
+	srv := &http.Server{Handler: hub.Handler(), TLSConfig: &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		NextProtos:   []string{"h2", "http/1.1"},
+	}}
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	protos.SetHTTP2(true)
+	srv.Protocols = &protos
+	if err := srv.Serve(tls.NewListener(sse.Listener(ln), srv.TLSConfig)); !errors.Is(err, http.ErrServerClosed) {
+		panic(err)
+	}
 }

@@ -61,3 +61,24 @@ var Matches = matches
 
 // SubscriberSize is the size of the state every open stream holds.
 const SubscriberSize = unsafe.Sizeof(subscriber{})
+
+// StreamConn reports how the hub holds the stream connID: handedOff when
+// its writers write it, lean when it is a TLS stream written without
+// waiting (accepted through Listener), watched when the close watcher
+// rather than a reading goroutine notices its client leave.
+func (h *Hub) StreamConn(connID string) (handedOff, lean, watched bool) {
+	h.mu.RLock()
+	s := h.byID[connID]
+	h.mu.RUnlock()
+	if s == nil {
+		return false, false, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := tlsStream(s.conn)
+	return s.conn != nil, sc != nil && sc.lean.Load(), s.watchKey != 0
+}
+
+// Portable is true where the hub writes sockets without raw writes (the
+// valksor_portable build tag, or a system without them).
+const Portable = !rawWrites

@@ -450,8 +450,9 @@ type ClientInfo struct {
 	Since time.Time
 	// Queued is how many events wait to be written to it.
 	Queued int
-	// HandedOff is true for HTTP/1.1 streams written by the hub's writers,
-	// false for streams served from their handler (HTTP/2, TLS).
+	// HandedOff is true for HTTP/1.1 streams (plain or TLS) written by the
+	// hub's writers, false for streams served from their handler (HTTP/2,
+	// or with WithHijack(false)).
 	HandedOff bool
 }
 

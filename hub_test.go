@@ -64,18 +64,24 @@ type stream struct {
 // connected event.
 func open(t *testing.T, srv *httptest.Server, path string, header http.Header) *stream {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+	return openWith(t, srv.Client(), srv.URL+path, header)
+}
+
+// openWith is open for any URL, with the client hc.
+func openWith(t *testing.T, hc *http.Client, url string, header http.Header) *stream {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := srv.Client().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	s := &stream{t: t, resp: resp, p: wire.NewParser(resp.Body), events: make(chan wire.Event, 1024), err: make(chan error, 1)}

@@ -317,10 +317,11 @@ func WithOnDisconnect(fn func(ConnInfo, error)) Option {
 	}
 }
 
-// WithHijack chooses whether HTTP/1.1 streams over plain TCP are taken over
-// from net/http after their opening events (default true). Taken-over
-// streams cost no goroutine while idle and are written by a small pool; the
-// others (HTTP/2, TLS, and writers that cannot be hijacked) are served from
+// WithHijack chooses whether HTTP/1.1 streams, plain or over TLS, are taken
+// over from net/http after their opening events (default true). Taken-over
+// streams cost no goroutine while idle and are written by a small pool (a
+// TLS stream without waiting when its listener is wrapped with Listener);
+// the others (HTTP/2, and writers that cannot be hijacked) are served from
 // their handler's goroutine. Turn it off when a middleware must see the whole
 // response.
 func WithHijack(enabled bool) Option {

@@ -2,6 +2,7 @@ package sse
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -205,9 +206,9 @@ func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
 }
 
 // hijacks reports whether the stream r opens is handed off from net/http
-// after its opening events: HTTP/1.1 over plain TCP.
+// after its opening events: HTTP/1.1, over plain TCP or TLS.
 func (h *Hub) hijacks(r *http.Request) bool {
-	return h.opts.hijack && r.ProtoMajor == 1 && r.TLS == nil
+	return h.opts.hijack && r.ProtoMajor == 1
 }
 
 // open registers the stream sr describes and writes its head and opening
@@ -256,9 +257,9 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 
 		tokenExpiry: endReason == errTokenExpired,
 	}
-	// HTTP/1.1 streams over plain TCP are handed off from net/http after
-	// the opening events (see hijacks); the rest keep the handler's
-	// goroutine.
+	// HTTP/1.1 streams, plain or over TLS, are handed off from net/http
+	// after the opening events (see hijacks); HTTP/2 ones keep the
+	// handler's goroutine.
 	hijack := h.hijacks(r)
 	if !hijack {
 		s.wake = make(chan struct{}, 1)
@@ -419,15 +420,26 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 // handOff hijacks the connection, writes the response head and the opening
 // events, and leaves the stream to the hub's writers. It reports false,
 // having written nothing, when the connection cannot be hijacked.
+//
+// A plain connection is written raw by the writers. A TLS connection is
+// written through its *tls.Conn; accepted through Listener, its socket then
+// takes the records without waiting (see streamConn), otherwise each batch
+// is written from a goroutine of its own. Either way the close watcher
+// watches the TCP socket under it, when it can be reached.
 func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, remote string, lifetime time.Duration) bool {
 	head := w.Header().Clone()
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
-	var raw syscall.RawConn
-	if sc, ok := conn.(syscall.Conn); ok {
+	var raw, watch syscall.RawConn
+	if tc, ok := conn.(*tls.Conn); ok {
+		if sc, ok := tc.NetConn().(syscall.Conn); ok {
+			watch, _ = sc.SyscallConn()
+		}
+	} else if sc, ok := conn.(syscall.Conn); ok {
 		raw, _ = sc.SyscallConn()
+		watch = raw
 	}
 	head.Del("Connection")
 	buf := make([]byte, 0, 256+len(opening))
@@ -453,10 +465,13 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	}
 	// A deadline left in place would fail every later write once it passed.
 	_ = conn.SetWriteDeadline(time.Time{})
+	if sc := tlsStream(conn); sc != nil {
+		sc.goLean()
+	}
 	if lifetime > 0 {
 		h.lifetimes.add(s, lifetime)
 	}
-	if !h.closes.add(s, raw) {
+	if !h.closes.add(s, watch) {
 		// No watcher for this connection: a goroutine reads until the
 		// client hangs up.
 		go func() {

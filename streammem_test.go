@@ -49,6 +49,8 @@ const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 //   - floor: the floor server of the bench package (hijacks the
 //     connection and keeps nothing else), the yardstick;
 //   - h1: the hub over plain HTTP/1.1 (streams handed off from net/http);
+//   - tls: the hub over TLS (through sse.Listener) with HTTP/1.1 streams,
+//     handed off too;
 //   - h2: the hub over TLS with HTTP/2, 100 streams on each connection as
 //     a browser would multiplex them, served from their handlers.
 //
@@ -94,6 +96,23 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 			}
 			srv := httptest.NewServer(hub.Handler())
 			measureIdleStreams(b, "h1", "h1", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
+			shutdownIdle(b, hub, srv)
+		}
+	})
+	b.Run("tls", func(b *testing.B) {
+		for b.Loop() {
+			hub, err := sse.New(hubOpts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			// As the server package serves TLS: through sse.Listener, so
+			// that HTTP/1.1 streams are handed off and written without
+			// waiting.
+			srv := httptest.NewUnstartedServer(hub.Handler())
+			srv.Listener = sse.Listener(srv.Listener)
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+			measureIdleStreams(b, "tls", "h1", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
 			shutdownIdle(b, hub, srv)
 		}
 	})
@@ -367,10 +386,17 @@ func TestIdleStreamClient(t *testing.T) {
 }
 
 // openRawStream opens a stream with a GET over a TCP connection of its
-// own and returns the connection once the response head has arrived.
+// own (a TLS one for an https URL) and returns the connection once the response head has arrived.
 func openRawStream(url string) (net.Conn, error) {
-	addr, path, _ := strings.Cut(strings.TrimPrefix(url, "http://"), "/")
-	conn, err := net.Dial("tcp", addr)
+	secure := strings.HasPrefix(url, "https://")
+	addr, path, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(url, "http://"), "https://"), "/")
+	var conn net.Conn
+	var err error
+	if secure {
+		conn, err = tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	} else {
+		conn, err = net.Dial("tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}

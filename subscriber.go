@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"slices"
@@ -327,9 +328,10 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 			out = w.buf
 		}
 		n, err := h.writeNow(s, w, out)
-		if err == nil && n < len(out) {
+		if err == nil && (n < len(out) || backlogged(s)) {
 			// The socket buffer is full (or this system has no raw
-			// writes, see write): finish on a goroutine that may wait.
+			// writes, see write; or a TLS connection kept records back,
+			// see streamConn): finish on a goroutine that may wait.
 			rest := append([]byte(nil), out[n:]...)
 			s.giveBack(batch)
 			go func() {
@@ -349,8 +351,17 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 	}
 }
 
-// writeNow writes as much of b as the socket takes without waiting.
+// writeNow writes as much of b as the socket takes without waiting. A TLS
+// stream accepted through Listener takes all of b, and what its socket did
+// not take waits in its backlog (see backlogged); one accepted otherwise
+// takes nothing here, its writes may wait.
 func (h *Hub) writeNow(s *subscriber, w *flusher, b []byte) (int, error) {
+	if _, ok := s.conn.(*tls.Conn); ok {
+		if tlsStream(s.conn) == nil {
+			return 0, nil
+		}
+		return s.conn.Write(b)
+	}
 	if s.raw == nil {
 		return len(b), h.writeBlocking(s, b)
 	}
@@ -364,15 +375,31 @@ func (h *Hub) writeNow(s *subscriber, w *flusher, b []byte) (int, error) {
 	return n, err
 }
 
-// writeBlocking writes b, waiting up to the write timeout.
+// writeBlocking writes b, and a TLS stream's backlog, waiting up to the
+// write timeout.
 func (h *Hub) writeBlocking(s *subscriber, b []byte) error {
-	if len(b) == 0 {
+	sc := tlsStream(s.conn)
+	if len(b) == 0 && (sc == nil || !sc.backlogged()) {
 		return nil
 	}
 	if h.opts.writeTimeout > 0 {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
 		defer s.conn.SetWriteDeadline(time.Time{})
 	}
-	_, err := s.conn.Write(b)
-	return err
+	if len(b) > 0 {
+		if _, err := s.conn.Write(b); err != nil {
+			return err
+		}
+	}
+	if sc != nil {
+		return sc.drain()
+	}
+	return nil
+}
+
+// backlogged reports whether s is a TLS stream whose socket has not taken
+// all that was written to it.
+func backlogged(s *subscriber) bool {
+	sc := tlsStream(s.conn)
+	return sc != nil && sc.backlogged()
 }

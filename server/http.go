@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/ratelimit"
 )
 
@@ -86,7 +87,10 @@ func (e errorLog) Write(p []byte) (int, error) {
 func (s *Server) serve(ln net.Listener) {
 	var err error
 	if s.cert != nil {
-		err = s.srv.ServeTLS(ln, "", "")
+		// sse.Listener lets the hub write the HTTP/1.1 streams it takes
+		// over without waiting; TLSConfig offers h2, so HTTP/2 is still
+		// negotiated.
+		err = s.srv.Serve(tls.NewListener(sse.Listener(ln), s.srv.TLSConfig))
 	} else {
 		err = s.srv.Serve(ln)
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -278,5 +279,44 @@ func TestNewFails(t *testing.T) {
 	}
 	if _, err := server.New(server.Options{BasePath: "no-slash"}); err == nil {
 		t.Fatal("a bad base path was accepted")
+	}
+}
+
+// TestTLSStreamsAreHandedOff: over TLS, an HTTP/1.1 stream is taken over
+// by the hub (through the per-client connection budget), an HTTP/2 stream
+// on the same listener keeps its handler, and both get what is broadcast.
+func TestTLSStreamsAreHandedOff(t *testing.T) {
+	dir := t.TempDir()
+	s, base := open(t, server.Options{TLS: &server.TLS{SelfSignedDir: dir}, Limits: server.Limits{ConnectionsPerClient: 100}})
+	certFile := filepath.Join(dir, server.SelfSignedCert)
+	for _, h2 := range []bool{false, true} {
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: client.LocalTLS(certFile), ForceAttemptHTTP2: h2}}
+		resp, err := hc.Get(base + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 1, true: 2}[h2]; resp.ProtoMajor != want || resp.TLS == nil {
+			t.Fatalf("stream over %s, TLS %v; want HTTP/%d over TLS", resp.Proto, resp.TLS != nil, want)
+		}
+		proctest.Await(t, 10*time.Second, "the stream to be registered", func() bool { return len(s.Hub().Clients()) == 1 })
+		if got := s.Hub().Clients()[0].HandedOff; got == h2 {
+			t.Errorf("HTTP/%d stream: handed off %v", resp.ProtoMajor, got)
+		}
+		if err := s.Hub().Broadcast(context.Background(), sse.Event{Type: "hello", Data: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(resp.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("HTTP/%d stream ended before the event: %v", resp.ProtoMajor, err)
+			}
+			if line == "event: hello\n" {
+				break
+			}
+		}
+		resp.Body.Close()
+		hc.CloseIdleConnections()
+		proctest.Await(t, 10*time.Second, "the stream to close", func() bool { return len(s.Hub().Clients()) == 0 })
 	}
 }

@@ -1,0 +1,165 @@
+package sse
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Listener returns ln with its connections prepared for TLS streams the hub
+// takes over. Put it under tls.NewListener when serving TLS yourself:
+//
+//	ln, err := net.Listen("tcp", ":8443")
+//	...
+//	err = srv.Serve(tls.NewListener(sse.Listener(ln), srv.TLSConfig))
+//
+// (srv.TLSConfig listing "h2" and "http/1.1" in NextProtos, so that HTTP/2
+// is still negotiated). While net/http serves a connection (the TLS
+// handshake, requests, HTTP/2), it behaves exactly as the one ln accepted.
+// Once the hub has taken over an HTTP/1.1 stream on it, the hub's writers
+// encrypt frames through the *tls.Conn and the socket takes what it can
+// without waiting; the rest is left for a goroutine that may wait, as for
+// plain HTTP. Without it, a TLS stream the hub takes over is written from a
+// goroutine of its own for every batch of events.
+//
+// Plain HTTP needs no wrapping. The connections keep SyscallConn and
+// CloseWrite of ln's (a *net.TCPConn's or one wrapping it); they do not
+// offer ReadFrom, which TLS cannot use anyway. Close of the returned
+// listener closes ln.
+func Listener(ln net.Listener) net.Listener {
+	return streamListener{ln}
+}
+
+type streamListener struct{ net.Listener }
+
+// Accept implements net.Listener.
+func (l streamListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &streamConn{Conn: c}, nil
+}
+
+// streamConn is a connection accepted by Listener. It passes everything to
+// Conn until the hub switches it to lean mode, after which Write never
+// waits: it writes what the socket takes now and keeps the rest in backlog,
+// which drain writes later, on a goroutine that may wait.
+//
+// The backlog is bounded by what the hub writes between two drains: the hub
+// writes no more frames to a stream whose connection has a backlog until
+// drain emptied it, so it holds at most the records of one batch (and the
+// close_notify alert of a closing connection).
+type streamConn struct {
+	net.Conn
+	lean atomic.Bool
+
+	mu      sync.Mutex
+	raw     syscall.RawConn // nil where the socket cannot be written raw
+	backlog []byte          // encrypted bytes the socket has not taken yet
+}
+
+// tlsStream returns the streamConn under conn, or nil when conn is not a
+// TLS connection accepted through Listener.
+func tlsStream(conn net.Conn) *streamConn {
+	tc, ok := conn.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	sc, _ := tc.NetConn().(*streamConn)
+	return sc
+}
+
+// SyscallConn returns the underlying connection's, for the close watcher
+// and for plain HTTP streams.
+func (c *streamConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("sse: the listener's connections have no file descriptor")
+}
+
+// CloseWrite shuts down the writing side of the underlying connection, as
+// net/http does for plain HTTP before closing.
+func (c *streamConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("sse: the listener's connections cannot close their writing side")
+}
+
+// goLean switches c to non-blocking writes. Call it once no write is in
+// progress: after the hub wrote the stream's opening.
+func (c *streamConn) goLean() {
+	c.mu.Lock()
+	if rawWrites {
+		c.raw, _ = c.SyscallConn()
+	}
+	c.mu.Unlock()
+	c.lean.Store(true)
+}
+
+// rawWriters lends lean writes the scratch space of a raw socket write.
+var rawWriters = sync.Pool{New: func() any { return newFlusher() }}
+
+// Write implements net.Conn. In lean mode it never waits.
+func (c *streamConn) Write(p []byte) (int, error) {
+	if !c.lean.Load() {
+		return c.Conn.Write(p)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	if len(c.backlog) == 0 && c.raw != nil {
+		f := rawWriters.Get().(*flusher)
+		f.b, f.written, f.err = p, 0, nil
+		err := c.raw.Write(f.fn)
+		n = f.written
+		if err == nil {
+			err = f.err
+		}
+		f.b = nil
+		rawWriters.Put(f)
+		if err != nil {
+			return n, err
+		}
+	}
+	if n < len(p) {
+		c.backlog = append(c.backlog, p[n:]...)
+	}
+	return len(p), nil
+}
+
+// backlogged reports whether bytes wait for drain.
+func (c *streamConn) backlogged() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.backlog) > 0
+}
+
+// drain writes the backlog, waiting for the socket as long as the write
+// deadline allows. Writes arriving meanwhile join the backlog, in order.
+func (c *streamConn) drain() error {
+	for {
+		c.mu.Lock()
+		b := c.backlog
+		c.mu.Unlock()
+		if len(b) == 0 {
+			return nil
+		}
+		n, err := c.Conn.Write(b)
+		c.mu.Lock()
+		// Appends made meanwhile kept b as the backlog's first bytes.
+		c.backlog = c.backlog[n:]
+		if len(c.backlog) == 0 {
+			c.backlog = nil
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}

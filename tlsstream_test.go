@@ -1,0 +1,287 @@
+package sse_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	sse "github.com/valksor/go-sse"
+)
+
+// testCert returns a freshly generated self-signed certificate for
+// 127.0.0.1.
+func testCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// tlsServer serves hub over TLS on 127.0.0.1, offering h2 and http/1.1,
+// its TCP listener wrapped with sse.Listener when wrap is true. The
+// returned client speaks HTTP/1.1; srv.Client() speaks HTTP/2.
+func tlsServer(t testing.TB, hub *sse.Hub, wrap bool) (*httptest.Server, *http.Client) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(hub.Handler())
+	if wrap {
+		srv.Listener = sse.Listener(srv.Listener)
+	}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{testCert(t)}, NextProtos: []string{"h2", "http/1.1"}}
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	h1 := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	t.Cleanup(h1.CloseIdleConnections)
+	return srv, h1
+}
+
+// newTLSHub is newHub over TLS through sse.Listener.
+func newTLSHub(t *testing.T, opts ...sse.Option) (*sse.Hub, *httptest.Server, *http.Client) {
+	t.Helper()
+	opts = append([]sse.Option{sse.WithPublishToken(token), sse.WithPingInterval(0)}, opts...)
+	hub, err := sse.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hub.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	srv, h1 := tlsServer(t, hub, true)
+	return hub, srv, h1
+}
+
+// TestTLSStreamIsHandedOff: an HTTP/1.1 stream over TLS accepted through
+// Listener is taken over by the hub, written without waiting, watched
+// for hang-ups, and gets live events, a replay, and the retry hint at
+// shutdown.
+func TestTLSStreamIsHandedOff(t *testing.T) {
+	hub, srv, h1 := newTLSHub(t)
+	s := openWith(t, h1, srv.URL+"/sse", nil)
+	if s.resp.ProtoMajor != 1 || s.resp.TLS == nil {
+		t.Fatalf("stream over %s, TLS %v; want HTTP/1.1 over TLS", s.resp.Proto, s.resp.TLS != nil)
+	}
+	// The client reads the opening before the hand-off is complete.
+	waitFor(t, func() bool {
+		handedOff, lean, watched := hub.StreamConn(s.connID)
+		return handedOff && lean && watched == (runtime.GOOS == "linux" && !sse.Portable)
+	})
+
+	var ids []string
+	for i := range 3 {
+		id, err := hub.Publish(context.Background(), sse.Event{Type: "tick", Data: fmt.Sprint(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+		if e := s.next(); e.Type != "tick" || e.Data != fmt.Sprint(i) || e.ID != id {
+			t.Fatalf("live event %d: got %+v", i, e)
+		}
+	}
+
+	resumed := openWith(t, h1, srv.URL+"/sse", http.Header{"Last-Event-Id": {ids[0]}})
+	for i := 1; i < 3; i++ {
+		if e := resumed.next(); e.Type != "tick" || e.ID != ids[i] {
+			t.Fatalf("replayed event %d: got %+v", i, e)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range []*stream{s, resumed} {
+		if err := st.ended(); !errors.Is(err, io.EOF) {
+			t.Errorf("stream %d ended with %v", i, err)
+		}
+		if st.p.Retry() != sse.ShutdownRetry {
+			t.Errorf("stream %d: retry hint %v, want %v", i, st.p.Retry(), sse.ShutdownRetry)
+		}
+	}
+}
+
+// TestTLSStreamWithoutListener: a TLS stream whose listener was not
+// wrapped is still taken over, and works.
+func TestTLSStreamWithoutListener(t *testing.T) {
+	hub, err := sse.New(sse.WithPingInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+	srv, h1 := tlsServer(t, hub, false)
+	s := openWith(t, h1, srv.URL+"/sse", nil)
+	if handedOff, lean, _ := hub.StreamConn(s.connID); !handedOff || lean {
+		t.Fatalf("handed off %v, lean %v; want taken over, written from goroutines", handedOff, lean)
+	}
+	for i := range 3 {
+		if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if e := s.next(); e.Type != "tick" || e.Data != fmt.Sprint(i) {
+			t.Fatalf("event %d: got %+v", i, e)
+		}
+	}
+	s.resp.Body.Close()
+	waitFor(t, func() bool { return hub.Stats().Connections == 0 })
+}
+
+// TestTLSHTTP2OnTheSameListener: ALPN still offers h2 through Listener,
+// and an HTTP/2 stream is served from its handler.
+func TestTLSHTTP2OnTheSameListener(t *testing.T) {
+	hub, srv, _ := newTLSHub(t)
+	s := open(t, srv, "/sse", nil)
+	if s.resp.ProtoMajor != 2 {
+		t.Fatalf("stream over %s, want HTTP/2", s.resp.Proto)
+	}
+	if handedOff, _, _ := hub.StreamConn(s.connID); handedOff {
+		t.Fatal("an HTTP/2 stream was handed off")
+	}
+	if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: "h2"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := s.next(); e.Type != "tick" || e.Data != "h2" {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+// rawTLSStream opens a TLS HTTP/1.1 stream to addr and reads its response
+// head and nothing more; the caller decides whether to read on.
+func rawTLSStream(t testing.TB, addr string, roots *x509.CertPool) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET /sse HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream answered %s", resp.Status)
+	}
+	return c, br
+}
+
+// TestTLSSlowConsumersDoNotHoldUpWriters: TLS clients that stop reading
+// are dropped as slow consumers while a reading one gets every event. There
+// are more of them than the hub has writers, and the write timeout is far
+// longer than the test: were a TLS write to wait for a full socket, every
+// writer would be stuck on them and the reading client would get nothing.
+func TestTLSSlowConsumersDoNotHoldUpWriters(t *testing.T) {
+	for _, wrap := range []bool{true, false} {
+		t.Run(fmt.Sprint("listener=", wrap), func(t *testing.T) {
+			hub, err := sse.New(sse.WithPingInterval(0), sse.WithQueueSize(8), sse.WithWriteTimeout(10*time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = hub.Shutdown(ctx)
+			})
+			srv, h1 := tlsServer(t, hub, wrap)
+			roots := x509.NewCertPool()
+			roots.AddCert(srv.Certificate())
+			slow := 2*max(2, runtime.GOMAXPROCS(0)) + 2
+			for range slow {
+				rawTLSStream(t, srv.Listener.Addr().String(), roots)
+			}
+			fast := openWith(t, h1, srv.URL+"/sse", nil)
+			waitFor(t, func() bool { return hub.Stats().Connections == slow+1 })
+
+			big := strings.Repeat("x", 64<<10)
+			const n = 300
+			for i := range n {
+				if err := hub.Broadcast(context.Background(), sse.Event{Type: "big", Data: fmt.Sprint(i) + big}); err != nil {
+					t.Fatal(err)
+				}
+				e := fast.next()
+				if !strings.HasPrefix(e.Data, fmt.Sprint(i)+"x") {
+					t.Fatalf("fast client: event %d missing or out of order", i)
+				}
+			}
+			waitFor(t, func() bool { return hub.Stats().Connections == 1 })
+		})
+	}
+}
+
+// TestTLSHangUpIsNoticed: TLS clients that hang up are noticed and their
+// streams closed; on Linux without a goroutine per stream.
+func TestTLSHangUpIsNoticed(t *testing.T) {
+	hub, srv, _ := newTLSHub(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	addr := srv.Listener.Addr().String()
+	// One stream first, so that the hub's own goroutines have started.
+	rawTLSStream(t, addr, roots)
+	waitFor(t, func() bool { return hub.Stats().Connections == 1 })
+	before := runtime.NumGoroutine()
+	const n = 40
+	conns := make([]*tls.Conn, n)
+	for i := range conns {
+		conns[i], _ = rawTLSStream(t, addr, roots)
+	}
+	waitFor(t, func() bool { return hub.Stats().Connections == n+1 })
+	// A client reads its response head before the hub's hand-off is
+	// complete; wait for it.
+	waitFor(t, func() bool {
+		for _, c := range hub.Clients() {
+			if _, lean, watched := hub.StreamConn(c.ID); !lean || watched != (runtime.GOOS == "linux" && !sse.Portable) {
+				return false
+			}
+		}
+		return true
+	})
+	if runtime.GOOS == "linux" && !sse.Portable {
+		// net/http's goroutines for the connections end once the hub took
+		// them over; wait for that rather than guess how long it takes.
+		waitFor(t, func() bool { return runtime.NumGoroutine()-before < n/4 })
+	}
+	for _, c := range conns[:n/2] {
+		c.Close() // close_notify, then FIN
+	}
+	for _, c := range conns[n/2:] {
+		c.NetConn().Close() // FIN without close_notify
+	}
+	waitFor(t, func() bool { return hub.Stats().Connections == 1 })
+}
