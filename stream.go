@@ -218,42 +218,20 @@ func (h *Hub) hijacks(r *http.Request) bool {
 // already (writing the opening failed). The stream is registered and its
 // slot taken only when the subscriber is returned.
 func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*subscriber, error) {
-	topics, lastID, grant := sr.Topics, sr.LastEventID, sr.Grant
-	var err error
-	if h.closed() {
-		writeError(w, ErrHubClosed)
-		return nil, nil
-	}
-	if r.Method == http.MethodHead {
-		h.streamHeaders(w, r)
-		w.WriteHeader(http.StatusOK)
-		return nil, nil
-	}
-	lifetime, endReason := h.opts.streamTimeout, errStreamTimeout
-	if grant != nil && !grant.Expires.IsZero() {
-		left := time.Until(grant.Expires)
-		if left <= 0 {
-			writeError(w, &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"})
-			return nil, nil
-		}
-		if lifetime == 0 || left < lifetime {
-			lifetime, endReason = left, errTokenExpired
-		}
-	}
-	if !h.acquire() {
-		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
+	lifetime, endReason, ok := h.admit(w, r, sr.Grant)
+	if !ok {
 		return nil, nil
 	}
 	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
-		topics:   slices.Clone(topics), // add replaces them with the hub's copies
+		topics:   slices.Clone(sr.Topics), // add replaces them with the hub's copies
 		match:    sr.Match,
 		closedFn: closedHooks(sr.Closed, obs),
 		bare:     sr.Bare,
 		asReload: sr.CSSAsReload && !sr.Bare,
 		started:  time.Now().UnixNano(),
-		grant:    grant,
+		grant:    sr.Grant,
 
 		tokenExpiry: endReason == errTokenExpired,
 	}
@@ -277,36 +255,18 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 			h.release()
 		}
 	}()
-
-	var hist History
-	if lastID != "" {
-		hist, err = h.transport.History(r.Context(), lastID)
-		if err != nil && r.Context().Err() != nil {
-			return nil, nil // the client went away
-		}
-		if err != nil {
-			writeError(w, fmt.Errorf("sse: read history after %q: %w", lastID, err))
-			return nil, nil
-		}
+	lastID := sr.LastEventID
+	hist, gap, ok := h.history(w, r, lastID)
+	if !ok {
+		return nil, nil
 	}
-	gap := lastID != "" && !hist.Complete
-	h.streamHeaders(w, r)
-	if gap {
-		w.Header().Set("X-Valksor-History-Gap", "true")
-	}
-	if sr.Opened != nil {
-		sr.Opened(w.Header(), s.id, !gap)
-	}
-	if obs != nil && obs.Opened != nil {
-		obs.Opened(s.id)
-	}
+	h.announce(w, r, s, sr, obs, gap)
 	opening, last := h.opening(s, lastID, hist, gap, pos)
-
 	info := ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: r.RemoteAddr, Request: r}
 	if h.opts.onConnect != nil {
 		h.opts.onConnect(info)
 	}
-	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
+	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", sr.Topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
 		if registered = h.handOff(w, s, opening, last, r.RemoteAddr, lifetime); registered {
 			return nil, nil
@@ -331,6 +291,73 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 		h.lifetimes.add(s, lifetime)
 	}
 	return s, nil
+}
+
+// admit decides whether a stream may open, answering the request itself
+// when not (ok false): the hub must be open, a HEAD request gets the
+// stream's headers alone, the credentials must not have expired, and a
+// connection slot must be free (it is taken). It returns the stream's
+// maximum lifetime, the stream timeout or what is left of its credentials,
+// and the reason it ends then.
+func (h *Hub) admit(w http.ResponseWriter, r *http.Request, grant *Grant) (lifetime time.Duration, endReason error, ok bool) {
+	if h.closed() {
+		writeError(w, ErrHubClosed)
+		return 0, nil, false
+	}
+	if r.Method == http.MethodHead {
+		h.streamHeaders(w, r)
+		w.WriteHeader(http.StatusOK)
+		return 0, nil, false
+	}
+	lifetime, endReason = h.opts.streamTimeout, errStreamTimeout
+	if grant != nil && !grant.Expires.IsZero() {
+		left := time.Until(grant.Expires)
+		if left <= 0 {
+			writeError(w, &AuthError{Err: ErrUnauthorized, Code: "invalid_token", Description: "the token has expired; get a fresh one"})
+			return 0, nil, false
+		}
+		if lifetime == 0 || left < lifetime {
+			lifetime, endReason = left, errTokenExpired
+		}
+	}
+	if !h.acquire() {
+		writeError(w, fmt.Errorf("%w: the server holds its limit of %s; retry later or raise max_connections", ErrTooManyConnections, countStreams(h.opts.maxConnections)))
+		return 0, nil, false
+	}
+	return lifetime, endReason, true
+}
+
+// history reads what a stream resuming after lastID missed, and whether
+// some of it is gone (a gap). ok false means it answered the request
+// itself: the history could not be read, or the client went away.
+func (h *Hub) history(w http.ResponseWriter, r *http.Request, lastID string) (hist History, gap, ok bool) {
+	if lastID == "" {
+		return hist, false, true
+	}
+	hist, err := h.transport.History(r.Context(), lastID)
+	if err != nil && r.Context().Err() != nil {
+		return hist, false, false // the client went away
+	}
+	if err != nil {
+		writeError(w, fmt.Errorf("sse: read history after %q: %w", lastID, err))
+		return hist, false, false
+	}
+	return hist, !hist.Complete, true
+}
+
+// announce sets the stream's response headers (with the history gap
+// signal) and tells the request's hooks it opened.
+func (h *Hub) announce(w http.ResponseWriter, r *http.Request, s *subscriber, sr StreamRequest, obs *StreamObserver, gap bool) {
+	h.streamHeaders(w, r)
+	if gap {
+		w.Header().Set("X-Valksor-History-Gap", "true")
+	}
+	if sr.Opened != nil {
+		sr.Opened(w.Header(), s.id, !gap)
+	}
+	if obs != nil && obs.Opened != nil {
+		obs.Opened(s.id)
+	}
 }
 
 // Reasons a stream ends, reported to the disconnect hook.
