@@ -467,17 +467,7 @@ func TestSlowConsumerIsDroppedOthersUnaffected(t *testing.T) {
 
 		// Publish in step with the fast client: it never falls behind, while
 		// the slow one fills its socket buffers, then its queue.
-		big := strings.Repeat("x", 64<<10)
-		const n = 300
-		for i := range n {
-			if err := hub.Broadcast(context.Background(), sse.Event{Type: "big", Data: fmt.Sprint(i) + big}); err != nil {
-				t.Fatal(err)
-			}
-			e := fast.next()
-			if !strings.HasPrefix(e.Data, fmt.Sprint(i)+"x") {
-				t.Fatalf("fast client: event %d missing or out of order", i)
-			}
-		}
+		publishInStep(t, hub, fast, 300)
 		waitFor(t, func() bool { return hub.Stats().Connections == 1 })
 	})
 }
@@ -982,6 +972,23 @@ func TestReloadWithoutData(t *testing.T) {
 	for _, want := range []string{`{"files":[]}`, `{"files":[]}`, `{}`} {
 		if e := s.next(); e.Data != want {
 			t.Errorf("%s: data %s, want %s", e.Type, e.Data, want)
+		}
+	}
+}
+
+// publishInStep broadcasts n events of 64 KB, each once fast received the
+// one before, so that fast never falls behind while clients that do not
+// read fill their socket buffers and then their queues.
+func publishInStep(t *testing.T, hub *sse.Hub, fast *stream, n int) {
+	t.Helper()
+	big := strings.Repeat("x", 64<<10)
+	for i := range n {
+		if err := hub.Broadcast(context.Background(), sse.Event{Type: "big", Data: fmt.Sprint(i) + big}); err != nil {
+			t.Fatal(err)
+		}
+		e := fast.next()
+		if !strings.HasPrefix(e.Data, fmt.Sprint(i)+"x") {
+			t.Fatalf("fast client: event %d missing or out of order", i)
 		}
 	}
 }

@@ -12,21 +12,7 @@ import (
 // takes and stops at a full buffer; elsewhere it sends nothing and leaves
 // the batch to a goroutine that may wait.
 func TestRawWriteNeverWaits(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close() // never read: the server's send buffer fills up
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	server, _ := loopback(t, func(ln net.Listener) net.Listener { return ln }) // the client never reads: the server's send buffer fills up
 	raw, err := server.(syscall.Conn).SyscallConn()
 	if err != nil {
 		t.Fatal(err)
@@ -53,4 +39,27 @@ func TestRawWriteNeverWaits(t *testing.T) {
 	case !rawWrites && f.written != 0:
 		t.Fatalf("raw write sent %d bytes on a system without raw writes", f.written)
 	}
+}
+
+// loopback connects a client to a listener on 127.0.0.1, wrapped by wrap,
+// and returns the accepted connection and the client's. Both are closed
+// when the test ends.
+func loopback(t *testing.T, wrap func(net.Listener) net.Listener) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = wrap(ln).Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return server, client
 }

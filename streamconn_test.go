@@ -3,7 +3,6 @@ package sse
 import (
 	"bytes"
 	"io"
-	"net"
 	"testing"
 	"time"
 )
@@ -13,22 +12,8 @@ import (
 // writes made while drain runs join the backlog behind it; after the
 // drains the client has read every byte, in order.
 func TestStreamConnLeanWritesKeepOrder(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	accepted, err := Listener(ln).Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	accepted, client := loopback(t, Listener)
 	sc := accepted.(*streamConn)
-	defer sc.Close()
 	sc.goLean()
 
 	// Distinct bytes per chunk, so that a reordering shows.

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -229,17 +228,7 @@ func TestTLSSlowConsumersDoNotHoldUpWriters(t *testing.T) {
 			fast := openWith(t, h1, srv.URL+"/sse", nil)
 			waitFor(t, func() bool { return hub.Stats().Connections == slow+1 })
 
-			big := strings.Repeat("x", 64<<10)
-			const n = 300
-			for i := range n {
-				if err := hub.Broadcast(context.Background(), sse.Event{Type: "big", Data: fmt.Sprint(i) + big}); err != nil {
-					t.Fatal(err)
-				}
-				e := fast.next()
-				if !strings.HasPrefix(e.Data, fmt.Sprint(i)+"x") {
-					t.Fatalf("fast client: event %d missing or out of order", i)
-				}
-			}
+			publishInStep(t, hub, fast, 300)
 			waitFor(t, func() bool { return hub.Stats().Connections == 1 })
 		})
 	}

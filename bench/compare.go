@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"text/tabwriter"
 	"time"
 )
 
@@ -157,44 +156,23 @@ func summarize(rs []Report) Report {
 // WriteTable writes the comparison for people: the median figures side by
 // side with the ratio B/A where it is reported, then any warnings.
 func (c CompareReport) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	a, b := c.A, c.B
-	// Numbers align right; the labels are padded to one width so that they
-	// read left-aligned.
-	const label = "%-20s"
-	fmt.Fprintf(tw, label+"\t%s\t%s\t%s/%s\t\n", fmt.Sprintf("median of %d rounds", c.Rounds), a.Name, b.Name, b.Name, a.Name)
-	row := func(k, va, vb, r string) { fmt.Fprintf(tw, label+"\t%s\t%s\t%s\t\n", k, va, vb, r) }
-	x := func(v float64) string {
-		if v == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2fx", v)
-	}
-	row("streams connected", fmt.Sprint(a.Connected), fmt.Sprint(b.Connected), "")
-	row("connect rate (/s)", fmt.Sprintf("%.0f", a.ConnectRate), fmt.Sprintf("%.0f", b.ConnectRate), "")
-	rss := func(r Report) string {
-		if r.RSSAfterKB == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2f", r.RSSPerStreamKB)
-	}
-	row("RSS per stream (KB)", rss(a), rss(b), x(c.RSSPerStreamRatio))
-	row("latency p50", ms(a.LatencyP50), ms(b.LatencyP50), "")
-	row("latency p99", ms(a.LatencyP99), ms(b.LatencyP99), x(c.P99Ratio))
-	row("latency max", ms(a.LatencyMax), ms(b.LatencyMax), "")
-	row("deliveries/s", fmt.Sprintf("%.0f", a.DeliveriesPerSec), fmt.Sprintf("%.0f", b.DeliveriesPerSec), x(c.DeliveriesPerSecRatio))
-	row("publish p50", ms(a.PublishP50), ms(b.PublishP50), "")
-	row("publish p99", ms(a.PublishP99), ms(b.PublishP99), "")
-	row("lost (all rounds)", fmt.Sprint(a.Lost), fmt.Sprint(b.Lost), "")
-	if err := tw.Flush(); err != nil {
+	t := newMedianTable(w, 20, c.Rounds, a.Name, b.Name, b.Name+"/"+a.Name)
+	t.row("streams connected", fmt.Sprint(a.Connected), fmt.Sprint(b.Connected), "")
+	t.row("connect rate (/s)", fmt.Sprintf("%.0f", a.ConnectRate), fmt.Sprintf("%.0f", b.ConnectRate), "")
+	t.row("RSS per stream (KB)", rssCell(a), rssCell(b), times(c.RSSPerStreamRatio))
+	t.row("latency p50", ms(a.LatencyP50), ms(b.LatencyP50), "")
+	t.row("latency p99", ms(a.LatencyP99), ms(b.LatencyP99), times(c.P99Ratio))
+	t.row("latency max", ms(a.LatencyMax), ms(b.LatencyMax), "")
+	t.row("deliveries/s", fmt.Sprintf("%.0f", a.DeliveriesPerSec), fmt.Sprintf("%.0f", b.DeliveriesPerSec), times(c.DeliveriesPerSecRatio))
+	t.row("publish p50", ms(a.PublishP50), ms(b.PublishP50), "")
+	t.row("publish p99", ms(a.PublishP99), ms(b.PublishP99), "")
+	t.row("lost (all rounds)", fmt.Sprint(a.Lost), fmt.Sprint(b.Lost), "")
+	if err := t.flush(); err != nil {
 		return err
 	}
-	for _, r := range []Report{a, b} {
-		for _, s := range r.Warnings {
-			if _, err := fmt.Fprintf(w, "WARNING: %s: %s\n", r.Name, s); err != nil {
-				return err
-			}
-		}
+	if err := writeWarnings(w, a.Name, a.Warnings); err != nil {
+		return err
 	}
-	return nil
+	return writeWarnings(w, b.Name, b.Warnings)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
 )
 
 // TLSCompareReport is the result of CompareTLS. Its CompareReport compares
@@ -99,30 +98,9 @@ func orDefault[T comparable](v, def T) T {
 // three sides, the server against the TLS floor and the TLS floor against
 // the plaintext floor, then the note and any warnings.
 func (c TLSCompareReport) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	p, a, b := c.PlainFloor, c.A, c.B
-	const label = "%-20s"
-	fmt.Fprintf(tw, label+"\t%s\t%s\t%s\t%s/%s\t%s/%s\t%s/%s\t\n", fmt.Sprintf("median of %d rounds", c.Rounds),
-		p.Name, a.Name, b.Name, a.Name, p.Name, b.Name, a.Name, b.Name, p.Name)
-	row := func(k string, v ...string) {
-		fmt.Fprintf(tw, label, k)
-		for _, s := range v {
-			fmt.Fprintf(tw, "\t%s", s)
-		}
-		fmt.Fprint(tw, "\t\n")
-	}
-	x := func(v float64) string {
-		if v == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2fx", v)
-	}
-	rss := func(r Report) string {
-		if r.RSSAfterKB == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2f", r.RSSPerStreamKB)
-	}
+	t := newMedianTable(w, 20, c.Rounds, p.Name, a.Name, b.Name, a.Name+"/"+p.Name, b.Name+"/"+a.Name, b.Name+"/"+p.Name)
+	row, x, rss := t.row, times, rssCell
 	row("streams connected", fmt.Sprint(p.Connected), fmt.Sprint(a.Connected), fmt.Sprint(b.Connected), "", "", "")
 	row("connect rate (/s)", fmt.Sprintf("%.0f", p.ConnectRate), fmt.Sprintf("%.0f", a.ConnectRate), fmt.Sprintf("%.0f", b.ConnectRate), "", "", "")
 	row("RSS per stream (KB)", rss(p), rss(a), rss(b), x(c.TLSFloorRSSRatio), x(c.RSSPerStreamRatio), x(c.PlainFloorRSSRatio))
@@ -133,7 +111,7 @@ func (c TLSCompareReport) WriteTable(w io.Writer) error {
 	row("deliveries/s", fmt.Sprintf("%.0f", p.DeliveriesPerSec), fmt.Sprintf("%.0f", a.DeliveriesPerSec), fmt.Sprintf("%.0f", b.DeliveriesPerSec),
 		x(ratio(a.DeliveriesPerSec, p.DeliveriesPerSec)), x(c.DeliveriesPerSecRatio), x(ratio(b.DeliveriesPerSec, p.DeliveriesPerSec)))
 	row("lost (all rounds)", fmt.Sprint(p.Lost), fmt.Sprint(a.Lost), fmt.Sprint(b.Lost), "", "", "")
-	if err := tw.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
 	if c.TLSFloorRSSRatio > 0 {
@@ -147,10 +125,8 @@ func (c TLSCompareReport) WriteTable(w io.Writer) error {
 		}
 	}
 	for _, r := range []Report{p, a, b} {
-		for _, s := range r.Warnings {
-			if _, err := fmt.Fprintf(w, "WARNING: %s: %s\n", r.Name, s); err != nil {
-				return err
-			}
+		if err := writeWarnings(w, r.Name, r.Warnings); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -577,17 +577,9 @@ func (r NodesReport) WriteTable(w io.Writer) error {
 // WriteTable writes the comparison for people: the medians of one node and
 // of all nodes side by side, then any warnings.
 func (c NodesCompareReport) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	a, b := c.A, c.B
-	const label = "%-26s"
-	fmt.Fprintf(tw, label+"\t%s\t%s\t%s/%s\t\n", fmt.Sprintf("median of %d rounds", c.Rounds), a.Name, b.Name, b.Name, a.Name)
-	row := func(k, va, vb, r string) { fmt.Fprintf(tw, label+"\t%s\t%s\t%s\t\n", k, va, vb, r) }
-	x := func(v float64) string {
-		if v == 0 {
-			return "n/a"
-		}
-		return fmt.Sprintf("%.2fx", v)
-	}
+	t := newMedianTable(w, 26, c.Rounds, a.Name, b.Name, b.Name+"/"+a.Name)
+	row, x := t.row, times
 	row("streams per node", fmt.Sprint(a.StreamsPerNode), fmt.Sprint(b.StreamsPerNode), "")
 	row("streams connected", fmt.Sprint(a.Connected), fmt.Sprint(b.Connected), "")
 	row("delivered (all rounds)", fmt.Sprintf("%d/%d", a.Received, a.Expected), fmt.Sprintf("%d/%d", b.Received, b.Expected), "")
@@ -600,15 +592,11 @@ func (c NodesCompareReport) WriteTable(w io.Writer) error {
 	row("fan-out max", ms(a.LatencyMax), ms(b.LatencyMax), "")
 	row("publish p50", ms(a.PublishP50), ms(b.PublishP50), "")
 	row("publish p99", ms(a.PublishP99), ms(b.PublishP99), "")
-	if err := tw.Flush(); err != nil {
+	if err := t.flush(); err != nil {
 		return err
 	}
-	for _, r := range []NodesReport{a, b} {
-		for _, s := range r.Warnings {
-			if _, err := fmt.Fprintf(w, "WARNING: %s: %s\n", r.Name, s); err != nil {
-				return err
-			}
-		}
+	if err := writeWarnings(w, a.Name, a.Warnings); err != nil {
+		return err
 	}
-	return nil
+	return writeWarnings(w, b.Name, b.Warnings)
 }
