@@ -1,23 +1,18 @@
 package server
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/valksor/go-sse/internal/selfsigned"
 )
 
 // Names of the self-signed certificate and key files in
@@ -115,7 +110,7 @@ func ensureSelfSigned(dir string, hosts []string, now time.Time) (certFile, keyF
 		pair.Leaf.NotAfter.After(now.Add(24*time.Hour)) && slices.Contains(pair.Leaf.DNSNames, "localhost") && covers(pair.Leaf, hosts) {
 		return certFile, keyFile, nil
 	}
-	certPEM, keyPEM, err := selfSigned(now, hosts)
+	certPEM, keyPEM, err := selfsigned.PEM(now, now.AddDate(1, 0, 0), hosts)
 	if err != nil {
 		return "", "", err
 	}
@@ -139,47 +134,6 @@ func covers(cert *x509.Certificate, hosts []string) bool {
 		}
 	}
 	return true
-}
-
-// selfSigned creates a certificate for localhost and hosts (names or IP
-// addresses) and its key, PEM-encoded.
-func selfSigned(now time.Time, hosts []string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "localhost", Organization: []string{"valksor-sse development"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(1, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if !slices.Contains(tmpl.DNSNames, h) {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), nil
 }
 
 // writeAtomic writes b to path through a temporary file and a rename.
