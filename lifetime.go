@@ -1,6 +1,7 @@
 package sse
 
 import (
+	"container/heap"
 	"sync"
 	"time"
 )
@@ -16,7 +17,7 @@ import (
 // stream, subscriber.lifeIdx, is guarded by this mutex.
 type lifetimes struct {
 	mu     sync.Mutex
-	heap   []lifetime
+	heap   deadlines
 	timer  *time.Timer       // runs expire; nil until the first deadline
 	expire func(*subscriber) // ends a stream whose deadline passed
 }
@@ -35,9 +36,7 @@ func (l *lifetimes) add(s *subscriber, d time.Duration) {
 	if s.lifeIdx != 0 {
 		return
 	}
-	l.heap = append(l.heap, lifetime{deadline, s})
-	s.lifeIdx = len(l.heap)
-	l.up(len(l.heap) - 1)
+	heap.Push(&l.heap, lifetime{deadline, s})
 	if l.heap[0].s == s { // the new earliest
 		if l.timer == nil {
 			l.timer = time.AfterFunc(d, l.fire)
@@ -54,16 +53,7 @@ func (l *lifetimes) remove(s *subscriber) {
 	if s.lifeIdx == 0 {
 		return
 	}
-	i := s.lifeIdx - 1
-	last := len(l.heap) - 1
-	l.swap(i, last)
-	l.heap[last] = lifetime{}
-	l.heap = l.heap[:last]
-	s.lifeIdx = 0
-	if i < last {
-		l.down(i)
-		l.up(i)
-	}
+	heap.Remove(&l.heap, s.lifeIdx-1)
 	// The timer stays set for the old earliest; fire finds nothing due
 	// then and sets it again.
 }
@@ -75,20 +65,13 @@ func (l *lifetimes) fire() {
 	var due []*subscriber
 	l.mu.Lock()
 	for len(l.heap) > 0 && l.heap[0].deadline <= now {
-		s := l.heap[0].s
-		last := len(l.heap) - 1
-		l.swap(0, last)
-		l.heap[last] = lifetime{}
-		l.heap = l.heap[:last]
-		s.lifeIdx = 0
-		l.down(0)
-		due = append(due, s)
+		due = append(due, heap.Pop(&l.heap).(lifetime).s)
 	}
 	if len(l.heap) > 0 {
 		l.timer.Reset(time.Duration(l.heap[0].deadline - now))
 	}
 	if cap(l.heap) > 64 && len(l.heap) < cap(l.heap)/4 {
-		l.heap = append([]lifetime(nil), l.heap...) // give back what a crowd of streams left
+		l.heap = append(deadlines(nil), l.heap...) // give back what a crowd of streams left
 	}
 	l.mu.Unlock()
 	for _, s := range due {
@@ -105,37 +88,33 @@ func (l *lifetimes) stop() {
 	}
 }
 
-func (l *lifetimes) swap(i, j int) {
-	l.heap[i], l.heap[j] = l.heap[j], l.heap[i]
-	l.heap[i].s.lifeIdx = i + 1
-	l.heap[j].s.lifeIdx = j + 1
+// deadlines is a min-heap of lifetimes by deadline (container/heap), which
+// keeps each stream's subscriber.lifeIdx at its index plus one (0 once it
+// left the heap).
+type deadlines []lifetime
+
+func (d deadlines) Len() int           { return len(d) }
+func (d deadlines) Less(i, j int) bool { return d[i].deadline < d[j].deadline }
+
+func (d deadlines) Swap(i, j int) {
+	d[i], d[j] = d[j], d[i]
+	d[i].s.lifeIdx = i + 1
+	d[j].s.lifeIdx = j + 1
 }
 
-func (l *lifetimes) up(i int) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if l.heap[parent].deadline <= l.heap[i].deadline {
-			return
-		}
-		l.swap(i, parent)
-		i = parent
-	}
+// Push adds x, a lifetime; use heap.Push.
+func (d *deadlines) Push(x any) {
+	e := x.(lifetime)
+	e.s.lifeIdx = len(*d) + 1
+	*d = append(*d, e)
 }
 
-func (l *lifetimes) down(i int) {
-	n := len(l.heap)
-	for {
-		least := i
-		if c := 2*i + 1; c < n && l.heap[c].deadline < l.heap[least].deadline {
-			least = c
-		}
-		if c := 2*i + 2; c < n && l.heap[c].deadline < l.heap[least].deadline {
-			least = c
-		}
-		if least == i {
-			return
-		}
-		l.swap(i, least)
-		i = least
-	}
+// Pop removes the last lifetime; use heap.Pop.
+func (d *deadlines) Pop() any {
+	old := *d
+	e := old[len(old)-1]
+	old[len(old)-1] = lifetime{}
+	*d = old[:len(old)-1]
+	e.s.lifeIdx = 0
+	return e
 }
