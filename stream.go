@@ -613,11 +613,9 @@ func (h *Hub) writePending(w http.ResponseWriter, s *subscriber) (bool, error) {
 		return true, reason
 	}
 	batch := s.take()
-	var out []byte
 	var pooled *[]byte
-	if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
-		out = batch[0].b // the shared bytes, no copy
-	} else {
+	out := s.shared(batch)
+	if out == nil {
 		pooled = batchBuffers.Get().(*[]byte)
 		out = s.appendFrames((*pooled)[:0], batch)
 	}

@@ -168,6 +168,16 @@ func (s *subscriber) giveBack(batch []*frame) {
 	s.mu.Unlock()
 }
 
+// shared returns the bytes to write for batch when it is a single frame s
+// has not seen: the frame's own bytes, shared by every stream, with no
+// copy. Otherwise it returns nil, and appendFrames builds them.
+func (s *subscriber) shared(batch []*frame) []byte {
+	if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
+		return batch[0].b
+	}
+	return nil
+}
+
 // appendFrames appends the frames of batch that s has not seen yet.
 func (s *subscriber) appendFrames(buf []byte, batch []*frame) []byte {
 	for _, f := range batch {
@@ -320,10 +330,8 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 		s.pending, s.spare = s.spare[:0], nil
 		s.mu.Unlock()
 
-		var out []byte
-		if len(batch) == 1 && (batch[0].cursor.IsZero() || s.last.Compare(batch[0].cursor) < 0) {
-			out = batch[0].b // the shared bytes, no copy
-		} else {
+		out := s.shared(batch)
+		if out == nil {
 			w.buf = s.appendFrames(w.buf[:0], batch)
 			out = w.buf
 		}
