@@ -55,20 +55,10 @@ func Compare(ctx context.Context, a, b Config, rounds int) (CompareReport, error
 		b.Name = "B"
 	}
 	cr := CompareReport{Rounds: rounds}
-	for i := range rounds {
-		for _, side := range []struct {
-			cfg *Config
-			out *[]Report
-		}{{&a, &cr.ARounds}, {&b, &cr.BRounds}} {
-			if side.cfg.Progress != nil {
-				fmt.Fprintf(side.cfg.Progress, "round %d/%d: %s\n", i+1, rounds, side.cfg.Name)
-			}
-			r, err := Run(ctx, *side.cfg)
-			*side.out = append(*side.out, r)
-			if err != nil {
-				return cr, fmt.Errorf("bench: compare, round %d on %s: %w", i+1, side.cfg.Name, err)
-			}
-		}
+	if err := alternate(ctx, rounds, "", Run,
+		side[Config, Report]{a.Name, a, a.Progress, &cr.ARounds},
+		side[Config, Report]{b.Name, b, b.Progress, &cr.BRounds}); err != nil {
+		return cr, err
 	}
 	cr.A = summarize(cr.ARounds)
 	cr.B = summarize(cr.BRounds)
@@ -175,4 +165,33 @@ func (c CompareReport) WriteTable(w io.Writer) error {
 		return err
 	}
 	return writeWarnings(w, b.Name, b.Warnings)
+}
+
+// side is one server of a comparison: its name, its scenario, where its
+// progress goes, and the list its round reports go to.
+type side[C, R any] struct {
+	name     string
+	cfg      C
+	progress io.Writer
+	out      *[]R
+}
+
+// alternate runs every side once a round, in turn (a, b, a, b, ...), so
+// that drifts of the machine affect all alike, and appends each report to
+// its side's list, the failed run's too. It stops at the first error.
+// detail follows the side's name in the progress lines.
+func alternate[C, R any](ctx context.Context, rounds int, detail string, run func(context.Context, C) (R, error), sides ...side[C, R]) error {
+	for i := range rounds {
+		for _, s := range sides {
+			if s.progress != nil {
+				fmt.Fprintf(s.progress, "round %d/%d: %s%s\n", i+1, rounds, s.name, detail)
+			}
+			r, err := run(ctx, s.cfg)
+			*s.out = append(*s.out, r)
+			if err != nil {
+				return fmt.Errorf("bench: compare, round %d on %s: %w", i+1, s.name, err)
+			}
+		}
+	}
+	return nil
 }

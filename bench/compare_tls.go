@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -43,24 +44,15 @@ type TLSCompareReport struct {
 // rounds run so far.
 func CompareTLS(ctx context.Context, plainFloor, tlsFloor, server Config, rounds int) (TLSCompareReport, error) {
 	rounds = max(rounds, 1)
-	plainFloor.Name = orDefault(plainFloor.Name, "floor")
-	tlsFloor.Name = orDefault(tlsFloor.Name, "floor-tls")
-	server.Name = orDefault(server.Name, "server")
+	plainFloor.Name = cmp.Or(plainFloor.Name, "floor")
+	tlsFloor.Name = cmp.Or(tlsFloor.Name, "floor-tls")
+	server.Name = cmp.Or(server.Name, "server")
 	r := TLSCompareReport{CompareReport: CompareReport{Rounds: rounds}}
-	for i := range rounds {
-		for _, side := range []struct {
-			cfg *Config
-			out *[]Report
-		}{{&plainFloor, &r.PlainFloorRounds}, {&tlsFloor, &r.ARounds}, {&server, &r.BRounds}} {
-			if side.cfg.Progress != nil {
-				fmt.Fprintf(side.cfg.Progress, "round %d/%d: %s\n", i+1, rounds, side.cfg.Name)
-			}
-			rep, err := Run(ctx, *side.cfg)
-			*side.out = append(*side.out, rep)
-			if err != nil {
-				return r, fmt.Errorf("bench: compare, round %d on %s: %w", i+1, side.cfg.Name, err)
-			}
-		}
+	if err := alternate(ctx, rounds, "", Run,
+		side[Config, Report]{plainFloor.Name, plainFloor, plainFloor.Progress, &r.PlainFloorRounds},
+		side[Config, Report]{tlsFloor.Name, tlsFloor, tlsFloor.Progress, &r.ARounds},
+		side[Config, Report]{server.Name, server, server.Progress, &r.BRounds}); err != nil {
+		return r, err
 	}
 	r.PlainFloor = summarize(r.PlainFloorRounds)
 	r.A = summarize(r.ARounds)
@@ -80,18 +72,9 @@ func CompareTLS(ctx context.Context, plainFloor, tlsFloor, server Config, rounds
 	}
 	if server.H2 {
 		r.Note = fmt.Sprintf("%s opens HTTP/2 streams (%d per connection); the floors serve HTTP/1.1 only, so the TLS floor's figures are those of TLS HTTP/1.1 streams, one connection each",
-			server.Name, orDefault(server.H2StreamsPerConn, DefaultH2StreamsPerConn))
+			server.Name, cmp.Or(server.H2StreamsPerConn, DefaultH2StreamsPerConn))
 	}
 	return r, nil
-}
-
-// orDefault returns v, or def when v is the zero value.
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // WriteTable writes the comparison for people: the median figures of the

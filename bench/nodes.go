@@ -449,20 +449,10 @@ func CompareNodes(ctx context.Context, c NodesConfig, rounds int) (NodesCompareR
 	all := c
 	all.Name = fmt.Sprintf("%d nodes", len(c.StreamURLs))
 	cr := NodesCompareReport{Rounds: rounds}
-	for i := range rounds {
-		for _, side := range []struct {
-			cfg NodesConfig
-			out *[]NodesReport
-		}{{one, &cr.ARounds}, {all, &cr.BRounds}} {
-			if c.Progress != nil {
-				fmt.Fprintf(c.Progress, "round %d/%d: %s, %d streams each\n", i+1, rounds, side.cfg.Name, c.Sub.Streams)
-			}
-			r, err := RunNodes(ctx, side.cfg)
-			*side.out = append(*side.out, r)
-			if err != nil {
-				return cr, fmt.Errorf("bench: round %d, %s: %w", i+1, side.cfg.Name, err)
-			}
-		}
+	if err := alternate(ctx, rounds, fmt.Sprintf(", %d streams each", c.Sub.Streams), RunNodes,
+		side[NodesConfig, NodesReport]{one.Name, one, c.Progress, &cr.ARounds},
+		side[NodesConfig, NodesReport]{all.Name, all, c.Progress, &cr.BRounds}); err != nil {
+		return cr, err
 	}
 	cr.A, cr.B = summarizeNodes(cr.ARounds), summarizeNodes(cr.BRounds)
 	cr.A.RSSPerStreamKB, cr.B.RSSPerStreamKB = firstRSS(cr.ARounds, cr.BRounds)

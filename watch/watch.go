@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -277,10 +278,10 @@ func New(o Options) (*Watcher, error) {
 	}
 	w := &Watcher{
 		log:         o.Logger,
-		debounce:    cmpOr(o.Debounce, DefaultDebounce),
-		burst:       cmpOr(o.BurstDebounce, DefaultBurstDebounce),
-		maxWait:     cmpOr(o.MaxWait, DefaultMaxWait),
-		interval:    cmpOr(o.PollInterval, DefaultPollInterval),
+		debounce:    cmp.Or(o.Debounce, DefaultDebounce),
+		burst:       cmp.Or(o.BurstDebounce, DefaultBurstDebounce),
+		maxWait:     cmp.Or(o.MaxWait, DefaultMaxWait),
+		interval:    cmp.Or(o.PollInterval, DefaultPollInterval),
 		poll:        o.Poll,
 		leading:     !o.CSSWait && !o.Poll,
 		debounceFor: DefaultDebounceFor(),
@@ -645,11 +646,4 @@ func (w *Watcher) loop(stop <-chan struct{}, out chan<- Batch) error {
 			st.takeReady()
 		}
 	}
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
