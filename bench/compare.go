@@ -86,40 +86,23 @@ func summarize(rs []Report) Report {
 	}
 	s := rs[0]
 	s.ConnectErrors, s.PublishErrors, s.DisconnectErrors, s.Warnings = nil, nil, nil, nil
-	medF := func(f func(Report) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
-	}
-	medD := func(f func(Report) time.Duration) time.Duration {
-		return time.Duration(medF(func(r Report) float64 { return float64(f(r)) }))
-	}
-	medI := func(f func(Report) int64) int64 {
-		return int64(medF(func(r Report) float64 { return float64(f(r)) }))
-	}
-	s.Connected = int(medI(func(r Report) int64 { return int64(r.Connected) }))
-	s.Published = int(medI(func(r Report) int64 { return int64(r.Published) }))
-	s.ConnectSeconds = medF(func(r Report) float64 { return r.ConnectSeconds })
-	s.ConnectRate = medF(func(r Report) float64 { return r.ConnectRate })
+	s.Connected = median(rs, func(r Report) int { return r.Connected })
+	s.Published = median(rs, func(r Report) int { return r.Published })
+	s.ConnectSeconds = median(rs, func(r Report) float64 { return r.ConnectSeconds })
+	s.ConnectRate = median(rs, func(r Report) float64 { return r.ConnectRate })
 	// Memory is taken from the first round: a server's heap does not shrink
 	// back after a round, so later rounds start from a warm, larger RSS and
 	// their difference says little about the cost of a stream.
 	s.RSSBeforeKB = rs[0].RSSBeforeKB
 	s.RSSAfterKB = rs[0].RSSAfterKB
 	s.RSSPerStreamKB = rs[0].RSSPerStreamKB
-	s.PublishP50 = medD(func(r Report) time.Duration { return r.PublishP50 })
-	s.PublishP99 = medD(func(r Report) time.Duration { return r.PublishP99 })
-	s.LatencyP50 = medD(func(r Report) time.Duration { return r.LatencyP50 })
-	s.LatencyP99 = medD(func(r Report) time.Duration { return r.LatencyP99 })
-	s.LatencyMax = medD(func(r Report) time.Duration { return r.LatencyMax })
-	s.DeliveriesPerSec = medF(func(r Report) float64 { return r.DeliveriesPerSec })
-	s.PublishesPerSec = medF(func(r Report) float64 { return r.PublishesPerSec })
+	s.PublishP50 = median(rs, func(r Report) time.Duration { return r.PublishP50 })
+	s.PublishP99 = median(rs, func(r Report) time.Duration { return r.PublishP99 })
+	s.LatencyP50 = median(rs, func(r Report) time.Duration { return r.LatencyP50 })
+	s.LatencyP99 = median(rs, func(r Report) time.Duration { return r.LatencyP99 })
+	s.LatencyMax = median(rs, func(r Report) time.Duration { return r.LatencyMax })
+	s.DeliveriesPerSec = median(rs, func(r Report) float64 { return r.DeliveriesPerSec })
+	s.PublishesPerSec = median(rs, func(r Report) float64 { return r.PublishesPerSec })
 
 	s.Failed, s.Disconnected = 0, 0
 	s.Expected, s.Received, s.Lost = 0, 0, 0
@@ -194,4 +177,19 @@ func alternate[C, R any](ctx context.Context, rounds int, detail string, run fun
 		}
 	}
 	return nil
+}
+
+// median returns the median of f over rs: the middle value, or the mean of
+// the middle two for an even count.
+func median[R any, V ~int | ~int64 | ~float64](rs []R, f func(R) V) V {
+	v := make([]V, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[n/2]
 }

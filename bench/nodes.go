@@ -505,23 +505,12 @@ func summarizeNodes(rs []NodesReport) NodesReport {
 	}
 	s := rs[0]
 	s.PerNode, s.PublishErrors, s.Warnings = nil, nil, nil
-	med := func(f func(NodesReport) time.Duration) time.Duration {
-		v := make([]time.Duration, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		if n := len(v); n%2 == 0 {
-			return (v[n/2-1] + v[n/2]) / 2
-		}
-		return v[len(v)/2]
-	}
-	s.LatencyP50 = med(func(r NodesReport) time.Duration { return r.LatencyP50 })
-	s.LatencyP99 = med(func(r NodesReport) time.Duration { return r.LatencyP99 })
-	s.LatencyMax = med(func(r NodesReport) time.Duration { return r.LatencyMax })
-	s.PublishP50 = med(func(r NodesReport) time.Duration { return r.PublishP50 })
-	s.PublishP99 = med(func(r NodesReport) time.Duration { return r.PublishP99 })
-	s.Connected = int(med(func(r NodesReport) time.Duration { return time.Duration(r.Connected) }))
+	s.LatencyP50 = median(rs, func(r NodesReport) time.Duration { return r.LatencyP50 })
+	s.LatencyP99 = median(rs, func(r NodesReport) time.Duration { return r.LatencyP99 })
+	s.LatencyMax = median(rs, func(r NodesReport) time.Duration { return r.LatencyMax })
+	s.PublishP50 = median(rs, func(r NodesReport) time.Duration { return r.PublishP50 })
+	s.PublishP99 = median(rs, func(r NodesReport) time.Duration { return r.PublishP99 })
+	s.Connected = median(rs, func(r NodesReport) int { return r.Connected })
 	s.Failed, s.Publishes, s.Published = 0, 0, 0
 	s.Expected, s.Received, s.Lost = 0, 0, 0
 	for i, r := range rs {
