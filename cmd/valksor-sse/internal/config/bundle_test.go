@@ -77,13 +77,7 @@ func TestLoadBundleFile(t *testing.T) {
 // TestBundleKeyConflicts: a key and its bundle name in one mapping must
 // agree; the error names both, with their lines.
 func TestBundleKeyConflicts(t *testing.T) {
-	tests := []struct {
-		name    string
-		content string
-		env     []string
-		want    string // the complete error ("~": a part of it); "" = loads
-		check   func(c config.Config) bool
-	}{
+	tests := []loadCase{
 		{"bind and host disagree", sseFile("host: localhost", "bind: 0.0.0.0"), nil,
 			`valksor.yaml:4: valksor.sse.bind is "0.0.0.0" here but valksor.sse.host is "localhost" on line 3: bind is the Symfony bundle's name for host, so they set the same thing; keep one of them`, nil},
 		{"path before base_path", sseFile("path: /events", "port: 3000", "base_path: /sse"), nil,
@@ -111,24 +105,7 @@ func TestBundleKeyConflicts(t *testing.T) {
 		{"no variable of their own", "", []string{"VALKSOR_SSE_BIND=0.0.0.0"},
 			"unknown environment variable VALKSOR_SSE_BIND: bind is the Symfony bundle's name for host, whose variable is VALKSOR_SSE_HOST", nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, msg, err := loadYAML(t, tt.content, tt.env...)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !tt.check(c) {
-					t.Errorf("unexpected config:\n%+v", c)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			checkMessage(t, msg, tt.want)
-		})
-	}
+	runLoadCases(t, tests)
 }
 
 // TestLoadWarn: for commands that do not run a server an unknown

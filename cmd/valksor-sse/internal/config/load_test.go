@@ -588,13 +588,7 @@ func TestDashboardAuto(t *testing.T) {
 
 func TestLoadSymfonyPlaceholders(t *testing.T) {
 	const hint = "is a Symfony parameter, which only Symfony resolves, not valksor-sse; set the environment variable "
-	tests := []struct {
-		name    string
-		content string
-		env     []string
-		want    string // the complete error message; "" = loads
-		check   func(c config.Config) bool
-	}{
+	tests := []loadCase{
 		{"int port", sseFile("port: '%env(int:SSE_PORT)%'"), nil,
 			`valksor.yaml:3: valksor.sse.port: "%env(int:SSE_PORT)%" ` + hint + `VALKSOR_SSE_PORT instead, e.g. VALKSOR_SSE_PORT="$SSE_PORT" (it overrides this value, which is then ignored), or write the value itself here`, nil},
 		{"string key", sseFile("publish_token: '%env(SSE_TOKEN)%'"), nil,
@@ -628,24 +622,7 @@ func TestLoadSymfonyPlaceholders(t *testing.T) {
 		{"%name% inside a value is a parameter, as in Symfony", sseFile(`publish_token: "100%sure%"`), nil,
 			`~valksor.yaml:3: valksor.sse.publish_token: "%sure%" ` + hint, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, msg, err := loadYAML(t, tt.content, tt.env...)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !tt.check(c) {
-					t.Errorf("unexpected config:\n%+v", c)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatal("Load succeeded, want an error")
-			}
-			checkMessage(t, msg, tt.want)
-		})
-	}
+	runLoadCases(t, tests)
 }
 
 func TestLoadWhenBlocks(t *testing.T) {
@@ -720,5 +697,39 @@ func checkMessage(t *testing.T, msg, want string) {
 		}
 	} else if msg != want {
 		t.Errorf("error:\n%s\nwant:\n%s", msg, want)
+	}
+}
+
+// loadCase is a config file (and environment) that loads, checked by
+// check, or fails with want: the complete message, or a part of it after
+// "~" (see checkMessage).
+type loadCase struct {
+	name    string
+	content string
+	env     []string
+	want    string // "" = loads
+	check   func(c config.Config) bool
+}
+
+// runLoadCases loads each case in a subtest and checks its outcome.
+func runLoadCases(t *testing.T, tests []loadCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, msg, err := loadYAML(t, tt.content, tt.env...)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !tt.check(c) {
+					t.Errorf("unexpected config:\n%+v", c)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Load succeeded, want an error")
+			}
+			checkMessage(t, msg, tt.want)
+		})
 	}
 }
