@@ -512,7 +512,9 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 		}()
 	}
 	// Frames queued meanwhile go out now; from here on the writers own it.
-	h.flush(s, newFlusher())
+	f := borrowFlusher()
+	h.flush(s, f)
+	returnFlusher(f)
 	if h.closed() { // Shutdown began while this stream was being set up.
 		h.closeAfterFlush(s, errShutdown, true)
 	}

@@ -102,9 +102,6 @@ func (c *streamConn) goLean() {
 	c.lean.Store(true)
 }
 
-// rawWriters lends lean writes the scratch space of a raw socket write.
-var rawWriters = sync.Pool{New: func() any { return newFlusher() }}
-
 // Write implements net.Conn. In lean mode it never waits.
 func (c *streamConn) Write(p []byte) (int, error) {
 	if !c.lean.Load() {
@@ -114,7 +111,7 @@ func (c *streamConn) Write(p []byte) (int, error) {
 	defer c.mu.Unlock()
 	n := 0
 	if len(c.backlog) == 0 && c.raw != nil {
-		f := rawWriters.Get().(*flusher)
+		f := borrowFlusher()
 		f.b, f.written, f.err = p, 0, nil
 		err := c.raw.Write(f.fn)
 		n = f.written
@@ -122,7 +119,7 @@ func (c *streamConn) Write(p []byte) (int, error) {
 			err = f.err
 		}
 		f.b = nil
-		rawWriters.Put(f)
+		returnFlusher(f)
 		if err != nil {
 			return n, err
 		}

@@ -262,7 +262,11 @@ func (h *Hub) schedule(s *subscriber) {
 	default:
 		// Every writer is busy and the queue is full: write on a goroutine
 		// of its own rather than block the publisher.
-		go h.flush(s, newFlusher())
+		go func() {
+			w := borrowFlusher()
+			h.flush(s, w)
+			returnFlusher(w)
+		}()
 	}
 }
 
@@ -291,6 +295,25 @@ type flusher struct {
 	written int
 	err     error
 	fn      func(fd uintptr) bool
+}
+
+// flushers lends scratch space to writes made outside the hub's writers:
+// a stream's hand-off, a write continued on a goroutine of its own, a
+// lean TLS connection's raw write.
+var flushers = sync.Pool{New: func() any { return newFlusher() }}
+
+// borrowFlusher takes a flusher from flushers; give it back with
+// returnFlusher.
+func borrowFlusher() *flusher { return flushers.Get().(*flusher) }
+
+// returnFlusher gives f back to flushers, dropping a batch buffer that grew
+// past maxBatch.
+func returnFlusher(f *flusher) {
+	if cap(f.buf) > maxBatch {
+		f.buf = nil
+	}
+	f.b = nil
+	flushers.Put(f)
 }
 
 func newFlusher() *flusher {
@@ -347,7 +370,9 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 					h.end(s, err)
 					return
 				}
-				h.flush(s, newFlusher())
+				w := borrowFlusher()
+				h.flush(s, w)
+				returnFlusher(w)
 			}()
 			return
 		}
