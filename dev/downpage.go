@@ -14,8 +14,10 @@ import (
 // connects the SSE client, whose reload (published when the app is back)
 // brings the app's page in its place: a reload, never a morph
 // (data-valksor-morph="false"), since the app's page is another page.
+// data-valksor-app-down marks it as the page the reload for "the app is
+// back" (web.ReloadOptions.AppDownOnly) is meant for.
 var downPage = template.Must(template.New("down").Parse(`<!DOCTYPE html>
-<html lang="en" data-valksor-morph="false">
+<html lang="en" data-valksor-morph="false" data-valksor-app-down>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -11,6 +11,7 @@ import (
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/tmpl"
+	"github.com/valksor/go-sse/web"
 )
 
 // Loop is the dev loop in front of an app: the proxy to it, the Runner of
@@ -149,10 +150,12 @@ func (l *Loop) state(s State) {
 	}
 }
 
-// appBack reloads the pages once an app that went away answers again.
+// appBack reloads the pages showing the app-down page once an app that
+// went away answers again. Pages already showing the app (a tab whose own
+// probe found it back first) ignore the event.
 func (l *Loop) appBack() {
 	l.log.Info("the app answers again; reloading browsers", "app", l.target.String())
-	l.broadcast(AnsweredReload(l.noMorph))
+	l.broadcast(web.ReloadEvent(nil, web.ReloadOptions{NoProbe: true, NoMorph: l.noMorph, AppDownOnly: true}))
 }
 
 // broadcast publishes e on the hub given to Start, if any.

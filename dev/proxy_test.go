@@ -403,7 +403,7 @@ func TestProxyAppDown(t *testing.T) {
 				"valksor-sse dev: the app at http://" + addr + " is not answering (connection refused). It will reload here when it is back.",
 				clientImport,
 				"data-valksor-sse-dev-overlay",
-				`<html lang="en" data-valksor-morph="false">`, // the app's page replaces it by a reload
+				`<html lang="en" data-valksor-morph="false" data-valksor-app-down>`, // a reload replaces it by the app's page; marked for the "app is back" reload
 			}, tt.want...)
 			if resp.StatusCode != http.StatusBadGateway || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 				t.Errorf("status %d, Content-Type %q; want a 502 HTML page", resp.StatusCode, resp.Header.Get("Content-Type"))

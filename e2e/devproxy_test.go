@@ -321,8 +321,9 @@ func TestDevRestartOverlay(t *testing.T) {
 	}
 }
 
-// listenOn serves h on addr (which must be free) until the test ends.
-func listenOn(t *testing.T, addr string, h http.Handler) {
+// listenOn serves h on addr (which must be free) until the test ends or
+// the returned server is closed.
+func listenOn(t *testing.T, addr string, h http.Handler) *httptest.Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -333,6 +334,7 @@ func listenOn(t *testing.T, addr string, h http.Handler) {
 	s.Listener = ln
 	s.Start()
 	t.Cleanup(s.Close)
+	return s
 }
 
 // appUp is the app that comes up late.
@@ -362,7 +364,11 @@ func checkDownPage(t *testing.T, p *ptab, appAddr string) pageState {
 //     notices the failed request, asks the app until it answers, and then
 //     reloads the page by itself;
 //   - with --watch, a save while the app is down makes the page wait
-//     (probing with HEAD) and reload into the app once it answers.
+//     (probing with HEAD) and reload into the app once it answers, once:
+//     the proxy's own "the app is back" reload is for pages still showing
+//     the 502 page;
+//   - with two tabs, one showing the app and one the 502 page, only the
+//     502 page reloads when the app comes back.
 func TestDevProxyAppDownThenUp(t *testing.T) {
 	needChromium(t)
 	t.Run("no watch", func(t *testing.T) {
@@ -402,6 +408,35 @@ func TestDevProxyAppDownThenUp(t *testing.T) {
 		checkReloaded(t, s, base, "the app is up", "page.html")
 		if d := s.lastDoc(); d.Status != http.StatusOK {
 			t.Errorf("last document %+v", d)
+		}
+	})
+
+	t.Run("two tabs", func(t *testing.T) {
+		appAddr := freeAddr(t)
+		first := listenOn(t, appAddr, appUp)
+		dev := startDev(t, t.TempDir(), nil, "--proxy", "http://"+appAddr)
+		onApp := newPage(t)
+		onApp.navigate(dev.url("/"))
+		onApp.connected()
+		appBase := onApp.waitState("the app's page", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" }).now()
+
+		first.Close()
+		onDown := newPage(t)
+		onDown.navigate(dev.url("/"))
+		downBase := checkDownPage(t, onDown, appAddr).now()
+
+		listenOn(t, appAddr, appUp)
+		onDown.waitState("the 502 page reloading into the app", 10*time.Second, func(s pageState) bool { return s.lastDoc().Text == "the app is up" })
+		s := onDown.settle(dev.publish)
+		if s.loadsSince(downBase) != 1 || s.lastDoc().Status != http.StatusOK {
+			t.Errorf("the 502 tab: %d loads, last document %+v; want one reload into the app", s.loadsSince(downBase), s.lastDoc())
+		}
+		// The marker follows the proxy's reload on the stream, and the
+		// client handles events in order: had the tab on the app taken
+		// that reload, its sse:reload would be recorded by now.
+		s = onApp.settle(dev.publish)
+		if r := s.reloadsSince(appBase); len(r) != 0 || s.loadsSince(appBase) != 0 {
+			t.Errorf("the tab showing the app took %d reloads (%v) and %d loads when the app came back; want none", len(r), r, s.loadsSince(appBase))
 		}
 	})
 }

@@ -218,6 +218,7 @@ func TestReloadEvent(t *testing.T) {
 		{[]string{"templates/a.html"}, web.ReloadOptions{NoProbe: true}, `{"files":["templates/a.html"],"probe":false}`},
 		{[]string{"a.twig"}, web.ReloadOptions{NoMorph: true}, `{"files":["a.twig"],"morph":false}`},
 		{[]string{"a.twig"}, web.ReloadOptions{NoProbe: true, NoMorph: true}, `{"files":["a.twig"],"morph":false,"probe":false}`},
+		{nil, web.ReloadOptions{NoProbe: true, AppDownOnly: true}, `{"appDown":true,"files":[],"probe":false}`},
 	} {
 		e := web.ReloadEvent(c.files, c.o)
 		b, err := json.Marshal(e.Data)

@@ -19,11 +19,17 @@ type ReloadOptions struct {
 	// NoMorph makes the client reload the page even for a change it could
 	// morph in place ("morph": false).
 	NoMorph bool
+	// AppDownOnly limits the reload to pages showing the dev proxy's
+	// "app is not answering" page ("appDown": true): the reload the proxy
+	// sends when the app is back. A page that already shows the app
+	// ignores it, so a tab that reloaded into the app on its own does not
+	// reload a second time.
+	AppDownOnly bool
 }
 
 // ReloadEvent returns a reload event for files: its data is {"files":
-// files} (an empty list for none) with "probe": false and "morph": false
-// added as o asks. Without options it is the same event as sse.Reload.
+// files} (an empty list for none) with "probe": false, "morph": false and
+// "appDown": true added as o asks. Without options it is the same event as sse.Reload.
 func ReloadEvent(files []string, o ReloadOptions) sse.Event {
 	if files == nil {
 		files = []string{}
@@ -34,6 +40,9 @@ func ReloadEvent(files []string, o ReloadOptions) sse.Event {
 	}
 	if o.NoMorph {
 		data["morph"] = false
+	}
+	if o.AppDownOnly {
+		data["appDown"] = true
 	}
 	return sse.Event{Type: sse.TypeReload, Data: data}
 }

@@ -182,7 +182,7 @@ class Client {
     }
     this.#fire('sse:message', { type, data, id });
     if (!this.reload || !win) return;
-    if (type === 'reload') this.#reload(data?.files || [], data?.probe !== false, data?.morph !== false);
+    if (type === 'reload' && !(data?.appDown && !doc.documentElement.hasAttribute('data-valksor-app-down'))) this.#reload(data?.files || [], data?.probe !== false, data?.morph !== false);
     if (type === 'css-update') this.#css(data || {});
   }
 
