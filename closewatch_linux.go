@@ -15,8 +15,8 @@ type closeWatcher struct {
 	stopR  int // read end of the pipe that wakes run for stop
 	stopW  int
 	mu     sync.Mutex
-	subs   map[uint64]*subscriber
-	next   uint64
+	subs   map[uint32]*subscriber
+	next   uint32
 	closed bool
 }
 
@@ -40,7 +40,7 @@ func newCloseWatcher() (*closeWatcher, error) {
 		syscall.Close(p[1])
 		return nil, err
 	}
-	return &closeWatcher{epfd: epfd, stopR: p[0], stopW: p[1], subs: make(map[uint64]*subscriber), next: watchKeyStop + 1}, nil
+	return &closeWatcher{epfd: epfd, stopR: p[0], stopW: p[1], subs: make(map[uint32]*subscriber), next: watchKeyStop + 1}, nil
 }
 
 // add watches s's connection. It reports false when it cannot, and the
@@ -54,8 +54,12 @@ func (w *closeWatcher) add(s *subscriber, raw syscall.RawConn) bool {
 		w.mu.Unlock()
 		return false
 	}
+	// Keys wrap after 2^32 streams: skip the stop key and any still in use.
 	key := w.next
-	w.next++
+	for key == watchKeyStop || w.subs[key] != nil {
+		key++
+	}
+	w.next = key + 1
 	w.subs[key] = s
 	w.mu.Unlock()
 	s.mu.Lock()
@@ -63,7 +67,7 @@ func (w *closeWatcher) add(s *subscriber, raw syscall.RawConn) bool {
 	s.mu.Unlock()
 	var err error
 	cerr := raw.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR | syscall.EPOLLONESHOT, Fd: int32(key), Pad: int32(key >> 32)}
+		ev := syscall.EpollEvent{Events: syscall.EPOLLRDHUP | syscall.EPOLLHUP | syscall.EPOLLERR | syscall.EPOLLONESHOT, Fd: int32(key)}
 		err = syscall.EpollCtl(w.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if cerr != nil || err != nil {
@@ -100,7 +104,7 @@ func (w *closeWatcher) run(hungUp func(*subscriber)) {
 			return
 		}
 		for _, ev := range events[:n] {
-			key := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			key := uint32(ev.Fd)
 			if key == watchKeyStop {
 				syscall.Close(w.epfd)
 				syscall.Close(w.stopR)

@@ -29,9 +29,9 @@ func (h *Hub) AddTestMatchSubscribers(n int, topics []string, match func(i int) 
 func (h *Hub) addTestSubscribers(n int, topics []string, match func(i int) func(topic string) bool, asReload bool) (drain func() bool, remove func()) {
 	subs := make([]*subscriber, n)
 	for i := range subs {
-		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: slices.Clone(topics), asReload: asReload, wake: make(chan struct{}, 1)}
+		subs[i] = &subscriber{id: fmt.Sprint("test-", i), topics: slices.Clone(topics), asReload: asReload, side: &streamSide{wake: make(chan struct{}, 1)}}
 		if match != nil {
-			subs[i].match = match(i)
+			subs[i].opts = newStreamOpts(nil, match(i), nil)
 		}
 		if _, err := h.add(subs[i]); err != nil {
 			panic(err)

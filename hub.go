@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +76,7 @@ type Hub struct {
 // whole request line alive for as long as the stream is open.
 type topicSubs struct {
 	name string
+	one  []string // []string{name}: the topic list of every stream on this topic alone
 	subs map[*subscriber]struct{}
 }
 
@@ -210,7 +212,7 @@ func (h *Hub) deliver(m *Message) {
 			continue
 		}
 		for s := range ts.subs {
-			if s.gen == gen || (m.Private && !s.grant.sees(m)) {
+			if s.gen == gen || (m.Private && !s.grant().sees(m)) {
 				continue
 			}
 			s.gen = gen
@@ -224,7 +226,7 @@ func (h *Hub) deliver(m *Message) {
 		}
 	}
 	for s := range h.matched {
-		if s.gen == gen || (m.Private && !s.grant.sees(m)) || !s.wants(m.Topics) {
+		if s.gen == gen || (m.Private && !s.grant().sees(m)) || !s.wants(m.Topics) {
 			continue
 		}
 		s.gen = gen
@@ -342,17 +344,29 @@ func (h *Hub) add(s *subscriber) (*Cursor, error) {
 	}
 	h.streams.Add(1)
 	h.byID[s.id] = s
-	if s.match != nil {
+	if s.opts != nil && s.opts.match != nil {
 		h.matched[s] = struct{}{}
 	}
-	for i, t := range s.topics {
+	// The stream's topic names become the hub's copies of them: a stream
+	// on one topic shares that topic's one-element list, several topics
+	// get a list of their own. The caller's list is left as it was.
+	names := s.topics
+	if len(names) > 1 {
+		s.topics = make([]string, len(names))
+	}
+	for i, t := range names {
 		ts := h.byTopic[t]
 		if ts == nil {
-			ts = &topicSubs{name: strings.Clone(t), subs: make(map[*subscriber]struct{})}
-			h.byTopic[ts.name] = ts
+			name := strings.Clone(t)
+			ts = &topicSubs{name: name, one: []string{name}, subs: make(map[*subscriber]struct{})}
+			h.byTopic[name] = ts
 		}
 		ts.subs[s] = struct{}{}
-		s.topics[i] = ts.name
+		if len(names) == 1 {
+			s.topics = ts.one
+		} else {
+			s.topics[i] = ts.name
+		}
 	}
 	return h.pos.Load(), nil
 }
@@ -469,7 +483,7 @@ func (h *Hub) Clients() []ClientInfo {
 		s.mu.Lock()
 		queued, handedOff := len(s.pending), s.conn != nil
 		s.mu.Unlock()
-		out = append(out, ClientInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr(), Since: s.since(), Queued: queued, HandedOff: handedOff})
+		out = append(out, ClientInfo{ID: s.id, Topics: slices.Clone(s.topics), RemoteAddr: s.remoteAddr(), Since: s.since(), Queued: queued, HandedOff: handedOff})
 	}
 	return out
 }

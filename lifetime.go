@@ -53,7 +53,7 @@ func (l *lifetimes) remove(s *subscriber) {
 	if s.lifeIdx == 0 {
 		return
 	}
-	heap.Remove(&l.heap, s.lifeIdx-1)
+	heap.Remove(&l.heap, int(s.lifeIdx-1))
 	// The timer stays set for the old earliest; fire finds nothing due
 	// then and sets it again.
 }
@@ -98,14 +98,14 @@ func (d deadlines) Less(i, j int) bool { return d[i].deadline < d[j].deadline }
 
 func (d deadlines) Swap(i, j int) {
 	d[i], d[j] = d[j], d[i]
-	d[i].s.lifeIdx = i + 1
-	d[j].s.lifeIdx = j + 1
+	d[i].s.lifeIdx = int32(i + 1)
+	d[j].s.lifeIdx = int32(j + 1)
 }
 
 // Push adds x, a lifetime; use heap.Push.
 func (d *deadlines) Push(x any) {
 	e := x.(lifetime)
-	e.s.lifeIdx = len(*d) + 1
+	e.s.lifeIdx = int32(len(*d) + 1)
 	*d = append(*d, e)
 }
 

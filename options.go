@@ -33,7 +33,9 @@ type Option func(*options) error
 type ConnInfo struct {
 	// ID is the connection id sent in the connected event.
 	ID string
-	// Topics are the topics the stream listens to.
+	// Topics are the topics the stream listens to. The list is the hub's
+	// own (streams on the same single topic share it): read it, and copy
+	// it to keep or change it.
 	Topics []string
 	// RemoteAddr is the peer's address as net/http reports it.
 	RemoteAddr string

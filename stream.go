@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -194,11 +193,11 @@ func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
 	h.end(s, reason)
 	h.lifetimes.remove(s)
 	s.mu.Lock()
-	info := s.info
+	info := s.side.info
 	s.mu.Unlock()
 	h.logClosed(s, reason)
-	if s.closedFn != nil {
-		s.closedFn(s.id, reason)
+	if s.opts != nil && s.opts.closedFn != nil {
+		s.opts.closedFn(s.id, reason)
 	}
 	if h.opts.onDisconnect != nil {
 		h.opts.onDisconnect(*info, reason)
@@ -225,13 +224,11 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	obs, _ := r.Context().Value(observerKey{}).(*StreamObserver)
 	s := &subscriber{
 		id:       newConnID(),
-		topics:   slices.Clone(sr.Topics), // add replaces them with the hub's copies
-		match:    sr.Match,
-		closedFn: closedHooks(sr.Closed, obs),
+		topics:   sr.Topics, // add replaces them with the hub's copies
+		opts:     newStreamOpts(sr.Grant, sr.Match, closedHooks(sr.Closed, obs)),
 		bare:     sr.Bare,
 		asReload: sr.CSSAsReload && !sr.Bare,
 		started:  time.Now().UnixNano(),
-		grant:    sr.Grant,
 
 		tokenExpiry: endReason == errTokenExpired,
 	}
@@ -240,7 +237,7 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	// handler's goroutine.
 	hijack := h.hijacks(r)
 	if !hijack {
-		s.wake = make(chan struct{}, 1)
+		s.side = &streamSide{wake: make(chan struct{}, 1)}
 	}
 	pos, err := h.add(s)
 	if err != nil {
@@ -274,14 +271,15 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 		// The writer cannot be hijacked (a wrapping middleware): serve the
 		// stream from this goroutine after all.
 		s.mu.Lock()
-		s.wake = make(chan struct{}, 1)
+		wake := make(chan struct{}, 1)
+		s.sideLocked().wake = wake
 		s.mu.Unlock()
-		s.wake <- struct{}{}
+		wake <- struct{}{}
 	}
 	registered = true
 	s.mu.Lock()
 	s.last = last
-	s.info = &info
+	s.sideLocked().info = &info
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
 	if err := h.writeHandler(w, opening); err != nil {
@@ -417,7 +415,7 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 		if last.Compare(m.Cursor) < 0 {
 			last = m.Cursor
 		}
-		if !s.wants(m.Topics) || !s.grant.sees(m) {
+		if !s.wants(m.Topics) || !s.grant().sees(m) {
 			continue
 		}
 		typ := m.Type
@@ -483,7 +481,7 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	s.active = true // this goroutine writes until the hand-off is complete
 	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
 		// A middleware changed the peer's address: keep what it said.
-		s.info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
+		s.sideLocked().info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
 	}
 	s.mu.Unlock()
 	if _, err := conn.Write(buf); err != nil {
@@ -539,12 +537,15 @@ func (hb *headerBuffer) WriteString(s string) (int, error) {
 func (h *Hub) finish(s *subscriber) {
 	h.remove(s)
 	h.release()
-	h.logClosed(s, s.reason)
+	s.mu.Lock()
+	reason := s.reasonLocked()
+	s.mu.Unlock()
+	h.logClosed(s, reason)
 	if h.opts.onDisconnect != nil {
-		h.opts.onDisconnect(ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr()}, s.reason)
+		h.opts.onDisconnect(ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: s.remoteAddr()}, reason)
 	}
-	if s.closedFn != nil {
-		s.closedFn(s.id, s.reason)
+	if s.opts != nil && s.opts.closedFn != nil {
+		s.opts.closedFn(s.id, reason)
 	}
 }
 
@@ -563,7 +564,7 @@ func (h *Hub) serve(w http.ResponseWriter, done <-chan struct{}, s *subscriber) 
 				_ = h.writeHandler(w, tail)
 			}
 			return errShutdown
-		case <-s.wake:
+		case <-s.side.wake: // set before the stream was served, never changed
 			var (
 				ended  bool
 				reason error
@@ -609,7 +610,7 @@ var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return
 // failed.
 func (h *Hub) writePending(w http.ResponseWriter, s *subscriber) (bool, error) {
 	s.mu.Lock()
-	closed, reason := s.closed, s.reason
+	closed, reason := s.closed, s.reasonLocked()
 	s.mu.Unlock()
 	if closed {
 		return true, reason

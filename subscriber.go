@@ -23,13 +23,11 @@ import (
 // middleware changed the address; a handler's stream keeps info), the flags
 // share a word, and the time it opened is an integer.
 type subscriber struct {
-	id       string
-	topics   []string
-	started  int64                             // when the stream opened, in Unix nanoseconds
-	gen      uint64                            // last fan-out generation queued; delivering goroutine only
-	grant    *Grant                            // what an Authorizer allowed; nil without one
-	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
-	closedFn func(connID string, reason error) // StreamRequest.Closed
+	id      string
+	topics  []string
+	started int64       // when the stream opened, in Unix nanoseconds
+	gen     uint64      // last fan-out generation queued; delivering goroutine only
+	opts    *streamOpts // set before the stream is registered, never changed; nil for none
 
 	mu sync.Mutex
 	// The flags: the first two are set before the stream is registered and
@@ -47,22 +45,88 @@ type subscriber struct {
 
 	pending []*frame
 	spare   []*frame // the other half of a double buffer, reused
-	reason  error
-	last    Cursor // frames at or before this were sent in the replay
+	last    Cursor   // frames at or before this were sent in the replay
 
-	// Exactly one of conn (hijacked) and wake (handler-owned) is set.
+	// Exactly one of conn (hijacked) and side.wake (handler-owned) is set.
 	conn     net.Conn
 	raw      syscall.RawConn // conn's file descriptor, for writes that never block
-	wake     chan struct{}   // handler mode: frames are pending, or the stream was ended
-	lifeIdx  int             // 1 + index in the hub's lifetimes heap, 0 without a deadline; guarded by lifetimes.mu
-	watchKey uint64          // conn mode: key in the close watcher, 0 if none
-	info     *ConnInfo       // handler mode: always; conn mode: only when a middleware changed the peer's address
+	lifeIdx  int32           // 1 + index in the hub's lifetimes heap, 0 without a deadline; guarded by lifetimes.mu
+	watchKey uint32          // conn mode: key in the close watcher, 0 if none
+	side     *streamSide     // guarded by mu; nil until needed (see streamSide)
+}
+
+// streamOpts is what a stream was opened with that most streams do not
+// have; a subscriber points to it only when one of them is set, so that a
+// plain stream does not carry the empty fields.
+type streamOpts struct {
+	grant    *Grant                            // what an Authorizer allowed; nil without one
+	match    func(topic string) bool           // pattern subscriptions; nil for exact topics only
+	closedFn func(connID string, reason error) // StreamRequest.Closed and the observer's
+}
+
+// newStreamOpts returns the options of a stream, nil when it has none.
+func newStreamOpts(grant *Grant, match func(string) bool, closedFn func(string, error)) *streamOpts {
+	if grant == nil && match == nil && closedFn == nil {
+		return nil
+	}
+	return &streamOpts{grant: grant, match: match, closedFn: closedFn}
+}
+
+// streamSide is the part of a subscriber that a hijacked stream needs
+// rarely or only at its end: allocated before registration for a stream
+// served from its handler (which has wake and info from the start), and
+// for a hijacked one only when it ends (reason) or a middleware changed
+// its peer's address (info). Once set, s.side is never replaced, so the
+// handler's goroutine may read its wake channel without mu.
+type streamSide struct {
+	wake   chan struct{} // handler mode: frames are pending, or the stream was ended
+	info   *ConnInfo     // handler mode: always; conn mode: only when a middleware changed the peer's address
+	reason error         // why the stream ended or is closing
+}
+
+// sideLocked returns s.side, allocating it first if needed. s.mu is held.
+func (s *subscriber) sideLocked() *streamSide {
+	if s.side == nil {
+		s.side = &streamSide{}
+	}
+	return s.side
+}
+
+// reasonLocked returns why s ended or is closing, nil if it was not said.
+// s.mu is held, or s ended (then nothing changes it any more).
+func (s *subscriber) reasonLocked() error {
+	if s.side == nil {
+		return nil
+	}
+	return s.side.reason
+}
+
+// wakeLocked returns the handler's wake channel, nil in conn mode. s.mu is
+// held.
+func (s *subscriber) wakeLocked() chan struct{} {
+	if s.side == nil {
+		return nil
+	}
+	return s.side.wake
+}
+
+// grant returns what an Authorizer allowed the stream to see, nil without
+// one.
+func (s *subscriber) grant() *Grant {
+	if s.opts == nil {
+		return nil
+	}
+	return s.opts.grant
 }
 
 // remoteAddr returns the peer's address as net/http reported it.
 func (s *subscriber) remoteAddr() string {
 	s.mu.Lock()
-	conn, info := s.conn, s.info
+	conn := s.conn
+	var info *ConnInfo
+	if s.side != nil {
+		info = s.side.info
+	}
 	s.mu.Unlock()
 	switch {
 	case info != nil:
@@ -92,9 +156,9 @@ func (s *subscriber) wants(topics []string) bool {
 	if matches(s.topics, topics) {
 		return true
 	}
-	if s.match != nil {
+	if s.opts != nil && s.opts.match != nil {
 		for _, t := range topics {
-			if s.match(t) {
+			if s.opts.match(t) {
 				return true
 			}
 		}
@@ -131,7 +195,7 @@ func (h *Hub) enqueue(s *subscriber, f *frame) bool {
 	if schedule {
 		s.active = true
 	}
-	wake := s.wake
+	wake := s.wakeLocked()
 	s.mu.Unlock()
 	if schedule {
 		h.schedule(s)
@@ -197,10 +261,10 @@ func (h *Hub) end(s *subscriber, reason error) {
 		return
 	}
 	s.closed = true
-	if s.reason == nil {
-		s.reason = reason
+	if s.reasonLocked() == nil && reason != nil {
+		s.sideLocked().reason = reason
 	}
-	conn, wake := s.conn, s.wake
+	conn, wake := s.conn, s.wakeLocked()
 	s.mu.Unlock()
 	if errors.Is(reason, errSlowConsumer) {
 		h.slow.Add(1)
@@ -246,7 +310,10 @@ func (h *Hub) closeAfterFlush(s *subscriber, reason error, retry bool) {
 		s.mu.Unlock()
 		return
 	}
-	s.closing, s.reason, s.retry = true, reason, retry
+	s.closing, s.retry = true, retry
+	if reason != nil {
+		s.sideLocked().reason = reason
+	}
 	schedule := !s.active
 	s.active = true
 	s.mu.Unlock()
@@ -336,7 +403,7 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 		batch := s.pending
 		if len(batch) == 0 {
 			if s.closing {
-				retry, reason := s.retry, s.reason
+				retry, reason := s.retry, s.reasonLocked()
 				s.mu.Unlock()
 				var tail []byte
 				if retry {
