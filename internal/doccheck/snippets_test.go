@@ -87,7 +87,20 @@ func TestGoSnippets(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	gomod := "module snippets\n\ngo 1.26.0\n\nrequire github.com/valksor/go-sse v0.0.0\n\nreplace github.com/valksor/go-sse => " + root + "\n"
+	// The snippets' module requires what this repository's does, so that
+	// its module graph is pruned the same way: with only the replaced
+	// requirement, go would read the go.mod of every version any
+	// dependency names, which a fresh module cache does not hold
+	// (and GOPROXY=off cannot fetch).
+	rootMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reqs, ok := strings.Cut(string(rootMod), "\nrequire")
+	if !ok {
+		t.Fatalf("%s/go.mod has no require directive", root)
+	}
+	gomod := "module snippets\n\ngo 1.26.0\n\nrequire github.com/valksor/go-sse v0.0.0\n\nreplace github.com/valksor/go-sse => " + root + "\n\nrequire" + reqs
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
 		t.Fatal(err)
 	}
