@@ -17,7 +17,9 @@
 //
 // A stream the handler keeps after returning (a hijacked connection) keeps
 // its concurrency slot: the handler calls Keep with the request's context
-// and the release function it gets back when the stream ends.
+// and the release function it gets back when the stream ends (or KeepSlot,
+// and the Release method of the Slot it gets back, which allocates
+// nothing).
 package ratelimit
 
 import (
@@ -32,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -92,7 +95,14 @@ type Limiter struct {
 	pubs    *buckets
 
 	mu   sync.Mutex
-	open map[string]int // client -> streams held
+	open map[string]*holder // the clients holding streams
+}
+
+// holder counts the streams one client holds; its slots share it.
+type holder struct {
+	l      *Limiter
+	client string
+	n      int // under l.mu
 }
 
 // New returns a Limiter for c.
@@ -114,7 +124,7 @@ func New(c Config) (*Limiter, error) {
 	if c.Credential == nil {
 		c.Credential = bearer
 	}
-	l := &Limiter{cfg: c, open: make(map[string]int)}
+	l := &Limiter{cfg: c, open: make(map[string]*holder)}
 	if c.StreamsPerSecond > 0 {
 		l.streams = newBuckets(c.StreamsPerSecond, burst(c.StreamBurst, c.StreamsPerSecond), c.MaxClients)
 	}
@@ -245,46 +255,70 @@ func (l *Limiter) clientKey(r *http.Request) string {
 // ctxKey keys the stream slot in a request context.
 type ctxKey struct{}
 
-// slot is a concurrent-stream slot held by one request.
+// slot is a concurrent-stream slot held by one request. A stream that
+// keeps its slot holds it for its whole life, so it is small: the count of
+// its client, shared with the client's other slots, and an atomic state
+// rather than a lock.
 type slot struct {
-	l      *Limiter
-	client string
-	mu     sync.Mutex
-	kept   bool
-	freed  bool
+	h     *holder
+	state atomic.Uint32 // slotKept | slotFreed
 }
+
+// The bits of slot.state.
+const (
+	slotKept  = 1 << iota // taken over with Keep or KeepSlot
+	slotFreed             // given back
+)
 
 // release gives the slot back; only the first call counts.
 func (s *slot) release() {
-	s.mu.Lock()
-	if s.freed {
-		s.mu.Unlock()
+	if s.state.Or(slotFreed)&slotFreed != 0 {
 		return
 	}
-	s.freed = true
-	s.mu.Unlock()
-	s.l.mu.Lock()
-	if n := s.l.open[s.client] - 1; n > 0 {
-		s.l.open[s.client] = n
-	} else {
-		delete(s.l.open, s.client)
+	h := s.h
+	h.l.mu.Lock()
+	if h.n--; h.n == 0 {
+		delete(h.l.open, h.client)
 	}
-	s.l.mu.Unlock()
+	h.l.mu.Unlock()
+}
+
+// Slot is a concurrent-stream slot taken over with KeepSlot. It is one
+// pointer, and the zero Slot holds no slot.
+type Slot struct{ s *slot }
+
+// Release gives the slot back; only the first call counts. Release of the
+// zero Slot does nothing.
+func (s Slot) Release() {
+	if s.s != nil {
+		s.s.release()
+	}
 }
 
 // Keep takes over the stream slot of the request whose context is ctx: the
 // middleware no longer releases it when the handler returns, and the caller
 // must call the returned function when the stream ends. It returns a no-op
-// function when ctx holds no slot.
+// function when ctx holds no slot. The function it returns is allocated
+// for the slot; KeepSlot does the same without allocating.
 func Keep(ctx context.Context) (release func()) {
-	s, _ := ctx.Value(ctxKey{}).(*slot)
-	if s == nil {
+	s := KeepSlot(ctx)
+	if s.s == nil {
 		return func() {}
 	}
-	s.mu.Lock()
-	s.kept = true
-	s.mu.Unlock()
-	return s.release
+	return s.s.release
+}
+
+// KeepSlot is Keep for a caller that holds many streams: it takes over the
+// stream slot of the request whose context is ctx and returns it, and the
+// caller must call its Release method when the stream ends. It returns the
+// zero Slot when ctx holds no slot. It allocates nothing.
+func KeepSlot(ctx context.Context) Slot {
+	s, _ := ctx.Value(ctxKey{}).(*slot)
+	if s == nil {
+		return Slot{}
+	}
+	s.state.Or(slotKept)
+	return Slot{s}
 }
 
 // Handler returns next behind the limits.
@@ -307,10 +341,7 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 				}
 				r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, s))
 				defer func() {
-					s.mu.Lock()
-					kept := s.kept
-					s.mu.Unlock()
-					if !kept {
+					if s.state.Load()&slotKept == 0 {
 						s.release()
 					}
 				}()
@@ -342,11 +373,16 @@ func formatRate(r float64) string { return strconv.FormatFloat(r, 'f', -1, 64) }
 func (l *Limiter) acquire(client string) (*slot, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open[client] >= l.cfg.StreamsPerClient {
+	h := l.open[client]
+	if h == nil {
+		h = &holder{l: l, client: client}
+		l.open[client] = h
+	}
+	if h.n >= l.cfg.StreamsPerClient {
 		return nil, false
 	}
-	l.open[client]++
-	return &slot{l: l, client: client}, true
+	h.n++
+	return &slot{h: h}, true
 }
 
 // refuse answers 429 with Retry-After (whole seconds, at least 1).
@@ -383,8 +419,8 @@ func (l *Limiter) Stats() Stats {
 	}
 	l.mu.Lock()
 	s.Clients = len(l.open)
-	for _, n := range l.open {
-		s.Streams += n
+	for _, h := range l.open {
+		s.Streams += h.n
 	}
 	l.mu.Unlock()
 	return s

@@ -232,6 +232,60 @@ func TestLimitStreamsPerClient(t *testing.T) {
 	}
 }
 
+// TestKeepSlot: a slot taken over with KeepSlot stays taken after the
+// handler returned, counts against the client's cap, and is given back by
+// its first Release; KeepSlot allocates nothing.
+func TestKeepSlot(t *testing.T) {
+	type kept struct {
+		slot   ratelimit.Slot
+		allocs float64
+	}
+	slots := make(chan kept, 1)
+	l, err := ratelimit.New(ratelimit.Config{StreamsPerClient: 2, IsStream: isStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isStream(r) {
+			ratelimit.KeepSlot(r.Context()).Release() // no slot: the zero Slot, whose Release does nothing
+			return
+		}
+		allocs := testing.AllocsPerRun(10, func() { ratelimit.KeepSlot(r.Context()) })
+		slots <- kept{ratelimit.KeepSlot(r.Context()), allocs}
+	})))
+	defer srv.Close()
+
+	var held []ratelimit.Slot
+	for range 2 {
+		if resp, _ := get(t, srv, "GET", "/sse", "", ""); resp.StatusCode != 200 {
+			t.Fatalf("kept stream: %d", resp.StatusCode)
+		}
+		k := <-slots
+		if k.allocs != 0 {
+			t.Errorf("KeepSlot allocates %v times", k.allocs)
+		}
+		held = append(held, k.slot)
+	}
+	if got := l.Stats(); got.Clients != 1 || got.Streams != 2 {
+		t.Fatalf("two kept slots: %+v", got)
+	}
+	if resp, _ := get(t, srv, "GET", "/sse", "", ""); resp.StatusCode != 429 {
+		t.Fatalf("a third stream while two slots are kept: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, srv, "GET", "/other", "", ""); resp.StatusCode != 200 {
+		t.Fatalf("a request without a slot: %d", resp.StatusCode)
+	}
+	held[0].Release()
+	held[0].Release() // twice is harmless
+	if got := l.Stats(); got.Clients != 1 || got.Streams != 1 {
+		t.Fatalf("one slot released twice: %+v", got)
+	}
+	held[1].Release()
+	if got := l.Stats(); got.Clients != 0 || got.Streams != 0 {
+		t.Fatalf("both slots released: %+v", got)
+	}
+}
+
 func TestLimitPublishRate(t *testing.T) {
 	clk := newClock()
 	l, err := ratelimit.New(ratelimit.Config{PublishesPerSecond: 2, IsPublish: isPublish, Now: clk.Now})
