@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +26,7 @@ import (
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/bench"
+	"github.com/valksor/go-sse/server"
 )
 
 var (
@@ -52,7 +54,12 @@ const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 //   - tls: the hub over TLS (through sse.Listener) with HTTP/1.1 streams,
 //     handed off too;
 //   - h2: the hub over TLS with HTTP/2, 100 streams on each connection as
-//     a browser would multiplex them, served from their handlers.
+//     a browser would multiplex them, served from their handlers;
+//   - server: server.New over plain HTTP/1.1 with the access log on, as
+//     valksor-sse serve runs by default (what the server layer keeps per
+//     stream is server minus h1);
+//   - limits: the same with limits.streams_per_ip set, so that every
+//     stream also holds a rate-limit slot.
 //
 // Run it once per case, with a heap profile of the idle streams:
 //
@@ -136,6 +143,38 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 			shutdownIdle(b, hub, srv)
 		}
 	})
+	for _, c := range []struct {
+		name   string
+		limits server.Limits
+	}{
+		{"server", server.Limits{}},
+		{"limits", server.Limits{StreamsPerClient: n + 1}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				s, err := server.New(server.Options{
+					Addr:      "127.0.0.1:0",
+					Logger:    slog.New(slog.DiscardHandler),
+					AccessLog: true,
+					Limits:    c.limits,
+					Hub:       hubOpts,
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Open(); err != nil {
+					b.Fatal(err)
+				}
+				hub := s.Hub()
+				measureIdleStreams(b, c.name, "h1", "http://"+s.Addr().String()+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				if err := s.Shutdown(ctx); err != nil {
+					b.Error(err)
+				}
+				cancel()
+			}
+		})
+	}
 }
 
 // hubPublisher returns a function that publishes one event to the
