@@ -26,7 +26,8 @@ type subscriber struct {
 	id      string
 	topics  []string
 	started int64       // when the stream opened, in Unix nanoseconds
-	gen     uint64      // last fan-out generation queued; delivering goroutine only
+	gen     uint32      // last fan-out generation queued; delivering goroutine only
+	slot    int32       // place in the list of its first topic's streams (topicSubs); under the hub's lock
 	opts    *streamOpts // set before the stream is registered, never changed; nil for none
 
 	mu sync.Mutex
