@@ -3,6 +3,7 @@ package sse
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -103,5 +104,36 @@ func TestTopicStreamsInOpeningOrder(t *testing.T) {
 	defer h.mu.RUnlock()
 	if len(h.byTopic) != 0 {
 		t.Errorf("%d topics left with no stream", len(h.byTopic))
+	}
+}
+
+// TestFanOutGenerationWraps: the fan-out generation is 32 bits; when it
+// wraps, a stream that never received anything (generation 0) still gets
+// the event, and so do the others.
+func TestFanOutGenerationWraps(t *testing.T) {
+	h, err := New(WithPingInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
+	fresh := &subscriber{id: "fresh", topics: []string{"a"}, side: &streamSide{wake: make(chan struct{}, 1)}}
+	old := &subscriber{id: "old", topics: []string{"a", "b"}, side: &streamSide{wake: make(chan struct{}, 1)}}
+	for _, s := range []*subscriber{fresh, old} {
+		if _, err := h.add(s); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.remove(s) }) // before Shutdown, which waits for every stream
+	}
+	h.gen = math.MaxUint32 // the next fan-out wraps
+	for i := range 3 {
+		h.deliver(&Message{ID: fmt.Sprint("m", i), Type: "update", Data: "{}", Topics: []string{"a", "b"}})
+		for _, s := range []*subscriber{fresh, old} {
+			if n := len(s.take()); n != 1 {
+				t.Fatalf("event %d (generation %d): %s got %d frames, want 1", i, h.gen, s.id, n)
+			}
+		}
+	}
+	if h.gen == 0 {
+		t.Error("the generation is 0 after wrapping")
 	}
 }
