@@ -85,11 +85,11 @@ type Hub struct {
 // holes are half of it.
 type topicSubs struct {
 	name  string
-	one   []string      // []string{name}: the topic list of every stream on this topic alone
-	subs  []*subscriber // in the order they opened; nil where a stream ended
-	live  int           // non-nil entries of subs
-	more  map[*subscriber]int32
-	holes int
+	one   []string              // []string{name}: the topic list of every stream on this topic alone
+	subs  []*subscriber         // in the order they opened; nil where a stream ended
+	live  int                   // non-nil entries of subs
+	more  map[*subscriber]int32 // places of the streams whose first topic this is not
+	holes int                   // nil entries of subs
 }
 
 // place returns where s is in ts.subs. i is ts's index in s.topics.
