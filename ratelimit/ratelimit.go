@@ -301,11 +301,7 @@ func (s Slot) Release() {
 // function when ctx holds no slot. The function it returns is allocated
 // for the slot; KeepSlot does the same without allocating.
 func Keep(ctx context.Context) (release func()) {
-	s := KeepSlot(ctx)
-	if s.s == nil {
-		return func() {}
-	}
-	return s.s.release
+	return KeepSlot(ctx).Release
 }
 
 // KeepSlot is Keep for a caller that holds many streams: it takes over the

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -77,28 +78,13 @@ type connKey [12]byte
 // hub's form. Upper-case digits are refused, so that no two ids share a
 // key.
 func parseConnKey(id string) (k connKey, ok bool) {
-	if len(id) != 2*len(k) {
+	if len(id) != hex.EncodedLen(len(k)) || strings.ToLower(id) != id {
 		return k, false
 	}
-	for i := range k {
-		hi, ok1 := lowerHex(id[2*i])
-		lo, ok2 := lowerHex(id[2*i+1])
-		if !ok1 || !ok2 {
-			return k, false
-		}
-		k[i] = hi<<4 | lo
+	if _, err := hex.Decode(k[:], []byte(id)); err != nil {
+		return k, false
 	}
 	return k, true
-}
-
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
 }
 
 // openStream is a stream in the usual case: a GET of the stream path
