@@ -415,9 +415,7 @@ func TestSeedConfigIsHonoured(t *testing.T) {
 	s := start(t, dir)
 	events := subscribe(t, s.url())
 	expect(t, events, "ping") // ping_interval: 1
-	if !strings.Contains(s.stderr.String(), "stream opened") {
-		t.Fatalf("debug: true did not log the connect:\n%s", s.stderr)
-	}
+	s.awaitLog("debug: true to log the connect", regexp.MustCompile(`stream opened`))
 	// max_connections: 1
 	out, _, _ := run(t, dir, "status", "--port", strconv.Itoa(s.port))
 	if !strings.Contains(out, "(max 1)") {
