@@ -69,7 +69,10 @@
 // HTTP/1.1 streams, plain or over TLS, are taken over from net/http after
 // their opening events ([WithHijack]): an idle stream then costs no
 // goroutine. When serving TLS, wrap the TCP listener with [Listener] (under
-// tls.NewListener) so that the hub's writers never wait on a TLS socket.
+// tls.NewListener) so that the hub's writers never wait on a TLS socket,
+// and give tls.NewListener a config from [TLSConfig] so that the hub writes
+// TLS 1.3 streams' records itself and an idle one keeps none of
+// crypto/tls's buffers.
 // Middleware sees such a handler return at once; [ObserveStream] tells it
 // when the stream really ends. [WithOnConnect] and [WithOnDisconnect] are
 // the hub-wide equivalents.

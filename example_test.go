@@ -74,8 +74,10 @@ func ExampleBroadcaster() {
 
 // Serving TLS: the TCP listener goes under tls.NewListener through
 // sse.Listener, so that the hub writes the HTTP/1.1 streams it takes over
-// without waiting on their sockets; NextProtos keeps HTTP/2 on offer. (No
-// output: it serves until the server is shut down.)
+// without waiting on their sockets, with a config from sse.TLSConfig, so
+// that it writes their TLS 1.3 records itself and drops crypto/tls's
+// buffers; NextProtos keeps HTTP/2 on offer. (No output: it serves until
+// the server is shut down.)
 func ExampleListener() {
 	hub, err := sse.New()
 	if err != nil {
@@ -98,7 +100,7 @@ func ExampleListener() {
 	protos.SetHTTP1(true)
 	protos.SetHTTP2(true)
 	srv.Protocols = &protos
-	if err := srv.Serve(tls.NewListener(sse.Listener(ln), srv.TLSConfig)); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(tls.NewListener(sse.Listener(ln), sse.TLSConfig(srv.TLSConfig))); !errors.Is(err, http.ErrServerClosed) {
 		panic(err)
 	}
 }

@@ -82,3 +82,18 @@ func (h *Hub) StreamConn(connID string) (handedOff, lean, watched bool) {
 // Portable is true where the hub writes sockets without raw writes (the
 // valksor_portable build tag, or a system without them).
 const Portable = !rawWrites
+
+// StreamSealed reports whether the hub writes the TLS stream connID with
+// records of its own, its *tls.Conn dropped (see TLSConfig).
+func (h *Hub) StreamSealed(connID string) bool {
+	h.mu.RLock()
+	s := h.byID[connID]
+	h.mu.RUnlock()
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.conn.(*sealer)
+	return ok
+}

@@ -52,6 +52,7 @@ type Hub struct {
 	published atomic.Uint64
 	delivered atomic.Uint64
 	slow      atomic.Uint64
+	takenOver atomic.Uint64          // TLS streams whose records the hub writes
 	degraded  atomic.Bool            // the last health check found the transport failing
 	lastID    atomic.Pointer[string] // id of the newest message delivered
 	// pos is where live delivery stands: the cursor of the newest message
@@ -507,6 +508,9 @@ type Stats struct {
 	Delivered uint64
 	// SlowDisconnects counts streams dropped because they could not keep up.
 	SlowDisconnects uint64
+	// TLSTakenOver counts TLS streams whose records the hub wrote itself,
+	// their *tls.Conn dropped (see TLSConfig).
+	TLSTakenOver uint64
 	// Uptime is the time since New.
 	Uptime time.Duration
 }
@@ -519,6 +523,7 @@ func (h *Hub) Stats() Stats {
 		Published:       h.published.Load(),
 		Delivered:       h.delivered.Load(),
 		SlowDisconnects: h.slow.Load(),
+		TLSTakenOver:    h.takenOver.Load(),
 		Uptime:          time.Since(h.started),
 	}
 }

@@ -449,12 +449,14 @@ func (h *Hub) opening(s *subscriber, lastID string, hist History, gap bool, pos 
 // A plain connection is written raw by the writers. A TLS connection is
 // written through its *tls.Conn; accepted through Listener, its socket then
 // takes the records without waiting (see streamConn), otherwise each batch
-// is written from a goroutine of its own. Either way the close watcher
-// watches the TCP socket under it, when it can be reached.
+// is written from a goroutine of its own. With a config from TLSConfig, a
+// TLS 1.3 connection is then written by a sealer instead, and its
+// *tls.Conn dropped. Either way the close watcher watches the TCP socket
+// under it, when it can be reached.
 func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last Cursor, remote string, lifetime time.Duration) bool {
 	head := w.Header().Clone()
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
+	conn, _, hijackErr := http.NewResponseController(w).Hijack()
+	if hijackErr != nil {
 		return false
 	}
 	var raw, watch syscall.RawConn
@@ -472,9 +474,22 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	hb := headerBuffer{buf}
 	_ = head.Write(&hb)
 	buf = append(hb.b, "Connection: close\r\n\r\n"...)
+	headLen := len(buf)
 	buf = append(buf, opening...)
 	if h.opts.writeTimeout > 0 {
 		_ = conn.SetWriteDeadline(time.Now().Add(h.opts.writeTimeout))
+	}
+	var err error
+	if sc := tlsStream(conn); sc != nil && sc.hasKeys() {
+		// The head goes out through crypto/tls, and then, for TLS 1.3 (see
+		// TLSConfig), the hub's own records take over.
+		var sl *sealer
+		sl, err = sc.takeOver(conn.(*tls.Conn), buf[:headLen])
+		buf = buf[headLen:]
+		if sl != nil {
+			conn = sl
+			h.takenOver.Add(1)
+		}
 	}
 	s.mu.Lock()
 	s.conn, s.raw, s.last = conn, raw, last
@@ -484,7 +499,10 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 		s.sideLocked().info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
 	}
 	s.mu.Unlock()
-	if _, err := conn.Write(buf); err != nil {
+	if err == nil {
+		_, err = conn.Write(buf)
+	}
+	if err != nil {
 		h.end(s, err)
 		return true
 	}

@@ -14,10 +14,10 @@ import (
 //
 //	ln, err := net.Listen("tcp", ":8443")
 //	...
-//	err = srv.Serve(tls.NewListener(sse.Listener(ln), srv.TLSConfig))
+//	err = srv.Serve(tls.NewListener(sse.Listener(ln), sse.TLSConfig(srv.TLSConfig)))
 //
 // (srv.TLSConfig listing "h2" and "http/1.1" in NextProtos, so that HTTP/2
-// is still negotiated). While net/http serves a connection (the TLS
+// is still negotiated; see TLSConfig for what it adds). While net/http serves a connection (the TLS
 // handshake, requests, HTTP/2), it behaves exactly as the one ln accepted.
 // Once the hub has taken over an HTTP/1.1 stream on it, the hub's writers
 // encrypt frames through the *tls.Conn and the socket takes what it can
@@ -56,21 +56,41 @@ func (l streamListener) Accept() (net.Conn, error) {
 type streamConn struct {
 	net.Conn
 	lean atomic.Bool
+	// tls is tlsNormal, or tlsCapturing or tlsSealed while and after the
+	// hub takes the connection over from crypto/tls (see TLSConfig).
+	tls atomic.Uint32
 
 	mu      sync.Mutex
 	raw     syscall.RawConn // nil where the socket cannot be written raw
 	backlog []byte          // encrypted bytes the socket has not taken yet
+	keys    *streamKeys     // from the handshake to the hand-off; nil without TLSConfig
 }
+
+// streamKeys is what taking a TLS 1.3 stream over needs from its
+// handshake and hand-off. streamConn.mu guards it.
+type streamKeys struct {
+	secret []byte // the server application traffic secret, from the key log
+	last   []byte // while capturing: the last record crypto/tls wrote
+}
+
+// The states of streamConn.tls.
+const (
+	tlsNormal    = iota // crypto/tls writes
+	tlsCapturing        // crypto/tls writes; the last record is kept
+	tlsSealed           // the hub writes records; crypto/tls may not
+)
 
 // tlsStream returns the streamConn under conn, or nil when conn is not a
 // TLS connection accepted through Listener.
 func tlsStream(conn net.Conn) *streamConn {
-	tc, ok := conn.(*tls.Conn)
-	if !ok {
-		return nil
+	switch c := conn.(type) {
+	case *tls.Conn:
+		sc, _ := c.NetConn().(*streamConn)
+		return sc
+	case *sealer:
+		return c.streamConn
 	}
-	sc, _ := tc.NetConn().(*streamConn)
-	return sc
+	return nil
 }
 
 // SyscallConn returns the underlying connection's, for the close watcher
@@ -102,13 +122,54 @@ func (c *streamConn) goLean() {
 	c.lean.Store(true)
 }
 
-// Write implements net.Conn. In lean mode it never waits.
+// Write implements net.Conn for crypto/tls. In lean mode it never waits.
+// Once the hub took the connection over, it refuses to write.
 func (c *streamConn) Write(p []byte) (int, error) {
+	switch c.tls.Load() {
+	case tlsCapturing:
+		return c.writeCapturing(p)
+	case tlsSealed:
+		return 0, errTLSTakenOver
+	}
 	if !c.lean.Load() {
 		return c.Conn.Write(p)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.writeLeanLocked(p)
+}
+
+// writeCapturing writes p, records from crypto/tls, and keeps the last
+// record for takeOver. Under c.mu, so that no record can follow the one
+// kept once takeOver has sealed the connection.
+func (c *streamConn) writeCapturing(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tls.Load() == tlsSealed {
+		return 0, errTLSTakenOver
+	}
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		return n, err
+	}
+	// crypto/tls writes whole records; find where the last one starts.
+	last := p
+	for len(last) >= recordHeaderLen {
+		size := recordHeaderLen + (int(last[3])<<8 | int(last[4]))
+		if size >= len(last) {
+			break
+		}
+		last = last[size:]
+	}
+	if c.keys != nil {
+		c.keys.last = append(c.keys.last[:0], last...)
+	}
+	return n, nil
+}
+
+// writeLeanLocked writes what the socket takes of p now and keeps the rest
+// in the backlog. c.mu is held.
+func (c *streamConn) writeLeanLocked(p []byte) (int, error) {
 	n := 0
 	if len(c.backlog) == 0 && c.raw != nil {
 		f := borrowFlusher()

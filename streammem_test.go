@@ -51,8 +51,11 @@ const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 //   - floor: the floor server of the bench package (hijacks the
 //     connection and keeps nothing else), the yardstick;
 //   - h1: the hub over plain HTTP/1.1 (streams handed off from net/http);
-//   - tls: the hub over TLS (through sse.Listener) with HTTP/1.1 streams,
-//     handed off too;
+//   - tls: the hub over TLS as the server package serves it (sse.Listener
+//     and sse.TLSConfig) with HTTP/1.1 streams, handed off too and
+//     written with the hub's own TLS 1.3 records;
+//   - tls-conn: the same through sse.Listener only, so that every stream
+//     keeps its *tls.Conn;
 //   - h2: the hub over TLS with HTTP/2, 100 streams on each connection as
 //     a browser would multiplex them, served from their handlers;
 //   - server: server.New over plain HTTP/1.1 with the access log on, as
@@ -106,23 +109,25 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 			shutdownIdle(b, hub, srv)
 		}
 	})
-	b.Run("tls", func(b *testing.B) {
-		for b.Loop() {
-			hub, err := sse.New(hubOpts...)
-			if err != nil {
-				b.Fatal(err)
+	for _, c := range []struct {
+		name string
+		mode tlsMode
+	}{
+		{"tls", tlsTakeover},
+		{"tls-conn", tlsListener},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				hub, err := sse.New(hubOpts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				srv, _ := tlsServer(b, hub, c.mode)
+				measureIdleStreams(b, c.name, "h1", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
+				shutdownIdle(b, hub, srv)
 			}
-			// As the server package serves TLS: through sse.Listener, so
-			// that HTTP/1.1 streams are handed off and written without
-			// waiting.
-			srv := httptest.NewUnstartedServer(hub.Handler())
-			srv.Listener = sse.Listener(srv.Listener)
-			srv.EnableHTTP2 = true
-			srv.StartTLS()
-			measureIdleStreams(b, "tls", "h1", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
-			shutdownIdle(b, hub, srv)
-		}
-	})
+		})
+	}
 	b.Run("h2", func(b *testing.B) {
 		for b.Loop() {
 			hub, err := sse.New(hubOpts...)

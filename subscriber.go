@@ -457,10 +457,13 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 // not take waits in its backlog (see backlogged); one accepted otherwise
 // takes nothing here, its writes may wait.
 func (h *Hub) writeNow(s *subscriber, w *flusher, b []byte) (int, error) {
-	if _, ok := s.conn.(*tls.Conn); ok {
+	switch s.conn.(type) {
+	case *tls.Conn:
 		if tlsStream(s.conn) == nil {
 			return 0, nil
 		}
+		return s.conn.Write(b)
+	case *sealer:
 		return s.conn.Write(b)
 	}
 	if s.raw == nil {

@@ -2,20 +2,25 @@ package sse_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	sse "github.com/valksor/go-sse"
 	"github.com/valksor/go-sse/internal/selfsigned"
+	"github.com/valksor/go-sse/internal/wire"
 )
 
 // testCert returns a freshly generated self-signed certificate for the
@@ -29,16 +34,32 @@ func testCert(t testing.TB) tls.Certificate {
 	return cert
 }
 
-// tlsServer serves hub over TLS on 127.0.0.1, offering h2 and http/1.1,
-// its TCP listener wrapped with sse.Listener when wrap is true. The
-// returned client speaks HTTP/1.1; srv.Client() speaks HTTP/2.
-func tlsServer(t testing.TB, hub *sse.Hub, wrap bool) (*httptest.Server, *http.Client) {
+// How tlsServer serves TLS.
+type tlsMode int
+
+const (
+	tlsPlainListener tlsMode = iota // tls.NewListener over the TCP listener
+	tlsListener                     // over sse.Listener
+	tlsTakeover                     // over sse.Listener, with sse.TLSConfig
+)
+
+func (m tlsMode) String() string {
+	return [...]string{"tls", "sse.Listener", "sse.TLSConfig"}[m]
+}
+
+// tlsServer serves hub over TLS on 127.0.0.1, offering h2 and http/1.1, as
+// mode says. The returned client speaks HTTP/1.1; srv.Client() speaks
+// HTTP/2.
+func tlsServer(t testing.TB, hub *sse.Hub, mode tlsMode) (*httptest.Server, *http.Client) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(hub.Handler())
-	if wrap {
+	if mode != tlsPlainListener {
 		srv.Listener = sse.Listener(srv.Listener)
 	}
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{testCert(t)}, NextProtos: []string{"h2", "http/1.1"}}
+	if mode == tlsTakeover {
+		srv.TLS = sse.TLSConfig(srv.TLS)
+	}
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -49,7 +70,8 @@ func tlsServer(t testing.TB, hub *sse.Hub, wrap bool) (*httptest.Server, *http.C
 	return srv, h1
 }
 
-// newTLSHub is newHub over TLS through sse.Listener.
+// newTLSHub is newHub over TLS as the server package serves it: through
+// sse.Listener with sse.TLSConfig.
 func newTLSHub(t *testing.T, opts ...sse.Option) (*sse.Hub, *httptest.Server, *http.Client) {
 	t.Helper()
 	opts = append([]sse.Option{sse.WithPublishToken(token), sse.WithPingInterval(0)}, opts...)
@@ -64,7 +86,7 @@ func newTLSHub(t *testing.T, opts ...sse.Option) (*sse.Hub, *httptest.Server, *h
 			t.Errorf("Shutdown: %v", err)
 		}
 	})
-	srv, h1 := tlsServer(t, hub, true)
+	srv, h1 := tlsServer(t, hub, tlsTakeover)
 	return hub, srv, h1
 }
 
@@ -83,6 +105,9 @@ func TestTLSStreamIsHandedOff(t *testing.T) {
 		handedOff, lean, watched := hub.StreamConn(s.connID)
 		return handedOff && lean && watched == (runtime.GOOS == "linux" && !sse.Portable)
 	})
+	if !hub.StreamSealed(s.connID) {
+		t.Fatal("the TLS 1.3 stream kept its *tls.Conn")
+	}
 
 	var ids []string
 	for i := range 3 {
@@ -126,7 +151,7 @@ func TestTLSStreamWithoutListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
-	srv, h1 := tlsServer(t, hub, false)
+	srv, h1 := tlsServer(t, hub, tlsPlainListener)
 	s := openWith(t, h1, srv.URL+"/sse", nil)
 	if handedOff, lean, _ := hub.StreamConn(s.connID); !handedOff || lean {
 		t.Fatalf("handed off %v, lean %v; want taken over, written from goroutines", handedOff, lean)
@@ -189,8 +214,8 @@ func rawTLSStream(t testing.TB, addr string, roots *x509.CertPool) (*tls.Conn, *
 // longer than the test: were a TLS write to wait for a full socket, every
 // writer would be stuck on them and the reading client would get nothing.
 func TestTLSSlowConsumersDoNotHoldUpWriters(t *testing.T) {
-	for _, wrap := range []bool{true, false} {
-		t.Run(fmt.Sprint("listener=", wrap), func(t *testing.T) {
+	for _, mode := range []tlsMode{tlsPlainListener, tlsListener, tlsTakeover} {
+		t.Run(mode.String(), func(t *testing.T) {
 			hub, err := sse.New(sse.WithPingInterval(0), sse.WithQueueSize(8), sse.WithWriteTimeout(10*time.Minute))
 			if err != nil {
 				t.Fatal(err)
@@ -200,7 +225,7 @@ func TestTLSSlowConsumersDoNotHoldUpWriters(t *testing.T) {
 				defer cancel()
 				_ = hub.Shutdown(ctx)
 			})
-			srv, h1 := tlsServer(t, hub, wrap)
+			srv, h1 := tlsServer(t, hub, mode)
 			roots := x509.NewCertPool()
 			roots.AddCert(srv.Certificate())
 			slow := 2*max(2, runtime.GOMAXPROCS(0)) + 2
@@ -255,4 +280,142 @@ func TestTLSHangUpIsNoticed(t *testing.T) {
 		c.NetConn().Close() // FIN without close_notify
 	}
 	waitFor(t, func() bool { return hub.Stats().Connections == 1 })
+}
+
+// keptAliveStream sends requests GET requests for the health check on one
+// TLS connection, reading each answer, and then opens a stream on it. It
+// returns the stream's connection id and its parser.
+func keptAliveStream(t *testing.T, srv *httptest.Server, cfg *tls.Config, requests int) (string, *wire.Parser) {
+	t.Helper()
+	addr := srv.Listener.Addr().String()
+	c, err := tls.Dial("tcp", addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	br := bufio.NewReader(c)
+	for i := range requests {
+		fmt.Fprintf(c, "GET /sse/healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	fmt.Fprintf(c, "GET /sse HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("stream: %v %v", resp, err)
+	}
+	p := wire.NewParser(resp.Body)
+	first, err := p.Next()
+	if err != nil || first.Type != sse.TypeConnected {
+		t.Fatalf("first event %+v, %v", first, err)
+	}
+	var v struct{ ID string }
+	if err := json.Unmarshal([]byte(first.Data), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v.ID, p
+}
+
+// TestTLSTakeoverAfterRequests: a stream opened on a connection that
+// served other requests first is taken over too, its records numbered
+// after crypto/tls's; an event larger than a record arrives whole; a
+// connection that sent more records than the hub looks back keeps its
+// *tls.Conn, and works. The client is crypto/tls, which checks every
+// record: a wrong key or sequence number ends its stream with an error.
+func TestTLSTakeoverAfterRequests(t *testing.T) {
+	hub, srv, _ := newTLSHub(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	cfg := &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}}
+	big := strings.Repeat("0123456789abcdef", 5000) // 80 KB: five records
+	for _, c := range []struct {
+		requests int
+		sealed   bool
+	}{{0, true}, {50, true}, {5000, false}} {
+		t.Run(fmt.Sprint(c.requests, " requests"), func(t *testing.T) {
+			id, p := keptAliveStream(t, srv, cfg, c.requests)
+			waitFor(t, func() bool { handedOff, lean, _ := hub.StreamConn(id); return handedOff && lean })
+			if got := hub.StreamSealed(id); got != c.sealed {
+				t.Fatalf("taken over from crypto/tls: %v, want %v", got, c.sealed)
+			}
+			for i, data := range []string{"small", big, "after"} {
+				if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: data}); err != nil {
+					t.Fatal(err)
+				}
+				e, err := p.Next()
+				if err != nil {
+					t.Fatalf("event %d: %v", i, err)
+				}
+				if e.Type != "tick" || e.Data != data {
+					t.Fatalf("event %d: %s with %d bytes, want tick with %d", i, e.Type, len(e.Data), len(data))
+				}
+			}
+		})
+	}
+}
+
+// TestTLS12StreamKeepsItsConn: a TLS 1.2 client's stream is handed off
+// but stays with crypto/tls, whose records it gets.
+func TestTLS12StreamKeepsItsConn(t *testing.T) {
+	hub, srv, _ := newTLSHub(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	id, p := keptAliveStream(t, srv, &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}, MaxVersion: tls.VersionTLS12}, 0)
+	waitFor(t, func() bool { handedOff, lean, _ := hub.StreamConn(id); return handedOff && lean })
+	if hub.StreamSealed(id) {
+		t.Fatal("a TLS 1.2 stream was taken over from crypto/tls")
+	}
+	if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: "1.2"}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := p.Next(); err != nil || e.Data != "1.2" {
+		t.Fatalf("got %+v, %v", e, err)
+	}
+}
+
+// TestTLSConfigKeepsTheKeyLog: a KeyLogWriter in the config given to
+// TLSConfig still gets every line, and the stream is still taken over.
+func TestTLSConfigKeepsTheKeyLog(t *testing.T) {
+	hub, err := sse.New(sse.WithPingInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+	var keyLog lockedBuffer
+	srv := httptest.NewUnstartedServer(hub.Handler())
+	srv.Listener = sse.Listener(srv.Listener)
+	srv.TLS = sse.TLSConfig(&tls.Config{Certificates: []tls.Certificate{testCert(t)}, KeyLogWriter: &keyLog})
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	id, _ := keptAliveStream(t, srv, &tls.Config{RootCAs: roots}, 0)
+	waitFor(t, func() bool { return hub.StreamSealed(id) })
+	for _, label := range []string{"CLIENT_HANDSHAKE_TRAFFIC_SECRET ", "SERVER_HANDSHAKE_TRAFFIC_SECRET ", "CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 "} {
+		if !strings.Contains(keyLog.String(), label) {
+			t.Errorf("the key log lacks %s:\n%s", label, keyLog.String())
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -146,6 +146,7 @@ var (
 	descPublished = prometheus.NewDesc("valksor_sse_events_published_total", "Events accepted by Broadcast and the publish endpoint.", nil, nil)
 	descDelivered = prometheus.NewDesc("valksor_sse_deliveries_total", "Events queued to streams: one per stream per event.", nil, nil)
 	descSlow      = prometheus.NewDesc("valksor_sse_slow_consumer_disconnects_total", "Streams dropped because their queue was full (the client did not keep up).", nil, nil)
+	descTakenOver = prometheus.NewDesc("valksor_sse_tls_streams_taken_over_total", "TLS streams whose records the hub wrote itself, without crypto/tls's per-connection buffers (TLS 1.3 with AES-128-GCM, served through sse.TLSConfig).", nil, nil)
 	descUptime    = prometheus.NewDesc("valksor_sse_uptime_seconds", "Time since the hub started.", nil, nil)
 	descHistory   = prometheus.NewDesc("valksor_sse_history_events", "Events kept in the history for resuming clients.", nil, nil)
 	descUp        = prometheus.NewDesc("valksor_sse_transport_up", "1 while the transport (Redis) publishes, 0 while it cannot: alert on 0. The error is in the log.", nil, nil)
@@ -153,7 +154,7 @@ var (
 
 // Describe sends the descriptions of the hub's metrics.
 func (c *hubCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descOpen, descMax, descPublished, descDelivered, descSlow, descUptime} {
+	for _, d := range []*prometheus.Desc{descOpen, descMax, descPublished, descDelivered, descSlow, descTakenOver, descUptime} {
 		ch <- d
 	}
 	if _, ok := c.src.(historyLener); ok {
@@ -172,6 +173,7 @@ func (c *hubCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPublished, prometheus.CounterValue, float64(st.Published))
 	ch <- prometheus.MustNewConstMetric(descDelivered, prometheus.CounterValue, float64(st.Delivered))
 	ch <- prometheus.MustNewConstMetric(descSlow, prometheus.CounterValue, float64(st.SlowDisconnects))
+	ch <- prometheus.MustNewConstMetric(descTakenOver, prometheus.CounterValue, float64(st.TLSTakenOver))
 	ch <- prometheus.MustNewConstMetric(descUptime, prometheus.GaugeValue, st.Uptime.Seconds())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

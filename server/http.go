@@ -88,9 +88,10 @@ func (s *Server) serve(ln net.Listener) {
 	var err error
 	if s.cert != nil {
 		// sse.Listener lets the hub write the HTTP/1.1 streams it takes
-		// over without waiting; TLSConfig offers h2, so HTTP/2 is still
-		// negotiated.
-		err = s.srv.Serve(tls.NewListener(sse.Listener(ln), s.srv.TLSConfig))
+		// over without waiting, and sse.TLSConfig lets it write their TLS
+		// 1.3 records itself, without crypto/tls's buffers; TLSConfig
+		// offers h2, so HTTP/2 is still negotiated.
+		err = s.srv.Serve(tls.NewListener(sse.Listener(ln), sse.TLSConfig(s.srv.TLSConfig)))
 	} else {
 		err = s.srv.Serve(ln)
 	}

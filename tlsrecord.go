@@ -1,0 +1,313 @@
+package sse
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"io"
+)
+
+// TLSConfig returns a copy of cfg for a TLS listener over Listener, with
+// which the hub encrypts the TLS 1.3 streams it takes over itself:
+//
+//	ln, err := net.Listen("tcp", ":8443")
+//	...
+//	err = srv.Serve(tls.NewListener(sse.Listener(ln), sse.TLSConfig(cfg)))
+//
+// Once such a stream's response head is out, the hub drops the
+// connection's *tls.Conn, and with it the buffers crypto/tls keeps for as
+// long as a connection lives, and writes TLS 1.3 application data records
+// of its own (RFC 8446, section 5.2) with the connection's server traffic
+// key, which it learns from crypto/tls's key log of that connection. An
+// idle TLS stream then costs about what a plain one does. It does so for
+// the cipher suite TLS_AES_128_GCM_SHA256, which browsers and Go's client
+// negotiate with a Go server on machines with AES instructions; a
+// connection with another suite or TLS 1.2 keeps its *tls.Conn, as with a
+// config not made by TLSConfig.
+//
+// A stream taken over this way sends no key update: it ends, and its
+// client reconnects, after 2^24 records, far below the limit RFC 8446 sets
+// for AES-GCM. What the client sends after its request is not decrypted:
+// the hub only notices that it hangs up, as for any stream.
+//
+// Give TLSConfig the complete config (certificates, NextProtos listing
+// "h2" and "http/1.1" so that HTTP/2 is still negotiated): each handshake
+// uses a copy of cfg as it was, or of what cfg's GetConfigForClient
+// returns. cfg's KeyLogWriter, if any, still gets every line. Serve the
+// listener with http.Server's Serve, not ServeTLS, which would wrap it in
+// TLS a second time.
+func TLSConfig(cfg *tls.Config) *tls.Config {
+	base := cfg.Clone()
+	if base == nil {
+		base = &tls.Config{}
+	}
+	out := base.Clone()
+	out.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base
+		if base.GetConfigForClient != nil {
+			r, err := base.GetConfigForClient(hello)
+			if err != nil {
+				return nil, err
+			}
+			if r != nil {
+				c = r
+			}
+		}
+		sc, ok := hello.Conn.(*streamConn)
+		if !ok {
+			return c, nil
+		}
+		per := c.Clone()
+		per.GetConfigForClient = nil
+		per.KeyLogWriter = keyLog{sc: sc, next: c.KeyLogWriter}
+		return per, nil
+	}
+	return out
+}
+
+// keyLog is the key log of one connection: it keeps the server's
+// application traffic secret in the connection, and passes every line on
+// to next.
+type keyLog struct {
+	sc   *streamConn
+	next io.Writer
+}
+
+// Write implements io.Writer for tls.Config.KeyLogWriter, which writes one
+// NSS key log line at a time: "LABEL <client random> <secret>\n".
+func (k keyLog) Write(line []byte) (int, error) {
+	if k.next != nil {
+		if _, err := k.next.Write(line); err != nil {
+			return 0, err
+		}
+	}
+	rest, ok := bytes.CutPrefix(line, []byte("SERVER_TRAFFIC_SECRET_0 "))
+	if !ok {
+		return len(line), nil
+	}
+	_, secretHex, _ := bytes.Cut(bytes.TrimSpace(rest), []byte(" "))
+	secret := make([]byte, hex.DecodedLen(len(secretHex)))
+	if _, err := hex.Decode(secret, secretHex); err != nil || len(secret) == 0 {
+		return len(line), nil
+	}
+	k.sc.mu.Lock()
+	k.sc.keys = &streamKeys{secret: secret}
+	k.sc.mu.Unlock()
+	return len(line), nil
+}
+
+const (
+	recordHeaderLen = 5
+	maxPlaintext    = 16384 // a record's payload, RFC 8446 section 5.1
+	// maxRecords is how many records a stream taken over sends before it
+	// ends: RFC 8446 section 5.5 allows 2^24.5 full records per AES-GCM
+	// key, and the hub sends no key update.
+	maxRecords = 1 << 24
+	// maxSeqSearch bounds the search for the sequence number of the last
+	// record crypto/tls wrote; a connection that sent more records than
+	// this before its stream keeps its *tls.Conn.
+	maxSeqSearch = 4096
+
+	recordApplicationData = 23
+	recordAlert           = 21
+)
+
+var (
+	errTLSTakenOver = errors.New("sse: the hub writes this TLS connection's records now")
+	errRecordLimit  = errors.New("sse: the stream sent as many TLS records as one key may encrypt")
+)
+
+// sealer is a TLS 1.3 stream the hub took over from crypto/tls: its writes
+// become application data records, encrypted with the connection's server
+// traffic key and the sequence numbers that follow crypto/tls's last
+// record, and go out through the streamConn (without waiting once it is
+// lean). Everything else is the streamConn's.
+type sealer struct {
+	*streamConn
+	aead cipher.AEAD
+	iv   [12]byte
+	seq  uint64 // the next record's; guarded by streamConn.mu
+}
+
+// takeOver writes head through tc, the *tls.Conn over c, and then, when it
+// can, takes the connection over from crypto/tls: it returns the sealer
+// that writes from then on, after which crypto/tls can no longer write to
+// c. It returns nil (and no error) when the connection keeps tc: TLS 1.2,
+// another cipher suite, no secret in the key log, or a record it cannot
+// place. It is called on the stream's hand-off, when nothing else writes
+// to tc.
+func (c *streamConn) takeOver(tc *tls.Conn, head []byte) (*sealer, error) {
+	st := tc.ConnectionState()
+	c.mu.Lock()
+	keys := c.keys
+	c.keys = nil
+	if keys == nil || keys.secret == nil || st.Version != tls.VersionTLS13 || st.CipherSuite != tls.TLS_AES_128_GCM_SHA256 {
+		c.mu.Unlock()
+		_, err := tc.Write(head)
+		return nil, err
+	}
+	c.keys = keys
+	c.tls.Store(tlsCapturing)
+	c.mu.Unlock()
+
+	_, err := tc.Write(head)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = nil
+	c.tls.Store(tlsNormal)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSealer(c, keys.secret)
+	if err != nil {
+		return nil, nil // keep tc: crypto/tls writes as before
+	}
+	seq, found := s.place(keys.last)
+	if !found {
+		return nil, nil
+	}
+	s.seq = seq + 1
+	c.tls.Store(tlsSealed) // from here on crypto/tls's writes are refused
+	return s, nil
+}
+
+// hasKeys reports whether the handshake left what takeOver needs.
+func (c *streamConn) hasKeys() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keys != nil
+}
+
+// newSealer derives the record key and IV of TLS_AES_128_GCM_SHA256 from
+// the server application traffic secret (RFC 8446 section 7.3).
+func newSealer(c *streamConn, secret []byte) (*sealer, error) {
+	key, err := hkdf.Expand(sha256.New, secret, hkdfLabel("key", 16), 16)
+	if err != nil {
+		return nil, err
+	}
+	iv, err := hkdf.Expand(sha256.New, secret, hkdfLabel("iv", 12), 12)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err // FIPS 140-only mode refuses nonces it does not make
+	}
+	s := &sealer{streamConn: c, aead: aead}
+	copy(s.iv[:], iv)
+	return s, nil
+}
+
+// hkdfLabel is the HkdfLabel structure of HKDF-Expand-Label with an empty
+// context (RFC 8446 section 7.1).
+func hkdfLabel(label string, length int) string {
+	full := "tls13 " + label
+	b := make([]byte, 0, 4+len(full))
+	b = append(b, byte(length>>8), byte(length), byte(len(full)))
+	b = append(b, full...)
+	b = append(b, 0)
+	return string(b)
+}
+
+// place finds the sequence number of record, the last record crypto/tls
+// wrote with the traffic key: the one under which it decrypts.
+func (s *sealer) place(record []byte) (uint64, bool) {
+	if len(record) < recordHeaderLen+s.aead.Overhead() {
+		return 0, false
+	}
+	scratch := make([]byte, 0, len(record))
+	for seq := range uint64(maxSeqSearch) {
+		nonce := s.nonce(seq)
+		if _, err := s.aead.Open(scratch, nonce[:], record[recordHeaderLen:], record[:recordHeaderLen]); err == nil {
+			return seq, true
+		}
+	}
+	return 0, false
+}
+
+// nonce is the per-record nonce: the IV XORed with the sequence number
+// (RFC 8446 section 5.3).
+func (s *sealer) nonce(seq uint64) [12]byte {
+	n := s.iv
+	for i := range 8 {
+		n[4+i] ^= byte(seq >> (56 - 8*i))
+	}
+	return n
+}
+
+// appendRecords appends p to dst as records of content type typ, advancing
+// the sequence number. streamConn.mu is held.
+func (s *sealer) appendRecords(dst, p []byte, typ byte) []byte {
+	for first := true; first || len(p) > 0; first = false {
+		n := min(len(p), maxPlaintext)
+		size := n + 1 + s.aead.Overhead()
+		hdr := len(dst)
+		dst = append(dst, recordApplicationData, 3, 3, byte(size>>8), byte(size))
+		start := len(dst)
+		dst = append(dst, p[:n]...)
+		dst = append(dst, typ)
+		nonce := s.nonce(s.seq)
+		dst = s.aead.Seal(dst[:start], nonce[:], dst[start:], dst[hdr:start])
+		s.seq++
+		p = p[n:]
+	}
+	return dst
+}
+
+// sealedLen is the length of p as records.
+func (s *sealer) sealedLen(p int) int {
+	records := max(1, (p+maxPlaintext-1)/maxPlaintext)
+	return p + records*(recordHeaderLen+1+s.aead.Overhead())
+}
+
+// Write encrypts p as application data records and writes them as the
+// streamConn writes: without waiting once lean, keeping what the socket
+// does not take.
+func (s *sealer) Write(p []byte) (int, error) {
+	return s.write(p, recordApplicationData)
+}
+
+func (s *sealer) write(p []byte, typ byte) (int, error) {
+	f := borrowFlusher()
+	defer returnFlusher(f)
+	c := s.streamConn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.seq+uint64(len(p)/maxPlaintext+1) > maxRecords {
+		return 0, errRecordLimit
+	}
+	if cap(f.buf) < s.sealedLen(len(p)) {
+		f.buf = make([]byte, 0, s.sealedLen(len(p)))
+	}
+	f.buf = s.appendRecords(f.buf[:0], p, typ)
+	if !c.lean.Load() {
+		// The opening, written while the hand-off waits for it.
+		if _, err := c.Conn.Write(f.buf); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	if _, err := c.writeLeanLocked(f.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Close sends the close_notify alert when the socket takes it now, as
+// crypto/tls does with its own, and closes the connection.
+func (s *sealer) Close() error {
+	if s.streamConn.lean.Load() && !s.backlogged() {
+		_, _ = s.write([]byte{1, 0}, recordAlert) // warning, close_notify
+	}
+	return s.streamConn.Close()
+}

@@ -1,0 +1,161 @@
+package sse
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valksor/go-sse/internal/selfsigned"
+)
+
+// tlsLoopback returns both ends of a TLS 1.3 connection on 127.0.0.1 whose
+// server side was accepted through Listener with a config from TLSConfig,
+// after the handshake.
+func tlsLoopback(t *testing.T) (server *tls.Conn, client *tls.Conn) {
+	t.Helper()
+	cert, err := selfsigned.Certificate(time.Now(), time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tln := tls.NewListener(Listener(ln), TLSConfig(&tls.Config{Certificates: []tls.Certificate{cert}}))
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := tln.Accept()
+		if err == nil {
+			server = c.(*tls.Conn)
+			err = server.Handshake()
+		}
+		accepted <- err
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client = tls.Client(&recordingConn{Conn: raw}, &tls.Config{InsecureSkipVerify: true})
+	if err := client.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if err := <-accepted; err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return server, client
+}
+
+// readString reads exactly len(want) bytes from c and fails unless they
+// are want.
+func readString(t *testing.T, c *tls.Conn, want string) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != want {
+		t.Fatalf("read %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestTakeOverLocksOutCryptoTLS: once the hub took a connection over, a
+// write through its *tls.Conn fails and sends nothing (a record of
+// crypto/tls's would repeat a sequence number the hub used, and the client
+// would refuse it); the hub's records that follow still arrive.
+func TestTakeOverLocksOutCryptoTLS(t *testing.T) {
+	server, client := tlsLoopback(t)
+	sc := server.NetConn().(*streamConn)
+	s, err := sc.takeOver(server, []byte("head;"))
+	if err != nil || s == nil {
+		t.Fatalf("takeOver: %v, %v", s, err)
+	}
+	readString(t, client, "head;")
+	if _, err := s.Write([]byte("first;")); err != nil {
+		t.Fatal(err)
+	}
+	readString(t, client, "first;")
+	if _, err := server.Write([]byte("from crypto/tls;")); !errors.Is(err, errTLSTakenOver) {
+		t.Fatalf("a write through the *tls.Conn: %v, want %v", err, errTLSTakenOver)
+	}
+	sc.goLean()
+	if _, err := s.Write([]byte("second;")); err != nil {
+		t.Fatal(err)
+	}
+	readString(t, client, "second;")
+	// Close sends close_notify: the client reads a clean end, and the last
+	// record it got is an encrypted alert (two bytes, its type, the tag).
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := client.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("after Close: %d, %v; want io.EOF", n, err)
+	}
+	got := client.NetConn().(*recordingConn).read
+	if last := lastRecord(got); len(last) != recordHeaderLen+2+1+16 || last[0] != recordApplicationData {
+		t.Fatalf("the last record is % x, want an encrypted alert", last)
+	}
+}
+
+// TestSealerStopsAtTheRecordLimit: a stream whose records would pass the
+// limit of one key gets an error instead of another record.
+func TestSealerStopsAtTheRecordLimit(t *testing.T) {
+	server, _ := tlsLoopback(t)
+	sc := server.NetConn().(*streamConn)
+	s, err := sc.takeOver(server, []byte("head;"))
+	if err != nil || s == nil {
+		t.Fatalf("takeOver: %v, %v", s, err)
+	}
+	s.seq = maxRecords - 1
+	if _, err := s.Write(make([]byte, maxPlaintext+1)); !errors.Is(err, errRecordLimit) {
+		t.Fatalf("two records at the limit: %v, want %v", err, errRecordLimit)
+	}
+}
+
+// TestTakeOverWithoutSecret: a connection whose handshake left no secret
+// (a config not made by TLSConfig) keeps its *tls.Conn; the head is
+// written through it.
+func TestTakeOverWithoutSecret(t *testing.T) {
+	server, client := tlsLoopback(t)
+	sc := server.NetConn().(*streamConn)
+	sc.mu.Lock()
+	sc.keys = nil
+	sc.mu.Unlock()
+	s, err := sc.takeOver(server, []byte("head;"))
+	if err != nil || s != nil {
+		t.Fatalf("takeOver: %v, %v; want nil, nil", s, err)
+	}
+	readString(t, client, "head;")
+	if _, err := server.Write([]byte("tls;")); err != nil {
+		t.Fatal(err)
+	}
+	readString(t, client, "tls;")
+}
+
+// recordingConn keeps what was read from it.
+type recordingConn struct {
+	net.Conn
+	read []byte
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.read = append(c.read, p[:n]...)
+	return n, err
+}
+
+// lastRecord returns the last whole TLS record in b.
+func lastRecord(b []byte) []byte {
+	var last []byte
+	for len(b) >= recordHeaderLen {
+		size := recordHeaderLen + (int(b[3])<<8 | int(b[4]))
+		if size > len(b) {
+			break
+		}
+		last, b = b[:size], b[size:]
+	}
+	return last
+}
