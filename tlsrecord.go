@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"time"
 )
 
 // TLSConfig returns a copy of cfg for a TLS listener over Listener, with
@@ -303,11 +304,26 @@ func (s *sealer) write(p []byte, typ byte) (int, error) {
 	return len(p), nil
 }
 
-// Close sends the close_notify alert when the socket takes it now, as
-// crypto/tls does with its own, and closes the connection.
+// Close sends the close_notify alert, unless the socket still holds a
+// backlog, and closes the connection. Where the socket is written raw the
+// alert goes out only if the socket takes it at once; elsewhere it waits
+// for the socket up to closeNotifyTimeout, as crypto/tls's own Close does.
 func (s *sealer) Close() error {
-	if s.streamConn.lean.Load() && !s.backlogged() {
-		_, _ = s.write([]byte{1, 0}, recordAlert) // warning, close_notify
+	c := s.streamConn
+	c.mu.Lock()
+	if c.lean.Load() && len(c.backlog) == 0 && s.seq < maxRecords {
+		alert := s.appendRecords(make([]byte, 0, 32), []byte{1, 0}, recordAlert) // warning, close_notify
+		if c.raw != nil {
+			_, _ = c.writeLeanLocked(alert)
+		} else {
+			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
+			_, _ = c.Conn.Write(alert)
+		}
 	}
-	return s.streamConn.Close()
+	c.mu.Unlock()
+	return c.Close()
 }
+
+// closeNotifyTimeout bounds the wait for a socket to take the close_notify
+// alert where it is not written raw.
+const closeNotifyTimeout = time.Second
