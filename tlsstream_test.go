@@ -2,7 +2,6 @@ package sse_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,11 +13,11 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/internal/proctest"
 	"github.com/valksor/go-sse/internal/selfsigned"
 	"github.com/valksor/go-sse/internal/wire"
 )
@@ -385,7 +384,7 @@ func TestTLSConfigKeepsTheKeyLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
-	var keyLog lockedBuffer
+	var keyLog proctest.Buffer
 	srv := httptest.NewUnstartedServer(hub.Handler())
 	srv.Listener = sse.Listener(srv.Listener)
 	srv.TLS = sse.TLSConfig(&tls.Config{Certificates: []tls.Certificate{testCert(t)}, KeyLogWriter: &keyLog})
@@ -400,22 +399,4 @@ func TestTLSConfigKeepsTheKeyLog(t *testing.T) {
 			t.Errorf("the key log lacks %s:\n%s", label, keyLog.String())
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
