@@ -17,12 +17,13 @@ import (
 //	err = srv.Serve(tls.NewListener(sse.Listener(ln), sse.TLSConfig(srv.TLSConfig)))
 //
 // (srv.TLSConfig listing "h2" and "http/1.1" in NextProtos, so that HTTP/2
-// is still negotiated; see TLSConfig for what it adds). While net/http serves a connection (the TLS
-// handshake, requests, HTTP/2), it behaves exactly as the one ln accepted.
-// Once the hub has taken over an HTTP/1.1 stream on it, the hub's writers
-// encrypt frames through the *tls.Conn and the socket takes what it can
-// without waiting; the rest is left for a goroutine that may wait, as for
-// plain HTTP. Without it, a TLS stream the hub takes over is written from a
+// is still negotiated; see TLSConfig for what it adds). While net/http
+// serves a connection (the TLS handshake, requests, HTTP/2), it behaves
+// exactly as the one ln accepted. Once the hub has taken over an HTTP/1.1
+// stream on it, the hub's writers encrypt frames (through the *tls.Conn,
+// or as records of their own with TLSConfig) and the socket takes what it
+// can without waiting; the rest is left for a goroutine that may wait, as
+// for plain HTTP. Without it, a TLS stream the hub takes over is written from a
 // goroutine of its own for every batch of events.
 //
 // Plain HTTP needs no wrapping. The connections keep SyscallConn and

@@ -25,7 +25,8 @@ import (
 // long as a connection lives, and writes TLS 1.3 application data records
 // of its own (RFC 8446, section 5.2) with the connection's server traffic
 // key, which it learns from crypto/tls's key log of that connection. An
-// idle TLS stream then costs about what a plain one does. It does so for
+// idle TLS stream then costs under twice what a plain one does, a third of
+// what it costs with its *tls.Conn. It does so for
 // the cipher suite TLS_AES_128_GCM_SHA256, which browsers and Go's client
 // negotiate with a Go server on machines with AES instructions; a
 // connection with another suite or TLS 1.2 keeps its *tls.Conn, as with a
@@ -166,6 +167,7 @@ func (c *streamConn) takeOver(tc *tls.Conn, head []byte) (*sealer, error) {
 		return nil, err
 	}
 	s, err := newSealer(c, keys.secret)
+	clear(keys.secret)
 	if err != nil {
 		return nil, nil // keep tc: crypto/tls writes as before
 	}
@@ -197,6 +199,7 @@ func newSealer(c *streamConn, secret []byte) (*sealer, error) {
 		return nil, err
 	}
 	block, err := aes.NewCipher(key)
+	clear(key)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +209,7 @@ func newSealer(c *streamConn, secret []byte) (*sealer, error) {
 	}
 	s := &sealer{streamConn: c, aead: aead}
 	copy(s.iv[:], iv)
+	clear(iv)
 	return s, nil
 }
 
