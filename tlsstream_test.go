@@ -400,3 +400,41 @@ func TestTLSConfigKeepsTheKeyLog(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSTakeoverResumedSession: a stream on a connection that resumed its
+// TLS session (a handshake with a pre-shared key, without the certificate)
+// is taken over too.
+func TestTLSTakeoverResumedSession(t *testing.T) {
+	hub, srv, _ := newTLSHub(t)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	cfg := &tls.Config{RootCAs: roots, NextProtos: []string{"http/1.1"}, ClientSessionCache: tls.NewLRUClientSessionCache(4)}
+	// The first connection reads a response, and with it the session
+	// ticket the server sent after the handshake.
+	keptAliveStream(t, srv, cfg, 1)
+	var resumed bool
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		resumed = cs.DidResume
+		return nil
+	}
+	id, p := keptAliveStream(t, srv, cfg, 0)
+	if !resumed {
+		t.Fatal("the second connection did not resume the session")
+	}
+	waitFor(t, func() bool { return hub.StreamSealed(id) })
+	if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: "resumed"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		e, err := p.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == "tick" {
+			if e.Data != "resumed" {
+				t.Fatalf("got %+v", e)
+			}
+			break
+		}
+	}
+}

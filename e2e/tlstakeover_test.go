@@ -21,9 +21,12 @@ import (
 // TestBrowserReadsTakenOverTLSStream: Chromium reads an EventSource over
 // HTTP/1.1 and TLS 1.3 whose records, after the response head, the hub
 // writes itself (sse.Listener with sse.TLSConfig): every event arrives,
-// one larger than a TLS record included.
+// one larger than a TLS record included. When the stream's lifetime ends,
+// the browser reconnects on a new connection, and that stream is taken
+// over too. (Chromium does not resume a session whose certificate error
+// was ignored: the root package's tests cover resumed sessions.)
 func TestBrowserReadsTakenOverTLSStream(t *testing.T) {
-	hub, err := sse.New(sse.WithPingInterval(0))
+	hub, err := sse.New(sse.WithPingInterval(0), sse.WithStreamTimeout(3*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,4 +81,12 @@ es.addEventListener("tick", (e) => got.push(e.data));
 	if got := evalInto[[]string](tb, "got"); len(got) != 3 || got[0] != "one" || got[1] != big || got[2] != "three" {
 		t.Fatalf("the page got %d events, want one, 40,000 bytes, three", len(got))
 	}
+
+	waitUntil(t, "the browser to reconnect", 15*time.Second, func() bool {
+		return hub.Stats().TLSTakenOver >= 2 && hub.Stats().Connections == 1
+	})
+	if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: "four"}); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitFor("the fourth event", "got.length === 4 && got[3] === 'four'", 10*time.Second)
 }
