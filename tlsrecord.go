@@ -6,9 +6,11 @@ import (
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"io"
 	"time"
 )
@@ -26,11 +28,12 @@ import (
 // of its own (RFC 8446, section 5.2) with the connection's server traffic
 // key, which it learns from crypto/tls's key log of that connection. An
 // idle TLS stream then costs under twice what a plain one does, a third of
-// what it costs with its *tls.Conn. It does so for
-// the cipher suite TLS_AES_128_GCM_SHA256, which browsers and Go's client
-// negotiate with a Go server on machines with AES instructions; a
-// connection with another suite or TLS 1.2 keeps its *tls.Conn, as with a
-// config not made by TLSConfig.
+// what it costs with its *tls.Conn. It does so for the AES-GCM cipher
+// suites (TLS_AES_128_GCM_SHA256, which browsers, curl and Go's client
+// negotiate with a Go server on machines with AES instructions, and
+// TLS_AES_256_GCM_SHA384); a connection with TLS_CHACHA20_POLY1305_SHA256
+// (clients without AES instructions) or TLS 1.2 keeps its *tls.Conn, as
+// with a config not made by TLSConfig.
 //
 // A stream taken over this way sends no key update: it ends, and its
 // client reconnects, after 2^24 records, far below the limit RFC 8446 sets
@@ -148,7 +151,7 @@ func (c *streamConn) takeOver(tc *tls.Conn, head []byte) (*sealer, error) {
 	c.mu.Lock()
 	keys := c.keys
 	c.keys = nil
-	if keys == nil || keys.secret == nil || st.Version != tls.VersionTLS13 || st.CipherSuite != tls.TLS_AES_128_GCM_SHA256 {
+	if keys == nil || keys.secret == nil || st.Version != tls.VersionTLS13 || !sealable(st.CipherSuite) {
 		c.mu.Unlock()
 		_, err := tc.Write(head)
 		return nil, err
@@ -166,7 +169,7 @@ func (c *streamConn) takeOver(tc *tls.Conn, head []byte) (*sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := newSealer(c, keys.secret)
+	s, err := newSealer(c, st.CipherSuite, keys.secret)
 	clear(keys.secret)
 	if err != nil {
 		return nil, nil // keep tc: crypto/tls writes as before
@@ -187,14 +190,25 @@ func (c *streamConn) hasKeys() bool {
 	return c.keys != nil
 }
 
-// newSealer derives the record key and IV of TLS_AES_128_GCM_SHA256 from
-// the server application traffic secret (RFC 8446 section 7.3).
-func newSealer(c *streamConn, secret []byte) (*sealer, error) {
-	key, err := hkdf.Expand(sha256.New, secret, hkdfLabel("key", 16), 16)
-	if err != nil {
-		return nil, err
+// sealable reports whether the hub writes records of the TLS 1.3 cipher
+// suite itself: the AES-GCM ones, whose AEAD the standard library has.
+func sealable(suite uint16) bool {
+	return suite == tls.TLS_AES_128_GCM_SHA256 || suite == tls.TLS_AES_256_GCM_SHA384
+}
+
+// newSealer derives the record key and IV of an AES-GCM suite from the
+// server application traffic secret (RFC 8446 section 7.3).
+func newSealer(c *streamConn, suite uint16, secret []byte) (*sealer, error) {
+	var key, iv []byte
+	var err error
+	switch suite {
+	case tls.TLS_AES_128_GCM_SHA256:
+		key, iv, err = trafficKey(sha256.New, secret, 16)
+	case tls.TLS_AES_256_GCM_SHA384:
+		key, iv, err = trafficKey(sha512.New384, secret, 32)
+	default:
+		err = errors.New("sse: no record writer for this cipher suite")
 	}
-	iv, err := hkdf.Expand(sha256.New, secret, hkdfLabel("iv", 12), 12)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +225,17 @@ func newSealer(c *streamConn, secret []byte) (*sealer, error) {
 	copy(s.iv[:], iv)
 	clear(iv)
 	return s, nil
+}
+
+// trafficKey derives the write key of keyLen bytes and the 12-byte IV from
+// a traffic secret with HKDF-Expand-Label over the suite's hash.
+func trafficKey[H hash.Hash](h func() H, secret []byte, keyLen int) (key, iv []byte, err error) {
+	key, err = hkdf.Expand(h, secret, hkdfLabel("key", keyLen), keyLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	iv, err = hkdf.Expand(h, secret, hkdfLabel("iv", 12), 12)
+	return key, iv, err
 }
 
 // hkdfLabel is the HkdfLabel structure of HKDF-Expand-Label with an empty

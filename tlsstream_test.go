@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -436,5 +438,74 @@ func TestTLSTakeoverResumedSession(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// TestTLSTakeoverWithCurl: curl, whose TLS is OpenSSL's, reads a stream the
+// hub took over, with the default suite and with TLS_AES_256_GCM_SHA384;
+// over TLS 1.2 the stream keeps its *tls.Conn. Every event arrives, one of
+// several records included: OpenSSL checks every record as crypto/tls does.
+func TestTLSTakeoverWithCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("curl is not installed (scripts/test installs it)")
+		}
+		t.Skip("curl is not installed")
+	}
+	hub, srv, _ := newTLSHub(t)
+	big := strings.Repeat("0123456789abcdef", 3000) // 48 KB: four records
+	for _, c := range []struct {
+		name   string
+		args   []string
+		sealed bool
+	}{
+		{"default", nil, true},
+		{"aes-256", []string{"--tlsv1.3", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384"}, true},
+		{"tls1.2", []string{"--tlsv1.2", "--tls-max", "1.2"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"-sSN", "--http1.1", "--insecure"}, c.args...)
+			cmd := exec.Command(curl, append(args, srv.URL+"/sse")...)
+			var stderr proctest.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			})
+			p := wire.NewParser(out)
+			next := func() wire.Event {
+				t.Helper()
+				e, err := p.Next()
+				if err != nil {
+					t.Fatalf("curl's output: %v (curl says %q)", err, stderr.String())
+				}
+				return e
+			}
+			first := next()
+			var v struct{ ID string }
+			if err := json.Unmarshal([]byte(first.Data), &v); first.Type != sse.TypeConnected || err != nil {
+				t.Fatalf("first event %+v", first)
+			}
+			waitFor(t, func() bool { handedOff, lean, _ := hub.StreamConn(v.ID); return handedOff && lean })
+			if got := hub.StreamSealed(v.ID); got != c.sealed {
+				t.Fatalf("taken over from crypto/tls: %v, want %v", got, c.sealed)
+			}
+			for _, data := range []string{"small", big} {
+				if err := hub.Broadcast(context.Background(), sse.Event{Type: "tick", Data: data}); err != nil {
+					t.Fatal(err)
+				}
+				if e := next(); e.Type != "tick" || e.Data != data {
+					t.Fatalf("got %s with %d bytes, want tick with %d", e.Type, len(e.Data), len(data))
+				}
+			}
+		})
 	}
 }

@@ -146,7 +146,7 @@ var (
 	descPublished = prometheus.NewDesc("valksor_sse_events_published_total", "Events accepted by Broadcast and the publish endpoint.", nil, nil)
 	descDelivered = prometheus.NewDesc("valksor_sse_deliveries_total", "Events queued to streams: one per stream per event.", nil, nil)
 	descSlow      = prometheus.NewDesc("valksor_sse_slow_consumer_disconnects_total", "Streams dropped because their queue was full (the client did not keep up).", nil, nil)
-	descTakenOver = prometheus.NewDesc("valksor_sse_tls_streams_taken_over_total", "TLS streams whose records the hub wrote itself, without crypto/tls's per-connection buffers (TLS 1.3 with AES-128-GCM, served through sse.TLSConfig).", nil, nil)
+	descTakenOver = prometheus.NewDesc("valksor_sse_tls_streams_taken_over_total", "TLS streams whose records the hub wrote itself, without crypto/tls's per-connection buffers (TLS 1.3 with AES-GCM, served through sse.TLSConfig).", nil, nil)
 	descUptime    = prometheus.NewDesc("valksor_sse_uptime_seconds", "Time since the hub started.", nil, nil)
 	descHistory   = prometheus.NewDesc("valksor_sse_history_events", "Events kept in the history for resuming clients.", nil, nil)
 	descUp        = prometheus.NewDesc("valksor_sse_transport_up", "1 while the transport (Redis) publishes, 0 while it cannot: alert on 0. The error is in the log.", nil, nil)
