@@ -443,7 +443,8 @@ func TestTLSTakeoverResumedSession(t *testing.T) {
 
 // TestTLSTakeoverWithCurl: curl, whose TLS is OpenSSL's, reads a stream the
 // hub took over, with the default suite and with TLS_AES_256_GCM_SHA384;
-// over TLS 1.2 the stream keeps its *tls.Conn. Every event arrives, one of
+// with TLS_CHACHA20_POLY1305_SHA256 and over TLS 1.2 the stream keeps its
+// *tls.Conn. Every event arrives, one of
 // several records included: OpenSSL checks every record as crypto/tls does.
 func TestTLSTakeoverWithCurl(t *testing.T) {
 	curl, err := exec.LookPath("curl")
@@ -462,6 +463,7 @@ func TestTLSTakeoverWithCurl(t *testing.T) {
 	}{
 		{"default", nil, true},
 		{"aes-256", []string{"--tlsv1.3", "--tls13-ciphers", "TLS_AES_256_GCM_SHA384"}, true},
+		{"chacha20", []string{"--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"}, false},
 		{"tls1.2", []string{"--tlsv1.2", "--tls-max", "1.2"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
