@@ -363,6 +363,7 @@ type flusher struct {
 	written int
 	err     error
 	fn      func(fd uintptr) bool
+	nonce   [12]byte // a TLS record's, for a stream the hub took over
 }
 
 // flushers lends scratch space to writes made outside the hub's writers:

@@ -256,8 +256,9 @@ func (s *sealer) place(record []byte) (uint64, bool) {
 		return 0, false
 	}
 	scratch := make([]byte, 0, len(record))
+	nonce := new([12]byte)
 	for seq := range uint64(maxSeqSearch) {
-		nonce := s.nonce(seq)
+		*nonce = s.nonce(seq)
 		if _, err := s.aead.Open(scratch, nonce[:], record[recordHeaderLen:], record[:recordHeaderLen]); err == nil {
 			return seq, true
 		}
@@ -276,8 +277,10 @@ func (s *sealer) nonce(seq uint64) [12]byte {
 }
 
 // appendRecords appends p to dst as records of content type typ, advancing
-// the sequence number. streamConn.mu is held.
-func (s *sealer) appendRecords(dst, p []byte, typ byte) []byte {
+// the sequence number; nonce is scratch space (on the heap: the AEAD is an
+// interface, so a nonce on the stack would escape on every record).
+// streamConn.mu is held.
+func (s *sealer) appendRecords(dst, p []byte, typ byte, nonce *[12]byte) []byte {
 	for first := true; first || len(p) > 0; first = false {
 		n := min(len(p), maxPlaintext)
 		size := n + 1 + s.aead.Overhead()
@@ -286,7 +289,7 @@ func (s *sealer) appendRecords(dst, p []byte, typ byte) []byte {
 		start := len(dst)
 		dst = append(dst, p[:n]...)
 		dst = append(dst, typ)
-		nonce := s.nonce(s.seq)
+		*nonce = s.nonce(s.seq)
 		dst = s.aead.Seal(dst[:start], nonce[:], dst[start:], dst[hdr:start])
 		s.seq++
 		p = p[n:]
@@ -319,7 +322,7 @@ func (s *sealer) write(p []byte, typ byte) (int, error) {
 	if cap(f.buf) < s.sealedLen(len(p)) {
 		f.buf = make([]byte, 0, s.sealedLen(len(p)))
 	}
-	f.buf = s.appendRecords(f.buf[:0], p, typ)
+	f.buf = s.appendRecords(f.buf[:0], p, typ, &f.nonce)
 	if !c.lean.Load() {
 		// The opening, written while the hand-off waits for it.
 		if _, err := c.Conn.Write(f.buf); err != nil {
@@ -341,7 +344,7 @@ func (s *sealer) Close() error {
 	c := s.streamConn
 	c.mu.Lock()
 	if c.lean.Load() && len(c.backlog) == 0 && s.seq < maxRecords {
-		alert := s.appendRecords(make([]byte, 0, 32), []byte{1, 0}, recordAlert) // warning, close_notify
+		alert := s.appendRecords(make([]byte, 0, 32), []byte{1, 0}, recordAlert, new([12]byte)) // warning, close_notify
 		if c.raw != nil {
 			_, _ = c.writeLeanLocked(alert)
 		} else {
