@@ -67,9 +67,7 @@ const SubscriberSize = unsafe.Sizeof(subscriber{})
 // waiting (accepted through Listener), watched when the close watcher
 // rather than a reading goroutine notices its client leave.
 func (h *Hub) StreamConn(connID string) (handedOff, lean, watched bool) {
-	h.mu.RLock()
-	s := h.byID[connID]
-	h.mu.RUnlock()
+	s := h.streamByID(connID)
 	if s == nil {
 		return false, false, false
 	}
@@ -86,9 +84,7 @@ const Portable = !rawWrites
 // StreamSealed reports whether the hub writes the TLS stream connID with
 // records of its own, its *tls.Conn dropped (see TLSConfig).
 func (h *Hub) StreamSealed(connID string) bool {
-	h.mu.RLock()
-	s := h.byID[connID]
-	h.mu.RUnlock()
+	s := h.streamByID(connID)
 	if s == nil {
 		return false
 	}
@@ -96,4 +92,11 @@ func (h *Hub) StreamSealed(connID string) bool {
 	defer s.mu.Unlock()
 	_, ok := s.conn.(*sealer)
 	return ok
+}
+
+// streamByID returns the open stream connID, nil if there is none.
+func (h *Hub) streamByID(connID string) *subscriber {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byID[connID]
 }

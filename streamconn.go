@@ -146,26 +146,32 @@ func (c *streamConn) Write(p []byte) (int, error) {
 func (c *streamConn) writeCapturing(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.tls.Load() == tlsSealed {
+	switch c.tls.Load() { // takeOver may have finished meanwhile
+	case tlsSealed:
 		return 0, errTLSTakenOver
+	case tlsNormal:
+		return c.Conn.Write(p)
 	}
 	n, err := c.Conn.Write(p)
 	if err != nil {
 		return n, err
 	}
-	// crypto/tls writes whole records; find where the last one starts.
-	last := p
-	for len(last) >= recordHeaderLen {
-		size := recordHeaderLen + (int(last[3])<<8 | int(last[4]))
-		if size >= len(last) {
+	// crypto/tls writes whole records.
+	c.keys.last = append(c.keys.last[:0], lastRecord(p)...)
+	return n, nil
+}
+
+// lastRecord returns the last whole TLS record in b, nil if there is none.
+func lastRecord(b []byte) []byte {
+	var last []byte
+	for len(b) >= recordHeaderLen {
+		size := recordHeaderLen + (int(b[3])<<8 | int(b[4]))
+		if size > len(b) {
 			break
 		}
-		last = last[size:]
+		last, b = b[:size], b[size:]
 	}
-	if c.keys != nil {
-		c.keys.last = append(c.keys.last[:0], last...)
-	}
-	return n, nil
+	return last
 }
 
 // writeLeanLocked writes what the socket takes of p now and keeps the rest

@@ -458,14 +458,11 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 // not take waits in its backlog (see backlogged); one accepted otherwise
 // takes nothing here, its writes may wait.
 func (h *Hub) writeNow(s *subscriber, w *flusher, b []byte) (int, error) {
-	switch s.conn.(type) {
-	case *tls.Conn:
-		if tlsStream(s.conn) == nil {
-			return 0, nil
-		}
+	if tlsStream(s.conn) != nil {
 		return s.conn.Write(b)
-	case *sealer:
-		return s.conn.Write(b)
+	}
+	if _, ok := s.conn.(*tls.Conn); ok {
+		return 0, nil
 	}
 	if s.raw == nil {
 		return len(b), h.writeBlocking(s, b)

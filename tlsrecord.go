@@ -137,15 +137,14 @@ var (
 // An idle stream keeps the key, not the cipher: the AES-GCM state is 768
 // bytes (crypto/cipher's, with both key schedules and the GHASH table), a
 // third of what a whole plain stream costs, while building it takes about
-// half a microsecond, a tenth of a write. It is built for each write and
-// dropped after it. The fields from key on are guarded by streamConn.mu.
+// half a microsecond, a tenth of a write. Each write builds it (see
+// cipher). The fields from key on are guarded by streamConn.mu.
 type sealer struct {
 	*streamConn
 	key    [32]byte
 	keyLen uint8
 	iv     [12]byte
-	seq    uint64      // the next record's
-	aead   cipher.AEAD // during a write, nil between them
+	seq    uint64 // the next record's
 }
 
 // takeOver writes head through tc, the *tls.Conn over c, and then, when it
@@ -159,18 +158,18 @@ func (c *streamConn) takeOver(tc *tls.Conn, head []byte) (*sealer, error) {
 	st := tc.ConnectionState()
 	c.mu.Lock()
 	keys := c.keys
-	c.keys = nil
-	if keys == nil || keys.secret == nil || st.Version != tls.VersionTLS13 || !sealable(st.CipherSuite) {
-		c.mu.Unlock()
-		_, err := tc.Write(head)
-		return nil, err
+	capture := keys != nil && st.Version == tls.VersionTLS13 && sealable(st.CipherSuite)
+	if capture {
+		c.tls.Store(tlsCapturing)
+	} else {
+		c.keys = nil
 	}
-	c.keys = keys
-	c.tls.Store(tlsCapturing)
 	c.mu.Unlock()
 
 	_, err := tc.Write(head)
-
+	if !capture {
+		return nil, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.keys = nil
@@ -183,8 +182,11 @@ func (c *streamConn) takeOver(tc *tls.Conn, head []byte) (*sealer, error) {
 	if err != nil {
 		return nil, nil // keep tc: crypto/tls writes as before
 	}
-	seq, found := s.place(keys.last)
-	s.end()
+	aead, err := s.cipher()
+	if err != nil {
+		return nil, nil // FIPS 140-only mode refuses nonces it does not make
+	}
+	seq, found := s.place(aead, keys.last)
 	if !found {
 		return nil, nil
 	}
@@ -227,24 +229,18 @@ func newSealer(c *streamConn, suite uint16, secret []byte) (*sealer, error) {
 	copy(s.iv[:], iv)
 	clear(key)
 	clear(iv)
-	if err := s.begin(); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
-// begin builds the AES-GCM state for a write (or the search for the
-// sequence number); end drops it. streamConn.mu is held.
-func (s *sealer) begin() error {
+// cipher builds the AES-GCM state of s's key, for one write or the search
+// for the sequence number.
+func (s *sealer) cipher() (cipher.AEAD, error) {
 	block, err := aes.NewCipher(s.key[:s.keyLen])
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.aead, err = cipher.NewGCM(block)
-	return err // FIPS 140-only mode refuses nonces it does not make
+	return cipher.NewGCM(block)
 }
-
-func (s *sealer) end() { s.aead = nil }
 
 // trafficKey derives the write key of keyLen bytes and the 12-byte IV from
 // a traffic secret with HKDF-Expand-Label over the suite's hash.
@@ -270,7 +266,7 @@ func hkdfLabel(label string, length int) string {
 
 // place finds the sequence number of record, the last record crypto/tls
 // wrote with the traffic key: the one under which it decrypts.
-func (s *sealer) place(record []byte) (uint64, bool) {
+func (s *sealer) place(aead cipher.AEAD, record []byte) (uint64, bool) {
 	if len(record) < recordHeaderLen+tagLen {
 		return 0, false
 	}
@@ -278,7 +274,7 @@ func (s *sealer) place(record []byte) (uint64, bool) {
 	nonce := new([12]byte)
 	for seq := range uint64(maxSeqSearch) {
 		*nonce = s.nonce(seq)
-		if _, err := s.aead.Open(scratch, nonce[:], record[recordHeaderLen:], record[:recordHeaderLen]); err == nil {
+		if _, err := aead.Open(scratch, nonce[:], record[recordHeaderLen:], record[:recordHeaderLen]); err == nil {
 			return seq, true
 		}
 	}
@@ -299,7 +295,7 @@ func (s *sealer) nonce(seq uint64) [12]byte {
 // the sequence number; nonce is scratch space (on the heap: the AEAD is an
 // interface, so a nonce on the stack would escape on every record).
 // streamConn.mu is held.
-func (s *sealer) appendRecords(dst, p []byte, typ byte, nonce *[12]byte) []byte {
+func (s *sealer) appendRecords(aead cipher.AEAD, dst, p []byte, typ byte, nonce *[12]byte) []byte {
 	for first := true; first || len(p) > 0; first = false {
 		n := min(len(p), maxPlaintext)
 		size := n + 1 + tagLen
@@ -309,7 +305,7 @@ func (s *sealer) appendRecords(dst, p []byte, typ byte, nonce *[12]byte) []byte 
 		dst = append(dst, p[:n]...)
 		dst = append(dst, typ)
 		*nonce = s.nonce(s.seq)
-		dst = s.aead.Seal(dst[:start], nonce[:], dst[start:], dst[hdr:start])
+		dst = aead.Seal(dst[:start], nonce[:], dst[start:], dst[hdr:start])
 		s.seq++
 		p = p[n:]
 	}
@@ -326,10 +322,6 @@ func (s *sealer) sealedLen(p int) int {
 // streamConn writes: without waiting once lean, keeping what the socket
 // does not take.
 func (s *sealer) Write(p []byte) (int, error) {
-	return s.write(p, recordApplicationData)
-}
-
-func (s *sealer) write(p []byte, typ byte) (int, error) {
 	f := borrowFlusher()
 	defer returnFlusher(f)
 	c := s.streamConn
@@ -341,11 +333,11 @@ func (s *sealer) write(p []byte, typ byte) (int, error) {
 	if cap(f.buf) < s.sealedLen(len(p)) {
 		f.buf = make([]byte, 0, s.sealedLen(len(p)))
 	}
-	if err := s.begin(); err != nil {
+	aead, err := s.cipher()
+	if err != nil {
 		return 0, err
 	}
-	f.buf = s.appendRecords(f.buf[:0], p, typ, &f.nonce)
-	s.end()
+	f.buf = s.appendRecords(aead, f.buf[:0], p, recordApplicationData, &f.nonce)
 	if !c.lean.Load() {
 		// The opening, written while the hand-off waits for it.
 		if _, err := c.Conn.Write(f.buf); err != nil {
@@ -359,25 +351,37 @@ func (s *sealer) write(p []byte, typ byte) (int, error) {
 	return len(p), nil
 }
 
-// Close sends the close_notify alert, unless the socket still holds a
-// backlog, and closes the connection. Where the socket is written raw the
-// alert goes out only if the socket takes it at once; elsewhere it waits
-// for the socket up to closeNotifyTimeout, as crypto/tls's own Close does.
+// Close sends the close_notify alert (see closeNotifyLocked) and closes
+// the connection.
 func (s *sealer) Close() error {
 	c := s.streamConn
 	c.mu.Lock()
-	if c.lean.Load() && len(c.backlog) == 0 && s.seq < maxRecords && s.begin() == nil {
-		alert := s.appendRecords(make([]byte, 0, 32), []byte{1, 0}, recordAlert, new([12]byte)) // warning, close_notify
-		s.end()
-		if c.raw != nil {
-			_, _ = c.writeLeanLocked(alert)
-		} else {
-			_ = c.Conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
-			_, _ = c.Conn.Write(alert)
-		}
-	}
+	s.closeNotifyLocked()
 	c.mu.Unlock()
 	return c.Close()
+}
+
+// closeNotifyLocked sends the close_notify alert, unless the socket still
+// holds a backlog. Where the socket is written raw the alert goes out only
+// if the socket takes it at once; elsewhere it waits for the socket up to
+// closeNotifyTimeout, as crypto/tls's own Close does. streamConn.mu is
+// held.
+func (s *sealer) closeNotifyLocked() {
+	c := s.streamConn
+	if !c.lean.Load() || len(c.backlog) > 0 || s.seq >= maxRecords {
+		return
+	}
+	aead, err := s.cipher()
+	if err != nil {
+		return
+	}
+	alert := s.appendRecords(aead, make([]byte, 0, 32), []byte{1, 0}, recordAlert, new([12]byte)) // warning, close_notify
+	if c.raw != nil {
+		_, _ = c.writeLeanLocked(alert)
+		return
+	}
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(closeNotifyTimeout))
+	_, _ = c.Conn.Write(alert)
 }
 
 // closeNotifyTimeout bounds the wait for a socket to take the close_notify
