@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,7 +163,7 @@ func (h *Hub) ServeStream(w http.ResponseWriter, r *http.Request, sr StreamReque
 		s   *subscriber
 		err error
 	)
-	if h.hijacks(r) {
+	if h.hijacks(w, r) {
 		s, err = h.open(w, r, sr) // its goroutine ends once it is handed off
 	} else {
 		// The results come back in a struct of their own, which is garbage
@@ -204,10 +206,44 @@ func (h *Hub) closeHandlerStream(s *subscriber, reason error) {
 	}
 }
 
-// hijacks reports whether the stream r opens is handed off from net/http
-// after its opening events: HTTP/1.1, over plain TCP or TLS.
-func (h *Hub) hijacks(r *http.Request) bool {
-	return h.opts.hijack && r.ProtoMajor == 1
+// hijacks reports whether the stream r opens is handed off from its
+// handler after its opening events: HTTP/1.1, over plain TCP or TLS, and
+// HTTP/2 from a server whose response writer is a Detacher.
+func (h *Hub) hijacks(w http.ResponseWriter, r *http.Request) bool {
+	return h.opts.hijack && (r.ProtoMajor == 1 || detacher(w) != nil)
+}
+
+// Detacher is implemented by an http.ResponseWriter whose response can
+// outlive its handler, as the HTTP/2 server of package h2 offers. The hub
+// detaches the HTTP/2 streams it serves through one (with WithHijack, the
+// default), as it hijacks HTTP/1.1 connections: the handler returns, and
+// the stream costs no goroutine and no buffer while it is idle.
+//
+// Detach sends the response head (the header as set, status 200) and
+// returns the stream as a net.Conn whose Write never waits: it queues the
+// bytes and fails once the stream has ended, or when the client does not
+// take what is queued (with an error for which errors.Is(err,
+// os.ErrDeadlineExceeded) reports true; the hub then drops the stream as a
+// slow consumer). Close ends the response after what is queued. onClose is
+// called once, on any goroutine, when the client or the connection ends
+// the stream before Close, and never after it.
+type Detacher interface {
+	Detach(onClose func()) (net.Conn, error)
+}
+
+// detacher returns the Detacher under w and the wrappers that unwrap to it
+// (see http.ResponseController), or nil.
+func detacher(w http.ResponseWriter) Detacher {
+	for {
+		if d, ok := w.(Detacher); ok {
+			return d
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
 }
 
 // open registers the stream sr describes and writes its head and opening
@@ -232,10 +268,10 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 
 		tokenExpiry: endReason == errTokenExpired,
 	}
-	// HTTP/1.1 streams, plain or over TLS, are handed off from net/http
-	// after the opening events (see hijacks); HTTP/2 ones keep the
-	// handler's goroutine.
-	hijack := h.hijacks(r)
+	// HTTP/1.1 streams, plain or over TLS, and HTTP/2 ones of a Detacher
+	// are handed off from their handler after the opening events (see
+	// hijacks); other HTTP/2 ones keep the handler's goroutine.
+	hijack := h.hijacks(w, r)
 	if !hijack {
 		s.side = &streamSide{wake: make(chan struct{}, 1)}
 	}
@@ -265,7 +301,12 @@ func (h *Hub) open(w http.ResponseWriter, r *http.Request, sr StreamRequest) (*s
 	}
 	h.log.Debug("stream opened", "conn", s.id, "remote", r.RemoteAddr, "topics", sr.Topics, "last_event_id", lastID, "replay", len(hist.Messages), "gap", gap, "hijacked", hijack)
 	if hijack {
-		if registered = h.handOff(w, s, opening, last, r.RemoteAddr, lifetime); registered {
+		if d := detacher(w); d != nil && r.ProtoMajor != 1 {
+			registered = h.detach(d, s, opening, last, r.RemoteAddr, lifetime)
+		} else {
+			registered = h.handOff(w, s, opening, last, r.RemoteAddr, lifetime)
+		}
+		if registered {
 			return nil, nil
 		}
 		// The writer cannot be hijacked (a wrapping middleware): serve the
@@ -535,6 +576,56 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 		h.closeAfterFlush(s, errShutdown, true)
 	}
 	return true
+}
+
+// detach hands an HTTP/2 stream over from its handler (see Detacher):
+// the response head goes out, then the opening events, and the hub's
+// writers own the stream. It reports false, having sent nothing, when the
+// stream cannot be detached (the client reset it meanwhile).
+func (h *Hub) detach(d Detacher, s *subscriber, opening []byte, last Cursor, remote string, lifetime time.Duration) bool {
+	conn, err := d.Detach(func() { h.end(s, nil) })
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	s.conn, s.last = conn, last
+	s.active = true // this goroutine writes until the hand-off is complete
+	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
+		s.sideLocked().info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
+	}
+	early := s.closed // ended before it had a connection to close
+	s.mu.Unlock()
+	if early {
+		go func() {
+			h.lifetimes.remove(s)
+			_ = conn.Close()
+			h.finish(s)
+		}()
+		return true
+	}
+	if _, err := conn.Write(opening); err != nil {
+		h.end(s, writeFailure(err))
+		return true
+	}
+	if lifetime > 0 {
+		h.lifetimes.add(s, lifetime)
+	}
+	f := borrowFlusher()
+	h.flush(s, f)
+	returnFlusher(f)
+	if h.closed() { // Shutdown began while this stream was being set up.
+		h.closeAfterFlush(s, errShutdown, true)
+	}
+	return true
+}
+
+// writeFailure is the reason a stream ends when a write to it failed: a
+// write that could not be done in time means the client did not keep up.
+func writeFailure(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errSlowConsumer
+	}
+	return err
 }
 
 // headerBuffer lets http.Header.Write append to a byte slice.

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/h2"
 	"github.com/valksor/go-sse/bench"
 	"github.com/valksor/go-sse/server"
 )
@@ -56,8 +57,11 @@ const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 //     written with the hub's own TLS 1.3 records;
 //   - tls-conn: the same through sse.Listener only, so that every stream
 //     keeps its *tls.Conn;
-//   - h2: the hub over TLS with HTTP/2, 100 streams on each connection as
-//     a browser would multiplex them, served from their handlers;
+//   - h2: the hub over TLS with HTTP/2 served by package h2, 100 streams
+//     on each connection as a browser would multiplex them, detached from
+//     their handlers (sse.Detacher);
+//   - h2-net: the same with net/http's own HTTP/2 server, where every
+//     stream keeps its handler's goroutine and buffers;
 //   - server: server.New over plain HTTP/1.1 with the access log on, as
 //     valksor-sse serve runs by default (what the server layer keeps per
 //     stream is server minus h1);
@@ -128,26 +132,37 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 			}
 		})
 	}
-	b.Run("h2", func(b *testing.B) {
-		for b.Loop() {
-			hub, err := sse.New(hubOpts...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			srv := httptest.NewUnstartedServer(hub.Handler())
-			srv.EnableHTTP2 = true
-			var conns atomic.Int64
-			srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-				if st == http.StateNew {
-					conns.Add(1)
+	for _, c := range []struct {
+		name string
+		own  bool // package h2's server, which detaches streams; otherwise net/http's
+	}{
+		{"h2", true},
+		{"h2-net", false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				hub, err := sse.New(hubOpts...)
+				if err != nil {
+					b.Fatal(err)
 				}
+				srv := httptest.NewUnstartedServer(hub.Handler())
+				srv.EnableHTTP2 = true
+				if c.own {
+					(&h2.Server{}).Configure(srv.Config)
+				}
+				var conns atomic.Int64
+				srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+					if st == http.StateNew {
+						conns.Add(1)
+					}
+				}
+				srv.StartTLS()
+				measureIdleStreams(b, c.name, "h2", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
+				b.ReportMetric(float64(conns.Load()), "conns")
+				shutdownIdle(b, hub, srv)
 			}
-			srv.StartTLS()
-			measureIdleStreams(b, "h2", "h2", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
-			b.ReportMetric(float64(conns.Load()), "conns")
-			shutdownIdle(b, hub, srv)
-		}
-	})
+		})
+	}
 	for _, c := range []struct {
 		name   string
 		limits server.Limits

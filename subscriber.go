@@ -436,7 +436,7 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 			s.giveBack(batch)
 			go func() {
 				if err := h.writeBlocking(s, rest); err != nil {
-					h.end(s, err)
+					h.end(s, writeFailure(err))
 					return
 				}
 				w := borrowFlusher()
@@ -447,7 +447,7 @@ func (h *Hub) flush(s *subscriber, w *flusher) {
 		}
 		s.giveBack(batch)
 		if err != nil {
-			h.end(s, err)
+			h.end(s, writeFailure(err))
 			return
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/h2"
 	"github.com/valksor/go-sse/ratelimit"
 )
 
@@ -49,6 +50,11 @@ func (s *Server) newHTTPServer(handler http.Handler) *http.Server {
 		NextProtos:     []string{"h2", "http/1.1"},
 		GetCertificate: s.cert.get,
 	}
+	// HTTP/2 is served by package h2 rather than net/http's own server, so
+	// that the hub detaches HTTP/2 streams from their handlers as it takes
+	// HTTP/1.1 ones over (see sse.Detacher).
+	hs := &h2.Server{Logger: s.log}
+	hs.Configure(srv)
 	return srv
 }
 

@@ -1,0 +1,107 @@
+package h2_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valksor/go-sse/h2"
+	"github.com/valksor/go-sse/internal/selfsigned"
+)
+
+// listen serves h with an h2.Server over TLS on 127.0.0.1 and returns the
+// base URL and a client speaking HTTP/2 to it.
+func listen(t *testing.T, h http.Handler, hs *h2.Server) (string, *http.Client) {
+	t.Helper()
+	cert, err := selfsigned.Certificate(time.Now(), time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	hs.Configure(srv)
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	go func() { _ = srv.Serve(tls.NewListener(ln, cfg)) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return "https://" + ln.Addr().String(), &http.Client{Transport: tr}
+}
+
+// TestBasicRequests: a GET, a POST whose body is echoed, and a detached
+// response written after its handler returned, over HTTP/2.
+func TestBasicRequests(t *testing.T) {
+	detached := make(chan net.Conn, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello "+r.Proto)
+	})
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(w, r.Body)
+	})
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		c, err := w.(interface {
+			Detach(func()) (net.Conn, error)
+		}).Detach(nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		detached <- c
+	})
+	url, client := listen(t, mux, &h2.Server{})
+
+	resp, err := client.Get(url + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello HTTP/2.0" || resp.ProtoMajor != 2 || resp.ContentLength != int64(len(body)) {
+		t.Fatalf("GET: %q over %s, length %d", body, resp.Proto, resp.ContentLength)
+	}
+
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
+	resp, err = client.Post(url+"/echo", "application/octet-stream", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, big) {
+		t.Fatalf("POST echoed %d bytes, want %d", len(body), len(big))
+	}
+
+	resp, err = client.Get(url + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	c := <-detached
+	for _, s := range []string{"data: one\n\n", "data: two\n\n"} {
+		if _, err := c.Write([]byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = c.Close()
+	body, err = io.ReadAll(resp.Body)
+	if err != nil || string(body) != "data: one\n\ndata: two\n\n" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("stream: %q, %v, %q", body, err, resp.Header.Get("Content-Type"))
+	}
+}
