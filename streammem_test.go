@@ -25,8 +25,8 @@ import (
 	"time"
 
 	sse "github.com/valksor/go-sse"
-	"github.com/valksor/go-sse/h2"
 	"github.com/valksor/go-sse/bench"
+	"github.com/valksor/go-sse/h2"
 	"github.com/valksor/go-sse/server"
 )
 

@@ -95,8 +95,8 @@ type conn struct {
 	ctrl     []byte // frames for the socket ahead of any data
 	ready    []*stream
 	buffered int // the streams' pending bytes, together
-	henc  *hpack.Encoder
-	hbuf  bytes.Buffer
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
 
 	sendWindow    int64 // the client's connection window
 	initialWindow int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
