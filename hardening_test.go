@@ -16,6 +16,7 @@ import (
 	"time"
 
 	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/h2"
 	"github.com/valksor/go-sse/internal/proctest"
 )
 
@@ -215,9 +216,10 @@ func TestFreshStreamLearnsAnID(t *testing.T) {
 // TestStreamOutlivesServerTimeouts: a server with short idle and read
 // timeouts closes an idle keep-alive connection and a trickled request
 // body, while an open stream (HTTP/1.1 hijacked, HTTP/1.1 from its handler,
-// HTTP/2) outlives both and still receives what is published after them.
+// HTTP/2 from net/http's server and detached by package h2's) outlives both
+// and still receives what is published after them.
 func TestStreamOutlivesServerTimeouts(t *testing.T) {
-	for _, mode := range []string{"hijacked", "handler", "h2"} {
+	for _, mode := range []string{"hijacked", "handler", "h2", "h2-detached"} {
 		t.Run(mode, func(t *testing.T) {
 			hub, err := sse.New(sse.WithPublishToken(token), sse.WithPingInterval(0), sse.WithHijack(mode == "hijacked"))
 			if err != nil {
@@ -226,7 +228,11 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 			srv := httptest.NewUnstartedServer(hub.Handler())
 			srv.Config.ReadTimeout = 300 * time.Millisecond
 			srv.Config.IdleTimeout = 300 * time.Millisecond
-			if mode == "h2" {
+			tlsMode := strings.HasPrefix(mode, "h2")
+			if mode == "h2-detached" {
+				(&h2.Server{}).Configure(srv.Config)
+			}
+			if tlsMode {
 				srv.EnableHTTP2 = true
 				srv.StartTLS()
 			} else {
@@ -234,16 +240,16 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 			}
 			t.Cleanup(func() { hub.Shutdown(context.Background()); srv.Close() })
 			s := open(t, srv, "/sse", nil)
-			if mode == "h2" && s.resp.ProtoMajor != 2 {
+			if tlsMode && s.resp.ProtoMajor != 2 {
 				t.Fatalf("stream over %s, want HTTP/2", s.resp.Proto)
 			}
 			addr := srv.Listener.Addr().String()
 			// An idle keep-alive connection is closed by the server.
-			idle := dialRaw(t, addr, mode == "h2")
+			idle := dialRaw(t, addr, tlsMode)
 			fmt.Fprintf(idle, "GET /sse/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 			proctest.AwaitClosed(t, idle, "an idle keep-alive connection")
 			// So is a request whose body trickles in.
-			slow := dialRaw(t, addr, mode == "h2")
+			slow := dialRaw(t, addr, tlsMode)
 			fmt.Fprintf(slow, "POST /sse/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", token)
 			proctest.AwaitClosed(t, slow, "a trickled request body")
 			// The stream lived through both and still gets events.

@@ -19,6 +19,12 @@ import (
 // base URL and a client speaking HTTP/2 to it.
 func listen(t *testing.T, h http.Handler, hs *h2.Server) (string, *http.Client) {
 	t.Helper()
+	return listenWith(t, h, hs, nil)
+}
+
+// listenWith is listen with a hook that adjusts the http.Server first.
+func listenWith(t testing.TB, h http.Handler, hs *h2.Server, adjust func(*http.Server)) (string, *http.Client) {
+	t.Helper()
 	cert, err := selfsigned.Certificate(time.Now(), time.Now().Add(time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +34,9 @@ func listen(t *testing.T, h http.Handler, hs *h2.Server) (string, *http.Client) 
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h}
+	if adjust != nil {
+		adjust(srv)
+	}
 	hs.Configure(srv)
 	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
 	go func() { _ = srv.Serve(tls.NewListener(ln, cfg)) }()

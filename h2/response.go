@@ -318,7 +318,10 @@ func (w *responseWriter) EnableFullDuplex() error { return nil }
 //     and fails when the stream has ended or would hold more than
 //     Server.MaxStreamBuffer that the client's flow control does not let
 //     out yet;
-//   - Close ends the response after what is queued (END_STREAM);
+//   - Close ends the response after what is queued (END_STREAM), or
+//     resets the stream if the client does not take that within
+//     Server.WriteTimeout; a Write that fails because the buffer is full
+//     resets the stream at once;
 //   - Read returns an error at once; the deadlines are ignored.
 //
 // The handler must return soon after and not use w again. onClose, if not
@@ -436,6 +439,10 @@ func (d *detachedStream) Write(p []byte) (int, error) {
 	case st.endQueued || st.sendDone:
 		return 0, errStreamClosed
 	case len(st.pending)+len(p) > c.maxBuffer, c.buffered+len(p) > connBufferFactor*c.maxBuffer:
+		// The client does not keep up: the stream ends here, its queue
+		// with it. The caller learns it from the error, not from onClose.
+		st.onClose = nil
+		c.resetLocked(st, errCodeCancel, true)
 		return 0, errBufferFull
 	}
 	st.pending = append(st.pending, p...)
@@ -445,7 +452,7 @@ func (d *detachedStream) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close ends the response after what is queued.
+// Close ends the response after what is queued (see Detach).
 func (d *detachedStream) Close() error {
 	st := (*stream)(d)
 	c := st.c
@@ -456,6 +463,17 @@ func (d *detachedStream) Close() error {
 	}
 	st.onClose = nil
 	st.endQueued = true
+	if len(st.pending) > 0 {
+		// What is queued goes out first, unless the client does not take
+		// it within the write timeout: then the stream is reset.
+		st.closeTimer = time.AfterFunc(c.writeTimeout, func() {
+			c.mu.Lock()
+			if !st.sendDone {
+				c.resetLocked(st, errCodeCancel, true)
+			}
+			c.mu.Unlock()
+		})
+	}
 	c.readyLocked(st)
 	c.kick()
 	return nil

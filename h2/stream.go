@@ -35,6 +35,8 @@ type stream struct {
 	cancel  context.CancelFunc
 	onClose func() // a detached stream's: the client or the connection ended it
 
+	closeTimer *time.Timer // a closed detached stream's, while its queue drains
+
 	recvDone    bool // the client ended its side (END_STREAM)
 	sendDone    bool // the server ended its side (END_STREAM sent)
 	endQueued   bool // END_STREAM (or trailers) goes out after pending
@@ -460,6 +462,9 @@ func (c *conn) resetLocked(st *stream, code http2.ErrCode, send bool) func() {
 // returns the detached stream's close callback, if it has one.
 func (c *conn) abortLocked(st *stream) func() {
 	st.reset = true
+	if st.closeTimer != nil {
+		st.closeTimer.Stop()
+	}
 	c.buffered -= len(st.pending)
 	st.pending = nil
 	st.trailers = nil

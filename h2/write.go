@@ -195,6 +195,10 @@ func (c *conn) sendLocked(b []byte, st *stream) ([]byte, bool, bool) {
 // afterEndLocked follows the end of the server's side of st: a reset when
 // the client still sends a body nobody reads, and the stream's close.
 func (c *conn) afterEndLocked(st *stream) {
+	if st.closeTimer != nil {
+		st.closeTimer.Stop()
+		st.closeTimer = nil
+	}
 	if st.rstAfterEnd && !st.recvDone && !st.reset && st.rw == nil {
 		c.ctrl = appendRSTStream(c.ctrl, st.id, errCodeNo)
 		st.reset = true

@@ -1,0 +1,156 @@
+package sse_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	sse "github.com/valksor/go-sse"
+	"github.com/valksor/go-sse/h2"
+	"github.com/valksor/go-sse/internal/proctest"
+)
+
+// newH2Hub serves a hub over TLS with HTTP/2 from package h2, and returns
+// a client that multiplexes its streams over one connection.
+func newH2Hub(t *testing.T, hs *h2.Server, opts ...sse.Option) (*sse.Hub, *httptest.Server, *http.Client) {
+	t.Helper()
+	opts = append([]sse.Option{sse.WithPublishToken(token), sse.WithPingInterval(0)}, opts...)
+	hub, err := sse.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(hub.Handler())
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{testCert(t)}, NextProtos: []string{"h2", "http/1.1"}}
+	hs.Configure(srv.Config)
+	srv.StartTLS()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hub.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		srv.Close()
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	var p http.Protocols
+	p.SetHTTP2(true)
+	tr.Protocols = &p
+	t.Cleanup(tr.CloseIdleConnections)
+	return hub, srv, &http.Client{Transport: tr}
+}
+
+// TestHTTP2StreamsAreDetached: HTTP/2 streams served by package h2 are
+// detached from their handlers (handed off, as HTTP/1.1 ones are), share
+// one connection, and each gets every event; a client that closes one
+// stream (RST_STREAM) ends that stream alone; Shutdown ends the others
+// with the retry hint.
+func TestHTTP2StreamsAreDetached(t *testing.T) {
+	hub, srv, hc := newH2Hub(t, &h2.Server{})
+	var streams []*stream
+	for range 3 {
+		s := openWith(t, hc, srv.URL+"/sse?topic=news", nil)
+		if s.resp.ProtoMajor != 2 {
+			t.Fatalf("stream over %s, want HTTP/2", s.resp.Proto)
+		}
+		streams = append(streams, s)
+	}
+	for _, c := range hub.Clients() {
+		if !c.HandedOff {
+			t.Fatalf("stream %s is served from its handler, want it detached", c.ID)
+		}
+	}
+	if _, err := hub.Publish(context.Background(), sse.Event{Topics: []string{"news"}, Type: "one", Data: strings.Repeat("x", 70000)}); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range streams {
+		if e := s.next(); e.Type != "one" || len(e.Data) != 70000 {
+			t.Fatalf("stream %d got %q with %d bytes, want one with 70,000", i, e.Type, len(e.Data))
+		}
+	}
+
+	streams[0].resp.Body.Close()
+	proctest.Await(t, 10*time.Second, "the closed stream to end", func() bool { return hub.Stats().Connections == 2 })
+	if _, err := hub.Publish(context.Background(), sse.Event{Topics: []string{"news"}, Type: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range streams[1:] {
+		if e := s.next(); e.Type != "two" {
+			t.Fatalf("got %q, want two", e.Type)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range streams[1:] {
+		s.ended()
+		if s.p.Retry() != sse.ShutdownRetry {
+			t.Errorf("stream %d: retry hint %v at shutdown, want %v", i+1, s.p.Retry(), sse.ShutdownRetry)
+		}
+	}
+}
+
+// TestHTTP2SlowConsumerIsDropped: a client that opens a stream with a
+// zero flow-control window and never opens it is dropped as a slow
+// consumer once its stream's buffer is full: the stream is reset, the hub
+// counts it, and a stream on another connection keeps receiving.
+func TestHTTP2SlowConsumerIsDropped(t *testing.T) {
+	hub, srv, hc := newH2Hub(t, &h2.Server{MaxStreamBuffer: 64 << 10})
+	healthy := openWith(t, hc, srv.URL+"/sse?topic=news", nil)
+
+	conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fr := http2.NewFramer(conn, conn)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":path", "/sse?topic=news"}, {":authority", "x"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	_ = fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	_ = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+	proctest.Await(t, 10*time.Second, "the second stream to open", func() bool { return hub.Stats().Connections == 2 })
+
+	big := strings.Repeat("y", 16<<10)
+	for i := 0; hub.Stats().SlowDisconnects == 0; i++ {
+		if i == 100 {
+			t.Fatalf("100 events of 16 KB published and no slow consumer dropped: %+v", hub.Stats())
+		}
+		if _, err := hub.Publish(context.Background(), sse.Event{Topics: []string{"news"}, Type: "big", Data: big}); err != nil {
+			t.Fatal(err)
+		}
+		if e := healthy.next(); e.Type != "big" {
+			t.Fatalf("the healthy stream got %q, want big", e.Type)
+		}
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("no RST_STREAM for the slow stream: %v", err)
+		}
+		if rst, ok := f.(*http2.RSTStreamFrame); ok && rst.StreamID == 1 {
+			break
+		}
+	}
+	proctest.Await(t, 10*time.Second, "the slow stream to be released", func() bool { return hub.Stats().Connections == 1 })
+}
