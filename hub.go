@@ -544,6 +544,11 @@ func (h *Hub) LastEventID() string {
 // requests, such as a Mercure endpoint, apply it to what they hand the hub.
 func (h *Hub) MaxTopics() int { return h.opts.maxTopics }
 
+// WriteTimeout returns how long one write to a stream may wait
+// (WithWriteTimeout; 0 for no bound), for servers that write the hub's
+// streams themselves, such as package h2's.
+func (h *Hub) WriteTimeout() time.Duration { return h.opts.writeTimeout }
+
 // ClientInfo describes one open stream.
 type ClientInfo struct {
 	// ID is the connection id sent in the connected event.
@@ -556,9 +561,10 @@ type ClientInfo struct {
 	Since time.Time
 	// Queued is how many events wait to be written to it.
 	Queued int
-	// HandedOff is true for HTTP/1.1 streams (plain or TLS) written by the
-	// hub's writers, false for streams served from their handler (HTTP/2,
-	// or with WithHijack(false)).
+	// HandedOff is true for streams written by the hub's writers: HTTP/1.1
+	// ones (plain or TLS) and HTTP/2 ones detached from their handler (see
+	// Detacher); false for streams served from their handler (HTTP/2 under
+	// net/http's own server, or with WithHijack(false)).
 	HandedOff bool
 }
 

@@ -320,12 +320,14 @@ func WithOnDisconnect(fn func(ConnInfo, error)) Option {
 }
 
 // WithHijack chooses whether HTTP/1.1 streams, plain or over TLS, are taken
-// over from net/http after their opening events (default true). Taken-over
-// streams cost no goroutine while idle and are written by a small pool (a
-// TLS stream without waiting when its listener is wrapped with Listener);
-// the others (HTTP/2, and writers that cannot be hijacked) are served from
-// their handler's goroutine. Turn it off when a middleware must see the whole
-// response.
+// over from net/http after their opening events, and HTTP/2 streams
+// detached from their handler where the server allows it (a Detacher, as
+// package h2's server offers), default true. Taken-over streams cost no
+// goroutine while idle and are written by a small pool (a TLS stream
+// without waiting when its listener is wrapped with Listener); the others
+// (HTTP/2 under net/http's own server, and writers that cannot be
+// hijacked) are served from their handler's goroutine. Turn it off when a
+// middleware must see the whole response.
 func WithHijack(enabled bool) Option {
 	return func(o *options) error {
 		o.hijack = enabled

@@ -52,8 +52,10 @@ func (s *Server) newHTTPServer(handler http.Handler) *http.Server {
 	}
 	// HTTP/2 is served by package h2 rather than net/http's own server, so
 	// that the hub detaches HTTP/2 streams from their handlers as it takes
-	// HTTP/1.1 ones over (see sse.Detacher).
-	hs := &h2.Server{Logger: s.log}
+	// HTTP/1.1 ones over (see sse.Detacher). A write to its socket may
+	// wait as long as one to an HTTP/1.1 stream (h2's default when the
+	// hub sets no bound).
+	hs := &h2.Server{Logger: s.log, WriteTimeout: s.hub.WriteTimeout()}
 	hs.Configure(srv)
 	return srv
 }
