@@ -154,3 +154,22 @@ func TestHTTP2SlowConsumerIsDropped(t *testing.T) {
 	}
 	proctest.Await(t, 10*time.Second, "the slow stream to be released", func() bool { return hub.Stats().Connections == 1 })
 }
+
+// TestHTTP2ReplayLargerThanStreamBuffer: a stream that resumes with more
+// history than its buffer holds gets all of it: the opening is one write,
+// which an empty queue always takes.
+func TestHTTP2ReplayLargerThanStreamBuffer(t *testing.T) {
+	hub, srv, hc := newH2Hub(t, &h2.Server{MaxStreamBuffer: 64 << 10})
+	data := strings.Repeat("z", 16<<10)
+	for range 20 {
+		if _, err := hub.Publish(context.Background(), sse.Event{Type: "old", Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openWith(t, hc, srv.URL+"/sse?lastEventID=earliest", nil)
+	for i := range 20 {
+		if e := s.next(); e.Type != "old" || e.Data != data {
+			t.Fatalf("replayed event %d: %q with %d bytes, want old with %d", i, e.Type, len(e.Data), len(data))
+		}
+	}
+}

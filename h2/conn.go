@@ -94,7 +94,7 @@ type conn struct {
 
 	ctrl     []byte // frames for the socket ahead of any data
 	ready    []*stream
-	buffered int // the streams' pending bytes, together
+	buffered int // the detached streams' pending bytes, together
 	henc     *hpack.Encoder
 	hbuf     bytes.Buffer
 

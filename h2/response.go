@@ -193,7 +193,6 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			chunk = chunk[:maxHandlerPending]
 		}
 		st.pending = append(st.pending, chunk...)
-		c.buffered += len(chunk)
 		n += len(chunk)
 		w.written += int64(len(chunk))
 		if !st.headSent && len(st.pending) >= sendHeadAt {
@@ -315,9 +314,11 @@ func (w *responseWriter) EnableFullDuplex() error { return nil }
 // with what was written so far, and returns the stream as a net.Conn:
 //
 //   - Write never waits: it queues its bytes for the connection's writer
-//     and fails when the stream has ended or would hold more than
-//     Server.MaxStreamBuffer that the client's flow control does not let
-//     out yet;
+//     and fails when the stream has ended, or when bytes are still queued
+//     and with p the stream would hold more than Server.MaxStreamBuffer
+//     (or the connection's detached streams four times that) that the
+//     client's flow control does not let out yet; a write to an empty
+//     queue is always taken, whatever its size;
 //   - Close ends the response after what is queued (END_STREAM), or
 //     resets the stream if the client does not take that within
 //     Server.WriteTimeout; a Write that fails because the buffer is full
@@ -344,6 +345,7 @@ func (w *responseWriter) Detach(onClose func()) (net.Conn, error) {
 	w.sendHeadLocked(false)
 	w.detached = true
 	st.detached = true
+	c.buffered += len(st.pending)
 	st.onClose = onClose
 	c.readyLocked(st)
 	return (*detachedStream)(st), nil
@@ -438,7 +440,7 @@ func (d *detachedStream) Write(p []byte) (int, error) {
 		return 0, errClientReset
 	case st.endQueued || st.sendDone:
 		return 0, errStreamClosed
-	case len(st.pending)+len(p) > c.maxBuffer, c.buffered+len(p) > connBufferFactor*c.maxBuffer:
+	case len(st.pending) > 0 && (len(st.pending)+len(p) > c.maxBuffer || c.buffered+len(p) > connBufferFactor*c.maxBuffer):
 		// The client does not keep up: the stream ends here, its queue
 		// with it. The caller learns it from the error, not from onClose.
 		st.onClose = nil

@@ -97,6 +97,10 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	if f.Truncated {
 		// The header list is over MaxHeaderListSize: 431, no handler.
 		c.mu.Lock()
+		if len(c.ctrl) > maxQueuedControl {
+			c.mu.Unlock()
+			return http2.ConnectionError(errCodeEnhanceYourCal)
+		}
 		block := c.encodeHeadLocked(http.StatusRequestHeaderFieldsTooLarge, nil, 0)
 		c.ctrl = appendHeaders(c.ctrl, id, block, true, c.maxSendFrame)
 		if !f.StreamEnded() {
@@ -465,7 +469,9 @@ func (c *conn) abortLocked(st *stream) func() {
 	if st.closeTimer != nil {
 		st.closeTimer.Stop()
 	}
-	c.buffered -= len(st.pending)
+	if st.detached {
+		c.buffered -= len(st.pending)
+	}
 	st.pending = nil
 	st.trailers = nil
 	if b := st.body; b != nil {

@@ -166,7 +166,9 @@ func (c *conn) sendLocked(b []byte, st *stream) ([]byte, bool, bool) {
 		}
 		st.sendWindow -= allow
 		c.sendWindow -= allow
-		c.buffered -= int(allow)
+		if st.detached {
+			c.buffered -= int(allow)
+		}
 		if end {
 			st.sendDone = true
 			c.afterEndLocked(st)
