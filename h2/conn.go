@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+	"golang.org/x/time/rate"
 )
 
 // Sizes and bounds of a connection.
@@ -48,6 +49,18 @@ const (
 	// maxQueuedFactor times MaxConcurrentStreams requests may wait for a
 	// handler while handlers of streams the client reset still run.
 	maxQueuedFactor = 4
+	// answerRate and answerBurst bound the frames a client sends that the
+	// server must answer without a stream's work to show for it (PING and
+	// SETTINGS, which are acknowledged, and frames on closed streams,
+	// which are reset): a client that sends them faster, whether or not it
+	// reads the answers, loses the connection. Browsers send a few a
+	// minute.
+	answerRate  = 100
+	answerBurst = 1000
+	// closedRemembered is how many recently closed streams a connection
+	// remembers, to tell a frame on a closed stream (STREAM_CLOSED) from
+	// one on a stream the client skipped (PROTOCOL_ERROR).
+	closedRemembered = 32
 )
 
 // Error codes, as the protocol defines them.
@@ -104,6 +117,10 @@ type conn struct {
 	recvWindow    int64 // what the client may still send on the connection
 	recvCredit    int64 // read from bodies, not yet given back
 
+	closedIDs  [closedRemembered]uint32 // the last streams closed, a ring
+	closedNext int
+	answers    *rate.Limiter
+
 	goingAway  bool   // a GOAWAY is queued: no new streams
 	goAwayLast uint32 // the last stream id it admits
 	closeAfter bool   // close once the queue is written (and, if drain, the streams ended)
@@ -139,6 +156,7 @@ func newConn(s *Server, hs *http.Server, nc *tls.Conn, h http.Handler, ctx conte
 		initialWindow: 65535,
 		maxSendFrame:  16384,
 		recvWindow:    connRecvWindow,
+		answers:       rate.NewLimiter(answerRate, answerBurst),
 		wake:          make(chan struct{}, 1),
 		writerDone:    make(chan struct{}),
 	}
@@ -185,10 +203,13 @@ func (c *conn) serve() {
 			}
 		}
 		first = false
-		if err == nil {
-			err = c.process(f)
+		if err != nil {
+			if !c.handleReadError(fh, err) {
+				return
+			}
+			continue
 		}
-		if err != nil && !c.handleError(fh, err) {
+		if err := c.process(f); err != nil && !c.handleError(err) {
 			return
 		}
 	}
@@ -215,19 +236,26 @@ func (c *conn) readPreface() error {
 	return c.nc.SetReadDeadline(time.Time{})
 }
 
+// handleReadError answers an error of reading a frame. It reports whether
+// the connection goes on.
+func (c *conn) handleReadError(fh http2.FrameHeader, err error) bool {
+	var se http2.StreamError
+	if errors.As(err, &se) && fh.Type == http2.FrameHeaders && se.Cause == nil {
+		// The header block was not decoded (a bad padding, say): the
+		// connection's HPACK state is lost with it.
+		c.connError(errCodeProtocol, err)
+		return false
+	}
+	return c.handleError(err)
+}
+
 // handleError answers an error of reading or handling a frame. It reports
 // whether the connection goes on.
-func (c *conn) handleError(fh http2.FrameHeader, err error) bool {
+func (c *conn) handleError(err error) bool {
 	var se http2.StreamError
 	var ce http2.ConnectionError
 	switch {
 	case errors.As(err, &se):
-		if fh.Type == http2.FrameHeaders && se.Cause == nil {
-			// The header block was not decoded (a bad padding, say): the
-			// connection's HPACK state is lost with it.
-			c.connError(errCodeProtocol, err)
-			return false
-		}
 		c.streamError(se.StreamID, se.Code)
 		return true
 	case errors.As(err, &ce):
@@ -352,6 +380,9 @@ func (c *conn) process(f http2.Frame) error {
 			return http2.ConnectionError(errCodeProtocol)
 		}
 		if !f.IsAck() {
+			if !c.answers.Allow() {
+				return http2.ConnectionError(errCodeEnhanceYourCal)
+			}
 			return c.queueControl(appendPing(nil, true, f.Data))
 		}
 	case *http2.RSTStreamFrame:
@@ -390,6 +421,9 @@ func (c *conn) queueControl(frame []byte) error {
 func (c *conn) processSettings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
+	}
+	if !c.answers.Allow() {
+		return http2.ConnectionError(errCodeEnhanceYourCal)
 	}
 	c.mu.Lock()
 	err := f.ForeachSetting(func(s http2.Setting) error {
@@ -468,6 +502,7 @@ func (c *conn) processReset(f *http2.RSTStreamFrame) error {
 		}
 		return nil
 	}
+	st.peerReset = true
 	fn := c.resetLocked(st, 0, false)
 	c.mu.Unlock()
 	if fn != nil {
@@ -484,7 +519,7 @@ func (c *conn) streamError(id uint32, code http2.ErrCode) {
 	}
 	st := c.streams[id]
 	var fn func()
-	if st != nil {
+	if st != nil && !st.reset {
 		fn = c.resetLocked(st, code, true)
 	} else if len(c.ctrl) <= maxQueuedControl {
 		c.ctrl = appendRSTStream(c.ctrl, id, code)
@@ -494,6 +529,31 @@ func (c *conn) streamError(id uint32, code http2.ErrCode) {
 	if fn != nil {
 		fn()
 	}
+}
+
+// resetByServer marks an id in closedIDs whose stream the server reset.
+const resetByServer = 1 << 31
+
+// rememberClosedLocked notes that st closed.
+func (c *conn) rememberClosedLocked(st *stream) {
+	id := st.id
+	if st.reset && !st.peerReset {
+		id |= resetByServer
+	}
+	c.closedIDs[c.closedNext] = id
+	c.closedNext = (c.closedNext + 1) % closedRemembered
+}
+
+// recentlyClosedLocked reports whether stream id is one of the last that
+// closed, and whether the server reset it (frames the client sent before
+// it learnt that are ignored).
+func (c *conn) recentlyClosedLocked(id uint32) (closed, byServer bool) {
+	for _, v := range c.closedIDs {
+		if v&^resetByServer == id && v != 0 {
+			return true, v&resetByServer != 0
+		}
+	}
+	return false, false
 }
 
 // armIdleLocked starts the idle timer when no stream is open.

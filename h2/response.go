@@ -356,6 +356,9 @@ func (w *responseWriter) Detach(onClose func()) (net.Conn, error) {
 // trailers. A handler that panicked gets its stream reset.
 func (w *responseWriter) finish(panicked bool) {
 	c, st := w.c, w.st
+	if w.status == 0 && !panicked && !w.detached {
+		w.WriteHeader(http.StatusOK) // before done, which WriteHeader refuses
+	}
 	c.mu.Lock()
 	w.done = true
 	var closed func()
@@ -364,9 +367,6 @@ func (w *responseWriter) finish(panicked bool) {
 		closed = c.resetLocked(st, errCodeInternal, true)
 	case w.detached || st.reset || c.dead:
 	default:
-		if w.status == 0 {
-			w.WriteHeader(http.StatusOK)
-		}
 		if !st.headSent {
 			w.sendHeadLocked(true)
 		}

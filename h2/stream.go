@@ -42,6 +42,7 @@ type stream struct {
 	endQueued   bool // END_STREAM (or trailers) goes out after pending
 	headSent    bool // the response's HEADERS are queued
 	reset       bool // RST_STREAM sent or received
+	peerReset   bool // received: frames after it are the client's error
 	closed      bool // closed in the client's view (counted out of clientOpen)
 	inReady     bool // in conn.ready
 	detached    bool
@@ -75,8 +76,16 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return c.processTrailers(st, f)
 	}
 	if id <= c.lastStream {
+		closed, byServer := c.recentlyClosedLocked(id)
 		c.mu.Unlock()
-		// A closed stream: reopening it, or opening streams out of order.
+		switch {
+		case byServer:
+			return nil // trailers sent before the client learnt of the reset
+		case closed:
+			return http2.ConnectionError(errCodeStreamClosed) // frames after its end
+		}
+		// A stream skipped, or one closed long ago: opening streams out
+		// of order.
 		return http2.ConnectionError(errCodeProtocol)
 	}
 	c.lastStream = id
@@ -309,11 +318,17 @@ func (c *conn) processData(f *http2.DataFrame) error {
 	if st == nil || st.recvDone || st.reset || st.body == nil {
 		// The bytes are not kept: the connection's window gets them back.
 		c.creditLocked(nil, n)
-		switch {
-		case id > c.lastStream:
+		if id > c.lastStream {
 			return http2.ConnectionError(errCodeProtocol) // an idle stream
-		case st != nil && st.reset:
-			return nil // reset already: frames in flight are ignored
+		}
+		if st != nil && st.reset && !st.peerReset {
+			return nil // reset by the server: frames in flight are ignored
+		}
+		if _, byServer := c.recentlyClosedLocked(id); st == nil && byServer {
+			return nil
+		}
+		if !c.answers.Allow() {
+			return http2.ConnectionError(errCodeEnhanceYourCal)
 		}
 		return http2.StreamError{StreamID: id, Code: errCodeStreamClosed}
 	}
@@ -501,6 +516,7 @@ func (c *conn) maybeCloseLocked(st *stream) {
 	if st.closed && st.rw == nil {
 		if c.streams[st.id] == st {
 			delete(c.streams, st.id)
+			c.rememberClosedLocked(st)
 		}
 		c.armIdleLocked()
 		if c.closeAfter && c.drain {
