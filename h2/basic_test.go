@@ -2,6 +2,7 @@ package h2_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -112,5 +113,52 @@ func TestBasicRequests(t *testing.T) {
 	body, err = io.ReadAll(resp.Body)
 	if err != nil || string(body) != "data: one\n\ndata: two\n\n" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("stream: %q, %v, %q", body, err, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestGracefulShutdown: http.Server.Shutdown sends the connection a
+// GOAWAY; the request in flight completes, and Shutdown returns once it
+// has, with the connection closed.
+func TestGracefulShutdown(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var srv *http.Server
+	url, client := listenWith(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		io.WriteString(w, "done")
+	}), &h2.Server{}, func(s *http.Server) { srv = s })
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := client.Get(url + "/slow")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-entered
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- srv.Shutdown(ctx)
+	}()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a request was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if r := <-got; r.err != nil || r.body != "done" {
+		t.Fatalf("the request in flight got %q, %v", r.body, r.err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
 	}
 }

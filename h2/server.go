@@ -85,7 +85,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
-	shutdown bool
+	shutdown bool                  // Shutdown was called: every server's
+	closing  map[*http.Server]bool // srv.Shutdown was called
 }
 
 // Configure makes srv serve HTTP/2 over TLS with s: it sets
@@ -99,7 +100,7 @@ func (s *Server) Configure(srv *http.Server) {
 	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
 		s.ServeConn(hs, c, h)
 	}
-	srv.RegisterOnShutdown(s.Shutdown)
+	srv.RegisterOnShutdown(func() { s.shutdownFor(srv) })
 }
 
 // ServeConn serves one connection, which has completed its TLS handshake
@@ -125,13 +126,31 @@ func (s *Server) ServeConn(hs *http.Server, c *tls.Conn, h http.Handler) {
 
 // Shutdown tells every connection the server is going away (GOAWAY): no new
 // stream is accepted, and each connection closes once its open streams have
-// ended. It does not wait; Configure has http.Server.Shutdown call it.
+// ended; connections that arrive later are closed. It does not wait.
+// Configure has http.Server.Shutdown do the same for the connections of
+// that http.Server.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.shutdown = true
-	conns := make([]*conn, 0, len(s.conns))
+	s.mu.Unlock()
+	s.shutdownFor(nil)
+}
+
+// shutdownFor ends gracefully the connections served for hs, or all of
+// them when hs is nil, and refuses new ones.
+func (s *Server) shutdownFor(hs *http.Server) {
+	s.mu.Lock()
+	if hs != nil {
+		if s.closing == nil {
+			s.closing = make(map[*http.Server]bool)
+		}
+		s.closing[hs] = true
+	}
+	var conns []*conn
 	for c := range s.conns {
-		conns = append(conns, c)
+		if hs == nil || c.hs == hs {
+			conns = append(conns, c)
+		}
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
@@ -142,7 +161,7 @@ func (s *Server) Shutdown() {
 func (s *Server) track(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.shutdown {
+	if s.shutdown || s.closing[c.hs] {
 		return false
 	}
 	if s.conns == nil {
