@@ -7,6 +7,8 @@ import (
 	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,4 +174,66 @@ func TestHTTP2ReplayLargerThanStreamBuffer(t *testing.T) {
 			t.Fatalf("replayed event %d: %q with %d bytes, want old with %d", i, e.Type, len(e.Data), len(data))
 		}
 	}
+}
+
+// TestHTTP2StreamChurn: streams open and close on a few shared HTTP/2
+// connections while events are published. Every stream that stays open
+// gets every event published after it opened, in order, none twice;
+// every stream closed is released, and when the clients go, so do the
+// server's connections and goroutines.
+func TestHTTP2StreamChurn(t *testing.T) {
+	const conns, perConn, events = 4, 25, 30
+	hub, srv, _ := newH2Hub(t, &h2.Server{})
+	before := runtime.NumGoroutine() // the server and the hub's writers are up
+
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	var transports []*http.Transport
+	var kept []*stream
+	for range conns {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+		var p http.Protocols
+		p.SetHTTP2(true)
+		tr.Protocols = &p
+		transports = append(transports, tr)
+		hc := &http.Client{Transport: tr}
+		for i := range perConn {
+			s := openWith(t, hc, srv.URL+"/sse?topic=churn", nil)
+			if i%2 == 0 {
+				s.resp.Body.Close() // half of them go at once
+				continue
+			}
+			kept = append(kept, s)
+		}
+	}
+	proctest.Await(t, 10*time.Second, "the closed half to be released", func() bool {
+		return hub.Stats().Connections == len(kept)
+	})
+	for i := range events {
+		if _, err := hub.Publish(context.Background(), sse.Event{Topics: []string{"churn"}, Type: "n", Data: strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+		if i == events/2 {
+			kept[0].resp.Body.Close() // one more goes mid-way
+		}
+	}
+	for k, s := range kept[1:] {
+		for i := range events {
+			if e := s.next(); e.Type != "n" || e.Data != strconv.Itoa(i) {
+				t.Fatalf("stream %d, event %d: got %q %q", k+1, i, e.Type, e.Data)
+			}
+		}
+	}
+	for _, s := range kept {
+		s.resp.Body.Close()
+	}
+	for _, tr := range transports {
+		tr.CloseIdleConnections()
+	}
+	proctest.Await(t, 10*time.Second, "every stream to be released", func() bool { return hub.Stats().Connections == 0 })
+	// The server's connection goroutines (a reader and a writer each) end
+	// with the connections, and the clients' with theirs.
+	proctest.Await(t, 10*time.Second, "the connections' goroutines to end", func() bool {
+		return runtime.NumGoroutine() <= before
+	})
 }
