@@ -448,7 +448,8 @@ func (c *rawConn) ping() {
 }
 
 // readBody reads stream id's DATA to END_STREAM, granting flow control
-// as it goes, and returns the body and trailers (if any).
+// as it goes, and returns the body and trailers (if any). It skips the
+// response's HEADERS if they come first.
 func (c *rawConn) readBody(streamID uint32) (body []byte, trailers *http2.MetaHeadersFrame) {
 	c.t.Helper()
 	for {
@@ -474,12 +475,20 @@ func (c *rawConn) readBody(streamID uint32) (body []byte, trailers *http2.MetaHe
 				return body, nil
 			}
 		case *http2.MetaHeadersFrame:
-			if f.StreamID == streamID {
-				if !f.StreamEnded() {
-					c.t.Fatalf("stream %d: second HEADERS without END_STREAM", streamID)
-				}
-				return body, f
+			if f.StreamID != streamID {
+				continue
 			}
+			if f.PseudoValue("status") != "" {
+				// The response's HEADERS, if the caller has not read them.
+				if f.StreamEnded() {
+					return body, nil
+				}
+				continue
+			}
+			if !f.StreamEnded() {
+				c.t.Fatalf("stream %d: trailers without END_STREAM", streamID)
+			}
+			return body, f
 		case *http2.RSTStreamFrame:
 			if f.StreamID == streamID {
 				c.t.Fatalf("stream %d reset (%v) while reading its body", streamID, f.ErrCode)
