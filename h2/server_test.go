@@ -65,6 +65,9 @@ func startServer(t *testing.T, h http.Handler, opts serverOpts) (addr string, cl
 		ErrorLog:     log.New(newTestLogWriter(t), "server: ", 0),
 		HTTP2: &http.HTTP2Config{
 			MaxConcurrentStreams: int(opts.MaxConcurrentStreams),
+			// The RFC's default, which the server under test keeps too;
+			// net/http would otherwise advertise 1 MiB.
+			MaxReadFrameSize: 16384,
 		},
 	}
 	if srv.HTTP2.MaxConcurrentStreams == 0 {
