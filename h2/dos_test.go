@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -165,7 +166,14 @@ func readFrames(c *rawConn, deadline time.Duration) *frameReader {
 func TestRapidReset(t *testing.T) {
 	const maxStreams, pairs = 100, 20000
 	g := newGauge()
-	addr, clientTLS := startServer(t, blockHandler(g), serverOpts{MaxConcurrentStreams: maxStreams})
+	// Handlers notice their request ended only after the flood: like real
+	// ones, they take a while, and a server must not start more of them
+	// meanwhile than it lets run.
+	hold := make(chan struct{})
+	var holdOnce sync.Once
+	release := func() { holdOnce.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	addr, clientTLS := startServer(t, blockHandler(g, hold), serverOpts{MaxConcurrentStreams: maxStreams})
 	c := connect(t, addr, clientTLS)
 	rd := readFrames(c, 60*time.Second)
 
@@ -202,6 +210,7 @@ func TestRapidReset(t *testing.T) {
 	} else {
 		<-rd.done
 	}
+	release()
 	t.Logf("sent %d of %d HEADERS+RST_STREAM pairs (write: %v); read %d frames; most handlers at once %d",
 		sent, pairs, werr, rd.frames.Load(), g.max.Load())
 
@@ -231,14 +240,15 @@ func TestRapidReset(t *testing.T) {
 	served(t, addr, h2Client(t, clientTLS))
 }
 
-// blockHandler: "/block" runs until its request ends, counted by g;
-// anything else is answered "ok".
-func blockHandler(g *gauge) http.Handler {
+// blockHandler: "/block" runs until its request ends and hold is
+// closed, counted by g; anything else is answered "ok".
+func blockHandler(g *gauge, hold <-chan struct{}) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/block" {
 			g.enter()
 			defer g.leave()
 			<-r.Context().Done()
+			<-hold
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
@@ -369,72 +379,77 @@ func TestControlFrameFlood(t *testing.T) {
 	addr, clientTLS := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	}), serverOpts{})
-	for _, kind := range []string{"PING", "SETTINGS"} {
-		t.Run(kind, func(t *testing.T) {
-			c := dialRawWith(t, addr, clientTLS, func(tc *net.TCPConn) { _ = tc.SetReadBuffer(4096) })
-			c.handshake()
-			heap := watchHeap()
-			sent := 0
-			var data [8]byte
-			werr := c.tryWrite(func() error {
-				for sent < frames {
-					var err error
-					if kind == "PING" {
-						data[0], data[1], data[2] = byte(sent>>16), byte(sent>>8), byte(sent)
-						err = c.fr.WritePing(false, data)
-					} else {
-						err = c.fr.WriteSettings()
+	t.Run("floods", func(t *testing.T) {
+		for _, kind := range []string{"PING", "SETTINGS"} {
+			t.Run(kind, func(t *testing.T) {
+				t.Parallel()
+				c := dialRawWith(t, addr, clientTLS, func(tc *net.TCPConn) { _ = tc.SetReadBuffer(4096) })
+				c.handshake()
+				heap := watchHeap()
+				sent := 0
+				var data [8]byte
+				werr := c.tryWrite(func() error {
+					for sent < frames {
+						var err error
+						if kind == "PING" {
+							data[0], data[1], data[2] = byte(sent>>16), byte(sent>>8), byte(sent)
+							err = c.fr.WritePing(false, data)
+						} else {
+							err = c.fr.WriteSettings()
+						}
+						if err != nil {
+							return err
+						}
+						sent++
+						if sent%1024 == 0 {
+							_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+						}
 					}
+					return nil
+				})
+				// Now read what the server sent, until it ends the connection.
+				acks := 0
+				var rerr error
+				// A server that queued every ACK would still be sending them
+				// when this runs out; one that gave up has closed by then
+				// (net/http's takes up to 5 s more, trying to send its TLS
+				// close_notify into the full socket).
+				_ = c.conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+				for {
+					f, err := c.fr.ReadFrame()
 					if err != nil {
-						return err
+						rerr = err
+						break
 					}
-					sent++
-					if sent%1024 == 0 {
-						_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+					switch f := f.(type) {
+					case *http2.PingFrame:
+						if f.IsAck() {
+							acks++
+						}
+					case *http2.SettingsFrame:
+						if f.IsAck() {
+							acks++
+						}
 					}
 				}
-				return nil
+				grew := heap.growth()
+				t.Logf("sent %d of %d %s frames (write: %v); read %d ACKs, then %v; heap grew %d KiB",
+					sent, frames, kind, werr, acks, rerr, grew>>10)
+				if isTimeout(rerr) {
+					if kind == "SETTINGS" && acks < sent {
+						deviation(t, fmt.Sprintf("acknowledges %d SETTINGS frames with %d ACKs (one per batch, RFC 9113 6.5.3 wants one each) and keeps the connection open", sent, acks))
+					}
+					t.Fatalf("connection still open after %d unread ACKs were due", sent)
+				}
+				if acks >= frames {
+					t.Fatalf("the server queued all %d ACKs for a client that did not read", acks)
+				}
+				if grew > heapBound {
+					t.Errorf("heap grew %d MiB during the flood", grew>>20)
+				}
 			})
-			// Now read what the server sent, until it ends the connection.
-			acks := 0
-			var rerr error
-			// A server that queued every ACK would still be sending them
-			// when this runs out; one that stopped has closed by then.
-			_ = c.conn.SetReadDeadline(time.Now().Add(3 * time.Second))
-			for {
-				f, err := c.fr.ReadFrame()
-				if err != nil {
-					rerr = err
-					break
-				}
-				switch f := f.(type) {
-				case *http2.PingFrame:
-					if f.IsAck() {
-						acks++
-					}
-				case *http2.SettingsFrame:
-					if f.IsAck() {
-						acks++
-					}
-				}
-			}
-			grew := heap.growth()
-			t.Logf("sent %d of %d %s frames (write: %v); read %d ACKs, then %v; heap grew %d KiB",
-				sent, frames, kind, werr, acks, rerr, grew>>10)
-			if isTimeout(rerr) {
-				if kind == "SETTINGS" && acks < sent {
-					deviation(t, fmt.Sprintf("acknowledges %d SETTINGS frames with %d ACKs (one per batch, RFC 9113 6.5.3 wants one each) and keeps the connection open", sent, acks))
-				}
-				t.Fatalf("connection still open after %d unread ACKs were due", sent)
-			}
-			if acks >= frames {
-				t.Fatalf("the server queued all %d ACKs for a client that did not read", acks)
-			}
-			if grew > heapBound {
-				t.Errorf("heap grew %d MiB during the flood", grew>>20)
-			}
-		})
-	}
+		}
+	})
 	served(t, addr, h2Client(t, clientTLS))
 }
 
