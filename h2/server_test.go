@@ -164,9 +164,6 @@ type rawConn struct {
 
 	// serverSettings are the values of the server's first SETTINGS.
 	serverSettings map[http2.SettingID]uint32
-	// connWindow is how much DATA the server lets the client send on the
-	// connection after the handshake.
-	connWindow int64
 }
 
 const ioTimeout = 10 * time.Second
@@ -226,7 +223,6 @@ func (c *rawConn) handshake(settings ...http2.Setting) {
 		}
 		return c.fr.WriteSettings(settings...)
 	})
-	c.connWindow = 65535
 	gotSettings, gotAck := false, false
 	for !gotSettings || !gotAck {
 		f, err := c.readFrame()
@@ -249,10 +245,6 @@ func (c *rawConn) handshake(settings ...http2.Setting) {
 				return nil
 			})
 			c.write(c.fr.WriteSettingsAck)
-		case *http2.WindowUpdateFrame:
-			if f.StreamID == 0 {
-				c.connWindow += int64(f.Increment)
-			}
 		case *http2.GoAwayFrame:
 			c.t.Fatalf("handshake: GOAWAY %v", f.ErrCode)
 		}
