@@ -626,3 +626,53 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal("connection still open after the idle GOAWAY")
 	}
 }
+
+// TestWriteTimeoutStalledStream: with WriteTimeout set, a handler whose
+// client grants no window gets an error from Write instead of blocking
+// for good, and the client is told: its stream is reset or the
+// connection ends.
+func TestWriteTimeoutStalledStream(t *testing.T) {
+	const writeTimeout = 500 * time.Millisecond
+	writeErr := make(chan error, 1)
+	addr, clientTLS := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 16<<10)
+		for range 64 {
+			if _, err := w.Write(buf); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+		writeErr <- nil
+	}), serverOpts{WriteTimeout: writeTimeout})
+	c := connect(t, addr, clientTLS, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	start := time.Now()
+	c.get(1, "/big")
+	select {
+	case err := <-writeErr:
+		if err == nil {
+			t.Fatal("the handler wrote 1 MiB into a window of 0")
+		}
+		if el := time.Since(start); el < writeTimeout-50*time.Millisecond {
+			t.Errorf("Write failed after %v, before WriteTimeout (%v): %v", el, writeTimeout, err)
+		}
+	case <-time.After(ioTimeout):
+		t.Fatalf("the handler's Write still blocks %v after the request, WriteTimeout is %v", ioTimeout, writeTimeout)
+	}
+	for {
+		f, err := c.readFrame()
+		if err != nil {
+			if isTimeout(err) {
+				t.Fatal("the client was not told: no RST_STREAM, connection open")
+			}
+			return // connection ended
+		}
+		switch f := f.(type) {
+		case *http2.RSTStreamFrame:
+			if f.StreamID == 1 {
+				return
+			}
+		case *http2.GoAwayFrame:
+			return
+		}
+	}
+}
