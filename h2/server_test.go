@@ -39,6 +39,11 @@ type serverOpts struct {
 
 // startServer serves h over TLS with HTTP/2 on 127.0.0.1 and returns its
 // address and a tls.Config for clients (RootCAs set, NextProtos h2).
+//
+// It is the one place that knows which server runs: to test package h2's
+// own, configure it here (h2.Server.Configure on the http.Server) and
+// change serverUnderTest, which turns net/http's known deviations from
+// skips into failures.
 func startServer(t *testing.T, h http.Handler, opts serverOpts) (addr string, clientTLS *tls.Config) {
 	t.Helper()
 	cert, err := selfsigned.Certificate(time.Now(), time.Now().Add(24*time.Hour), nil)
