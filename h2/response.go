@@ -103,7 +103,8 @@ type responseWriter struct {
 	declared int64 // the Content-Length the handler set, -1 without
 	written  int64
 	trailers []string // declared with the Trailer header
-	deadline time.Time
+	deadline time.Time // the handler's write deadline, or the http.Server's WriteTimeout
+	timedOut bool
 	done     bool // the handler returned
 	detached bool
 	flushed  bool
@@ -186,6 +187,12 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if err := w.waitLocked(); err != nil {
+			if w.timedOut {
+				// The response cannot be completed: the client is told.
+				if fn := c.resetLocked(st, errCodeCancel, true); fn != nil {
+					go fn()
+				}
+			}
 			return n, err
 		}
 		chunk := p[n:]
@@ -206,9 +213,16 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 }
 
 // waitLocked waits until the stream's queue has room, and reports why it
-// cannot be written to.
+// cannot be written to. It waits at most the server's WriteTimeout for the
+// client to take some of the queue (its flow-control window may stay
+// shut), and not past the handler's write deadline; then the stream is
+// reset and the write fails with os.ErrDeadlineExceeded.
 func (w *responseWriter) waitLocked() error {
 	c, st := w.c, w.st
+	limit := time.Now().Add(c.writeTimeout)
+	if !w.deadline.IsZero() && w.deadline.Before(limit) {
+		limit = w.deadline
+	}
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -221,17 +235,18 @@ func (w *responseWriter) waitLocked() error {
 			return errConnClosed
 		case st.reset:
 			return errClientReset
-		case !w.deadline.IsZero() && !time.Now().Before(w.deadline):
-			return os.ErrDeadlineExceeded
 		case len(st.pending) < maxHandlerPending:
 			return nil
+		case !time.Now().Before(limit):
+			w.timedOut = true
+			return os.ErrDeadlineExceeded
 		}
 		if !st.headSent {
 			w.sendHeadLocked(false)
 		}
 		c.readyLocked(st)
-		if timer == nil && !w.deadline.IsZero() {
-			timer = time.AfterFunc(time.Until(w.deadline), func() {
+		if timer == nil {
+			timer = time.AfterFunc(time.Until(limit), func() {
 				c.mu.Lock()
 				c.cond.Broadcast()
 				c.mu.Unlock()
@@ -293,8 +308,9 @@ func (w *responseWriter) FlushError() error {
 	return nil
 }
 
-// SetWriteDeadline sets when a Write waiting for the client gives up; the
-// zero time means never. It is for http.ResponseController.
+// SetWriteDeadline sets when a Write waiting for the client gives up (the
+// stream is then reset); the zero time means no deadline but the server's
+// WriteTimeout. It is for http.ResponseController.
 func (w *responseWriter) SetWriteDeadline(t time.Time) error {
 	w.deadline = t
 	c := w.c

@@ -69,8 +69,11 @@ type Server struct {
 	IdleTimeout time.Duration
 
 	// WriteTimeout bounds one write to the socket: a client that takes
-	// nothing for this long loses the connection. 0 means
-	// DefaultWriteTimeout.
+	// nothing for this long loses the connection. It also bounds how long
+	// a handler's Write waits for the client to open its flow-control
+	// window: then the stream is reset and Write fails. (The
+	// http.Server's WriteTimeout, when set, bounds each response as a
+	// whole, as with net/http.) 0 means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 
 	// MaxStreamBuffer bounds what a detached response queues beyond what

@@ -125,6 +125,9 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return err
 	}
 	rw := &responseWriter{st: st, c: c, req: req, header: make(http.Header), declared: -1}
+	if d := c.hs.WriteTimeout; d > 0 {
+		rw.deadline = time.Now().Add(d) // as net/http bounds writing a response
+	}
 
 	if d := c.hs.ReadTimeout; d > 0 && st.body != nil {
 		// As net/http bounds reading a request, body included.
