@@ -102,7 +102,7 @@ type responseWriter struct {
 	status   int
 	declared int64 // the Content-Length the handler set, -1 without
 	written  int64
-	trailers []string // declared with the Trailer header
+	trailers []string  // declared with the Trailer header
 	deadline time.Time // the handler's write deadline, or the http.Server's WriteTimeout
 	timedOut bool
 	done     bool // the handler returned
