@@ -37,8 +37,8 @@ var (
 )
 
 // streamClientEnv makes the test binary the client of
-// BenchmarkIdleStreamMemory (see TestIdleStreamClient): "h1 URL N" or
-// "h2 URL N".
+// BenchmarkIdleStreamMemory (see TestIdleStreamClient): "h1 URL N",
+// "h2 URL N" or "h2-1 URL N".
 const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 
 // BenchmarkIdleStreamMemory opens -idle-streams streams (2,000 unless told)
@@ -62,6 +62,9 @@ const streamClientEnv = "VALKSOR_SSE_IDLE_STREAM_CLIENT"
 //     their handlers (sse.Detacher);
 //   - h2-net: the same with net/http's own HTTP/2 server, where every
 //     stream keeps its handler's goroutine and buffers;
+//   - h2-1 and h2-1-net: the same with one stream a connection, as a
+//     browser whose tabs share one stream has: what an HTTP/2 connection
+//     costs;
 //   - server: server.New over plain HTTP/1.1 with the access log on, as
 //     valksor-sse serve runs by default (what the server layer keeps per
 //     stream is server minus h1);
@@ -133,11 +136,14 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 		})
 	}
 	for _, c := range []struct {
-		name string
-		own  bool // package h2's server, which detaches streams; otherwise net/http's
+		name  string
+		own   bool   // package h2's server, which detaches streams; otherwise net/http's
+		proto string // h2: 100 streams a connection; h2-1: one, as a browser's only stream
 	}{
-		{"h2", true},
-		{"h2-net", false},
+		{"h2", true, "h2"},
+		{"h2-net", false, "h2"},
+		{"h2-1", true, "h2-1"},
+		{"h2-1-net", false, "h2-1"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
@@ -157,7 +163,7 @@ func BenchmarkIdleStreamMemory(b *testing.B) {
 					}
 				}
 				srv.StartTLS()
-				measureIdleStreams(b, c.name, "h2", srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
+				measureIdleStreams(b, c.name, c.proto, srv.URL+hub.BasePath()+"?topic=news", n, hub, hubPublisher(b, hub))
 				b.ReportMetric(float64(conns.Load()), "conns")
 				shutdownIdle(b, hub, srv)
 			}
@@ -373,11 +379,15 @@ func TestIdleStreamClient(t *testing.T) {
 	switch proto {
 	case "h1":
 		open = func() (io.Closer, error) { return openRawStream(url) }
-	case "h2":
-		// As a browser does: one connection carries up to 100 streams.
-		// Each connection is a transport of its own, and its first stream
-		// opens before the others, so that they share it.
-		const perConn = 100
+	case "h2", "h2-1":
+		// As a browser does: one connection carries up to 100 streams
+		// (h2), or a browser's one stream (h2-1). Each connection is a
+		// transport of its own, and its first stream opens before the
+		// others, so that they share it.
+		perConn := 100
+		if proto == "h2-1" {
+			perConn = 1
+		}
 		clients := make([]*http.Client, (n+perConn-1)/perConn)
 		for i := range clients {
 			tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}

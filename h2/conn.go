@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -128,8 +129,15 @@ type conn struct {
 	dead       bool // closed or closing: nothing more is written
 	idle       *time.Timer
 
-	wake       chan struct{}
-	writerDone chan struct{}
+	// A writer goroutine runs only while there is something to write:
+	// writing says one runs, again that it should look once more before
+	// it ends, flushed closes when a writer has ended the writing side.
+	writing atomic.Bool
+	again   atomic.Bool
+	writers sync.WaitGroup
+	flushed chan struct{}
+	startMu sync.Mutex // orders writer starts before finish's wait (taken after mu, never before)
+	stopped bool       // under startMu: no writer starts any more
 }
 
 type queuedRequest struct {
@@ -157,8 +165,7 @@ func newConn(s *Server, hs *http.Server, nc *tls.Conn, h http.Handler, ctx conte
 		maxSendFrame:  16384,
 		recvWindow:    connRecvWindow,
 		answers:       rate.NewLimiter(answerRate, answerBurst),
-		wake:          make(chan struct{}, 1),
-		writerDone:    make(chan struct{}),
+		flushed:       make(chan struct{}),
 	}
 	state := nc.ConnectionState()
 	c.tlsState = &state
@@ -174,7 +181,6 @@ func newConn(s *Server, hs *http.Server, nc *tls.Conn, h http.Handler, ctx conte
 
 // serve reads and handles frames until the connection ends.
 func (c *conn) serve() {
-	go c.writeLoop()
 	defer c.finish()
 	if err := c.readPreface(); err != nil {
 		c.log.Debug("http2: bad connection preface", "remote", c.remote, "err", err)
@@ -315,8 +321,9 @@ func (c *conn) finish() {
 	flush := c.closeAfter && !c.drain && !c.dead
 	c.mu.Unlock()
 	if flush {
+		c.kick()
 		select {
-		case <-c.writerDone:
+		case <-c.flushed:
 		case <-time.After(c.writeTimeout):
 		}
 		// Let the client read the GOAWAY before the connection closes
@@ -325,7 +332,10 @@ func (c *conn) finish() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
 	}
 	c.kill()
-	<-c.writerDone
+	c.startMu.Lock()
+	c.stopped = true
+	c.startMu.Unlock()
+	c.writers.Wait()
 }
 
 // kill closes the connection at once and ends every stream on it.
@@ -356,11 +366,19 @@ func (c *conn) kill() {
 	}
 }
 
-// kick wakes the writer.
+// kick makes sure a writer looks at what is queued: it starts one, or
+// has the one running look once more before it ends. It may be called
+// with or without mu held.
 func (c *conn) kick() {
-	select {
-	case c.wake <- struct{}{}:
+	c.startMu.Lock()
+	defer c.startMu.Unlock()
+	switch {
+	case c.stopped:
+	case c.writing.CompareAndSwap(false, true):
+		c.writers.Add(1)
+		go c.writeLoop()
 	default:
+		c.again.Store(true)
 	}
 }
 

@@ -20,26 +20,33 @@ const maxBatch = 64 << 10
 // an idle connection keeps none.
 var batches = sync.Pool{New: func() any { b := make([]byte, 0, maxBatch+maxReadFrame); return &b }}
 
-// writeLoop writes what the connection queues until it is closed. It is
-// the only goroutine that writes to the socket, so the frames go out in
-// the order they were queued: every header block in the order its HPACK
+// writeLoop writes what the connection queues, and ends when nothing is
+// left (kick starts the next): an idle connection keeps no writer
+// goroutine. At most one runs at a time, so the frames go out in the
+// order they were queued: every header block in the order its HPACK
 // encoding assumes.
 func (c *conn) writeLoop() {
-	defer close(c.writerDone)
+	defer c.writers.Done()
 	for {
+		c.again.Store(false)
 		c.mu.Lock()
-		for !c.dead && len(c.ctrl) == 0 && !c.sendableLocked() {
+		if c.dead {
+			c.mu.Unlock()
+			return // writing stays set: no writer starts again
+		}
+		if len(c.ctrl) == 0 && !c.sendableLocked() {
 			if c.closeAfter && (!c.drain || c.clientOpen == 0 && c.handlers == 0) {
 				c.mu.Unlock()
 				c.closeGracefully()
 				return
 			}
 			c.mu.Unlock()
-			<-c.wake
-			c.mu.Lock()
-		}
-		if c.dead {
-			c.mu.Unlock()
+			c.writing.Store(false)
+			// A kick between the look above and now found this writer
+			// running and asked it to look again.
+			if c.again.Load() && c.writing.CompareAndSwap(false, true) {
+				continue
+			}
 			return
 		}
 		bp := batches.Get().(*[]byte)
@@ -64,6 +71,7 @@ func (c *conn) writeLoop() {
 // before it are written: the client reads them, and the reader sees the
 // connection end.
 func (c *conn) closeGracefully() {
+	defer close(c.flushed) // writing stays set: no writer starts again
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	if err := c.nc.CloseWrite(); err != nil {
 		_ = c.nc.NetConn().Close()
