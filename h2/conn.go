@@ -78,9 +78,10 @@ const (
 )
 
 // conn is one HTTP/2 connection. Its goroutine (net/http's, in ServeConn)
-// reads frames; a writer goroutine of its own writes to the socket; every
-// other goroutine (handlers, detached streams' writers) queues frames under
-// mu and wakes the writer.
+// reads frames; a writer goroutine of its own, started by kick while there
+// is something to write, writes to the socket; every other goroutine
+// (handlers, detached streams' writers) queues frames under mu and kicks
+// the writer.
 type conn struct {
 	srv      *Server
 	hs       *http.Server
