@@ -532,14 +532,10 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 			h.takenOver.Add(1)
 		}
 	}
-	s.mu.Lock()
-	s.conn, s.raw, s.last = conn, raw, last
-	s.active = true // this goroutine writes until the hand-off is complete
-	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
-		// A middleware changed the peer's address: keep what it said.
-		s.sideLocked().info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
+	if h.adopt(s, conn, raw, last, remote) {
+		go h.dispose(s, conn)
+		return true
 	}
-	s.mu.Unlock()
 	if err == nil {
 		_, err = conn.Write(buf)
 	}
@@ -551,9 +547,6 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 	_ = conn.SetWriteDeadline(time.Time{})
 	if sc := tlsStream(conn); sc != nil {
 		sc.goLean()
-	}
-	if lifetime > 0 {
-		h.lifetimes.add(s, lifetime)
 	}
 	if !h.closes.add(s, watch) {
 		// No watcher for this connection: a goroutine reads until the
@@ -568,14 +561,38 @@ func (h *Hub) handOff(w http.ResponseWriter, s *subscriber, opening []byte, last
 			}
 		}()
 	}
-	// Frames queued meanwhile go out now; from here on the writers own it.
+	h.startWriting(s, lifetime)
+	return true
+}
+
+// adopt makes conn the connection of s, which the hub's writers write
+// from now on (the caller writes until startWriting), and reports whether
+// s ended before it had a connection to close: the caller then lets it go
+// (dispose) instead.
+func (h *Hub) adopt(s *subscriber, conn net.Conn, raw syscall.RawConn, last Cursor, remote string) (endedEarly bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conn, s.raw, s.last = conn, raw, last
+	s.active = true // the caller writes until the hand-off is complete
+	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
+		// A middleware changed the peer's address: keep what it said.
+		s.sideLocked().info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
+	}
+	return s.closed
+}
+
+// startWriting completes a hand-off: the stream's lifetime starts, frames
+// queued meanwhile go out, and from here on the writers own it.
+func (h *Hub) startWriting(s *subscriber, lifetime time.Duration) {
+	if lifetime > 0 {
+		h.lifetimes.add(s, lifetime)
+	}
 	f := borrowFlusher()
 	h.flush(s, f)
 	returnFlusher(f)
 	if h.closed() { // Shutdown began while this stream was being set up.
 		h.closeAfterFlush(s, errShutdown, true)
 	}
-	return true
 }
 
 // detach hands an HTTP/2 stream over from its handler (see Detacher):
@@ -587,35 +604,15 @@ func (h *Hub) detach(d Detacher, s *subscriber, opening []byte, last Cursor, rem
 	if err != nil {
 		return false
 	}
-	s.mu.Lock()
-	s.conn, s.last = conn, last
-	s.active = true // this goroutine writes until the hand-off is complete
-	if a := conn.RemoteAddr(); a == nil || a.String() != remote {
-		s.sideLocked().info = &ConnInfo{ID: s.id, Topics: s.topics, RemoteAddr: remote}
-	}
-	early := s.closed // ended before it had a connection to close
-	s.mu.Unlock()
-	if early {
-		go func() {
-			h.lifetimes.remove(s)
-			_ = conn.Close()
-			h.finish(s)
-		}()
+	if h.adopt(s, conn, nil, last, remote) {
+		go h.dispose(s, conn)
 		return true
 	}
 	if _, err := conn.Write(opening); err != nil {
 		h.end(s, writeFailure(err))
 		return true
 	}
-	if lifetime > 0 {
-		h.lifetimes.add(s, lifetime)
-	}
-	f := borrowFlusher()
-	h.flush(s, f)
-	returnFlusher(f)
-	if h.closed() { // Shutdown began while this stream was being set up.
-		h.closeAfterFlush(s, errShutdown, true)
-	}
+	h.startWriting(s, lifetime)
 	return true
 }
 

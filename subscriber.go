@@ -276,13 +276,17 @@ func (h *Hub) end(s *subscriber, reason error) {
 	if conn != nil {
 		// end may run under the hub's lock (from a fan-out); releasing the
 		// stream takes that lock, so it happens on its own goroutine.
-		go func() {
-			h.lifetimes.remove(s)
-			h.closes.remove(s)
-			_ = conn.Close()
-			h.finish(s)
-		}()
+		go h.dispose(s, conn)
 	}
+}
+
+// dispose lets go of a stream the hub's writers owned, once it has ended:
+// its lifetime and close watch, its connection, and its registration.
+func (h *Hub) dispose(s *subscriber, conn net.Conn) {
+	h.lifetimes.remove(s)
+	h.closes.remove(s)
+	_ = conn.Close()
+	h.finish(s)
 }
 
 // expire ends s when its lifetime is over (see lifetimes): a hijacked

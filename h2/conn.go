@@ -83,7 +83,6 @@ const (
 // (handlers, detached streams' writers) queues frames under mu and kicks
 // the writer.
 type conn struct {
-	srv      *Server
 	hs       *http.Server
 	nc       *tls.Conn
 	handler  http.Handler
@@ -149,7 +148,6 @@ type queuedRequest struct {
 
 func newConn(s *Server, hs *http.Server, nc *tls.Conn, h http.Handler, ctx context.Context) *conn {
 	c := &conn{
-		srv:           s,
 		hs:            hs,
 		nc:            nc,
 		handler:       h,

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -104,10 +103,8 @@ type responseWriter struct {
 	written  int64
 	trailers []string  // declared with the Trailer header
 	deadline time.Time // the handler's write deadline, or the http.Server's WriteTimeout
-	timedOut bool
-	done     bool // the handler returned
+	done     bool      // the handler returned
 	detached bool
-	flushed  bool
 }
 
 // Header implements http.ResponseWriter.
@@ -187,12 +184,6 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	n := 0
 	for n < len(p) {
 		if err := w.waitLocked(); err != nil {
-			if w.timedOut {
-				// The response cannot be completed: the client is told.
-				if fn := c.resetLocked(st, errCodeCancel, true); fn != nil {
-					go fn()
-				}
-			}
 			return n, err
 		}
 		chunk := p[n:]
@@ -202,10 +193,8 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		st.pending = append(st.pending, chunk...)
 		n += len(chunk)
 		w.written += int64(len(chunk))
-		if !st.headSent && len(st.pending) >= sendHeadAt {
-			w.sendHeadLocked(false)
-		}
-		if st.headSent && len(st.pending) >= sendHeadAt {
+		if len(st.pending) >= sendHeadAt {
+			w.sendHeadLocked(false) // if it has not gone out
 			c.readyLocked(st)
 		}
 	}
@@ -238,7 +227,9 @@ func (w *responseWriter) waitLocked() error {
 		case len(st.pending) < maxHandlerPending:
 			return nil
 		case !time.Now().Before(limit):
-			w.timedOut = true
+			// The response cannot be completed: the client is told. (A
+			// handler's stream has no close callback to call.)
+			c.resetLocked(st, errCodeCancel, true)
 			return os.ErrDeadlineExceeded
 		}
 		if !st.headSent {
@@ -269,15 +260,18 @@ func (w *responseWriter) sendHeadLocked(end bool) {
 	if _, ok := h["Content-Type"]; !ok && bodyAllowed(w.status) && len(st.pending) > 0 && h.Get("Content-Encoding") == "" {
 		h.Set("Content-Type", http.DetectContentType(st.pending[:min(len(st.pending), 512)]))
 	}
+	// With end (the handler returned), the head was not sent before (no
+	// Flush), so the whole body is known.
 	length := int64(-1)
-	if end && w.declared < 0 && bodyAllowed(w.status) && len(w.trailers) == 0 && !w.flushed &&
+	if end && w.declared < 0 && bodyAllowed(w.status) && len(w.trailers) == 0 &&
 		(w.written > 0 || w.req.Method != http.MethodHead) {
-		length = w.written // the whole body is known
+		length = w.written
 	}
+	endNow := end && len(st.pending) == 0 && len(w.trailers) == 0
 	block := c.encodeHeadLocked(w.status, h, length)
-	c.ctrl = appendHeaders(c.ctrl, st.id, block, end && len(st.pending) == 0 && len(w.trailers) == 0, c.maxSendFrame)
+	c.ctrl = appendHeaders(c.ctrl, st.id, block, endNow, c.maxSendFrame)
 	st.headSent = true
-	if end && len(st.pending) == 0 && len(w.trailers) == 0 {
+	if endNow {
 		st.sendDone = true
 		c.afterEndLocked(st)
 	}
@@ -302,7 +296,6 @@ func (w *responseWriter) FlushError() error {
 	if st.reset {
 		return errClientReset
 	}
-	w.flushed = true
 	w.sendHeadLocked(false)
 	c.readyLocked(st)
 	return nil
@@ -357,7 +350,6 @@ func (w *responseWriter) Detach(onClose func()) (net.Conn, error) {
 	if st.reset {
 		return nil, errClientReset
 	}
-	w.flushed = true
 	w.sendHeadLocked(false)
 	w.detached = true
 	st.detached = true
@@ -403,9 +395,10 @@ func (w *responseWriter) finish(panicked bool) {
 	st.cancel = nil
 	st.rw = nil
 	c.handlerDoneLocked()
-	c.maybeCloseLocked(st)
 	if st.sendDone {
-		c.afterEndLocked(st)
+		c.afterEndLocked(st) // the reset after the end, if due, then the close
+	} else {
+		c.maybeCloseLocked(st)
 	}
 	c.mu.Unlock()
 	c.kick()
@@ -516,5 +509,3 @@ func (d *detachedStream) SetReadDeadline(time.Time) error { return nil }
 
 // SetWriteDeadline does nothing: writes never wait.
 func (d *detachedStream) SetWriteDeadline(time.Time) error { return nil }
-
-func stack() string { return string(debug.Stack()) }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -64,13 +65,12 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	if id%2 == 0 {
 		return http2.ConnectionError(errCodeProtocol)
 	}
+	c.mu.Lock()
 	if f.HasPriority() && f.Priority.StreamDep == id {
-		if id > c.lastStreamID() {
-			c.setLastStream(id)
-		}
+		c.lastStream = max(c.lastStream, id)
+		c.mu.Unlock()
 		return http2.StreamError{StreamID: id, Code: errCodeProtocol}
 	}
-	c.mu.Lock()
 	if st := c.streams[id]; st != nil {
 		c.mu.Unlock()
 		return c.processTrailers(st, f)
@@ -152,18 +152,6 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 	}
 	c.startLocked(st, req, rw)
 	return nil
-}
-
-func (c *conn) lastStreamID() uint32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lastStream
-}
-
-func (c *conn) setLastStream(id uint32) {
-	c.mu.Lock()
-	c.lastStream = id
-	c.mu.Unlock()
 }
 
 // processTrailers takes the trailers of a request whose body is arriving.
@@ -434,7 +422,7 @@ func (c *conn) runHandler(st *stream, req *http.Request, rw *responseWriter) {
 		if !ok {
 			p := recover()
 			if p != http.ErrAbortHandler {
-				c.log.Error("http2: panic serving "+c.remote, "panic", p, "stack", stack())
+				c.log.Error("http2: panic serving "+c.remote, "panic", p, "stack", string(debug.Stack()))
 			}
 		}
 		rw.finish(!ok)
@@ -475,7 +463,6 @@ func (c *conn) resetLocked(st *stream, code http2.ErrCode, send bool) func() {
 		c.ctrl = appendRSTStream(c.ctrl, st.id, code)
 		c.kick()
 	}
-	st.reset = true
 	return c.abortLocked(st)
 }
 
