@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/valksor/go-sse/h2"
-	"github.com/valksor/go-sse/internal/selfsigned"
 )
 
 // listen serves h with an h2.Server over TLS on 127.0.0.1 and returns the
@@ -26,31 +24,15 @@ func listen(t *testing.T, h http.Handler, hs *h2.Server) (string, *http.Client) 
 // listenWith is listen with a hook that adjusts the http.Server first.
 func listenWith(t testing.TB, h http.Handler, hs *h2.Server, adjust func(*http.Server)) (string, *http.Client) {
 	t.Helper()
-	cert, err := selfsigned.Certificate(time.Now(), time.Now().Add(time.Hour), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := &http.Server{Handler: h}
 	if adjust != nil {
 		adjust(srv)
 	}
 	hs.Configure(srv)
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
-	go func() { _ = srv.Serve(tls.NewListener(ln, cfg)) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	addr, roots := serveTLS(t, srv)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return "https://" + ln.Addr().String(), &http.Client{Transport: tr}
+	return "https://" + addr, &http.Client{Transport: tr}
 }
 
 // TestBasicRequests: a GET, a POST whose body is echoed, and a detached

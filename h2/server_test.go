@@ -38,6 +38,25 @@ type serverOpts struct {
 // NextProtos h2). The server's log goes to t.Log.
 func startServer(t *testing.T, h http.Handler, opts serverOpts) (addr string, clientTLS *tls.Config) {
 	t.Helper()
+	logw := newTestLogWriter(t)
+	srv := &http.Server{Handler: h, ErrorLog: log.New(logw, "server: ", 0)}
+	hs := &h2.Server{
+		MaxConcurrentStreams: opts.MaxConcurrentStreams,
+		MaxHeaderListSize:    opts.MaxHeaderListSize,
+		IdleTimeout:          opts.IdleTimeout,
+		WriteTimeout:         opts.WriteTimeout,
+		Logger:               slog.New(slog.NewTextHandler(logw, nil)),
+	}
+	hs.Configure(srv)
+	addr, roots := serveTLS(t, srv)
+	return addr, &tls.Config{RootCAs: roots, NextProtos: []string{"h2"}, ServerName: "127.0.0.1"}
+}
+
+// serveTLS serves srv over TLS (ALPN h2, then http/1.1) on 127.0.0.1 with
+// a self-signed certificate until the test ends, and returns its address
+// and a pool that trusts the certificate.
+func serveTLS(t testing.TB, srv *http.Server) (addr string, roots *x509.CertPool) {
+	t.Helper()
 	cert, err := selfsigned.Certificate(time.Now(), time.Now().Add(24*time.Hour), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,16 +69,6 @@ func startServer(t *testing.T, h http.Handler, opts serverOpts) (addr string, cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	logw := newTestLogWriter(t)
-	srv := &http.Server{Handler: h, ErrorLog: log.New(logw, "server: ", 0)}
-	hs := &h2.Server{
-		MaxConcurrentStreams: opts.MaxConcurrentStreams,
-		MaxHeaderListSize:    opts.MaxHeaderListSize,
-		IdleTimeout:          opts.IdleTimeout,
-		WriteTimeout:         opts.WriteTimeout,
-		Logger:               slog.New(slog.NewTextHandler(logw, nil)),
-	}
-	hs.Configure(srv)
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		NextProtos:   []string{"h2", "http/1.1"},
@@ -73,10 +82,9 @@ func startServer(t *testing.T, h http.Handler, opts serverOpts) (addr string, cl
 		_ = srv.Close()
 		<-done
 	})
-
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return ln.Addr().String(), &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}, ServerName: "127.0.0.1"}
+	roots = x509.NewCertPool()
+	roots.AddCert(leaf)
+	return ln.Addr().String(), roots
 }
 
 // deviation fails the test where the server did something RFC 9113 does
